@@ -1,0 +1,409 @@
+//! Identifier normalisation and validation: ISBN, ISSN, OCLC number, LCCN.
+//!
+//! Every normaliser takes the raw text of a MARC subfield or a user's citation and returns
+//! an [`Ident`]: the canonical form plus whether its check digit is valid. An identifier
+//! with a bad check digit is *kept* (real records carry them, and a patron's citation may
+//! copy the same typo) but it is indexed under its own key kind, so it can only ever match
+//! the exact same bad string, never a different item whose valid identifier happens to be
+//! one digit away.
+
+use std::fmt;
+
+/// The kind of identifier, which is also the one-byte prefix of its key in the index.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IdKind {
+    /// ISBN, always in its ISBN-13 form.
+    Isbn,
+    /// ISSN, eight characters without the hyphen.
+    Issn,
+    /// OCLC control number, digits without prefix or leading zeros.
+    Oclc,
+    /// Library of Congress control number, normalised per LC's rules.
+    Lccn,
+}
+
+impl IdKind {
+    /// Key prefix byte for a valid identifier of this kind.
+    pub fn prefix(self) -> u8 {
+        match self {
+            IdKind::Isbn => b'i',
+            IdKind::Issn => b's',
+            IdKind::Oclc => b'o',
+            IdKind::Lccn => b'l',
+        }
+    }
+
+    /// Key prefix byte for an identifier of this kind whose check digit failed.
+    pub fn invalid_prefix(self) -> u8 {
+        self.prefix().to_ascii_uppercase()
+    }
+
+    /// Lowercase name used in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdKind::Isbn => "isbn",
+            IdKind::Issn => "issn",
+            IdKind::Oclc => "oclc",
+            IdKind::Lccn => "lccn",
+        }
+    }
+}
+
+/// A normalised identifier.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Ident {
+    /// What it identifies by.
+    pub kind: IdKind,
+    /// Canonical text (ISBN-13 digits, ISSN without hyphen, OCLC digits, normalised LCCN).
+    pub value: String,
+    /// False when the check digit is wrong; such identifiers never merge clusters.
+    pub valid: bool,
+}
+
+impl Ident {
+    /// The typed key this identifier is indexed under.
+    pub fn key(&self) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.value.len() + 1);
+        k.push(if self.valid {
+            self.kind.prefix()
+        } else {
+            self.kind.invalid_prefix()
+        });
+        k.extend_from_slice(self.value.as_bytes());
+        k
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.name(), self.value)?;
+        if !self.valid {
+            f.write_str(" (invalid check digit)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a string could not be read as an identifier at all (as opposed to one that reads
+/// but has a bad check digit, which is an [`Ident`] with `valid == false`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The text held no identifier of this kind.
+    #[error("no {kind} found in {text:?}")]
+    Unreadable {
+        /// Kind that was expected.
+        kind: &'static str,
+        /// The text as given (truncated to 64 characters).
+        text: String,
+    },
+}
+
+fn unreadable(kind: &'static str, text: &str) -> IdError {
+    IdError::Unreadable {
+        kind,
+        text: text.chars().take(64).collect(),
+    }
+}
+
+/// Takes the leading identifier-like run of a subfield: digits, hyphens, spaces between
+/// digit groups and a final X, stopping at qualifiers such as `(pbk.)`, `:` or `$14.95`.
+fn leading_id_chars(text: &str, max_digits: usize) -> String {
+    let mut out = String::new();
+    let mut started = false;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => {
+                started = true;
+                out.push(c);
+            }
+            'x' | 'X' if started => {
+                out.push('X');
+                break;
+            }
+            '-' | ' ' | '\u{2010}'..='\u{2015}' if started => {
+                // a space after a complete identifier ends it ("0521 (pbk.)" does not)
+                if c == ' ' && out.len() >= max_digits {
+                    break;
+                }
+            }
+            _ if !started => {
+                // allow "ISBN " or "ISSN " labels before the digits
+                if c.is_ascii_alphabetic() || matches!(c, ':' | ' ' | '\t' | '(' | '[') {
+                    continue;
+                }
+                break;
+            }
+            _ => break,
+        }
+        if out.len() > max_digits {
+            break;
+        }
+    }
+    out
+}
+
+fn isbn10_check(d9: &[u8]) -> u8 {
+    let sum: u32 = d9
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (10 - i as u32) * u32::from(d - b'0'))
+        .sum();
+    match (11 - sum % 11) % 11 {
+        10 => b'X',
+        n => b'0' + n as u8,
+    }
+}
+
+fn isbn13_check(d12: &[u8]) -> u8 {
+    let sum: u32 = d12
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { 1 } else { 3 } * u32::from(d - b'0'))
+        .sum();
+    b'0' + ((10 - sum % 10) % 10) as u8
+}
+
+/// Normalises an ISBN-10 or ISBN-13 to ISBN-13.
+///
+/// Hyphens, spaces and trailing qualifiers (`(pbk.)`, `: $14.95`) are stripped; an ISBN-10
+/// becomes `978` + its first nine digits + a new check digit. If the ISBN-10's own check
+/// digit was wrong the result is flagged invalid (the 13-digit check is recomputed, so the
+/// flag must be carried over, not re-derived).
+pub fn normalize_isbn(text: &str) -> Result<Ident, IdError> {
+    let raw = leading_id_chars(text, 13);
+    let b = raw.as_bytes();
+    let (value, valid) = match b.len() {
+        10 if b[..9].iter().all(u8::is_ascii_digit) => {
+            let valid = isbn10_check(&b[..9]) == b[9];
+            let mut d = b"978".to_vec();
+            d.extend_from_slice(&b[..9]);
+            let c = isbn13_check(&d);
+            d.push(c);
+            (d, valid)
+        }
+        13 if b.iter().all(u8::is_ascii_digit) => {
+            let valid =
+                isbn13_check(&b[..12]) == b[12] && (b.starts_with(b"978") || b.starts_with(b"979"));
+            (b.to_vec(), valid)
+        }
+        _ => return Err(unreadable("isbn", text)),
+    };
+    Ok(Ident {
+        kind: IdKind::Isbn,
+        value: String::from_utf8(value).unwrap_or_default(),
+        valid,
+    })
+}
+
+/// Converts a valid 978-prefixed ISBN-13 back to ISBN-10 (for display and SQL baselines).
+pub fn isbn13_to_10(isbn13: &str) -> Option<String> {
+    let b = isbn13.as_bytes();
+    if b.len() != 13 || !b.starts_with(b"978") {
+        return None;
+    }
+    let mut d = b[3..12].to_vec();
+    let c = isbn10_check(&d);
+    d.push(c);
+    String::from_utf8(d).ok()
+}
+
+/// Normalises an ISSN (`0317-8471`, `ISSN 0317 8471`, `1050-124x`) to eight characters.
+pub fn normalize_issn(text: &str) -> Result<Ident, IdError> {
+    let raw = leading_id_chars(text, 8);
+    let b = raw.as_bytes();
+    if b.len() != 8 || !b[..7].iter().all(u8::is_ascii_digit) {
+        return Err(unreadable("issn", text));
+    }
+    let sum: u32 = b[..7]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (8 - i as u32) * u32::from(d - b'0'))
+        .sum();
+    let check = match (11 - sum % 11) % 11 {
+        10 => b'X',
+        n => b'0' + n as u8,
+    };
+    Ok(Ident {
+        kind: IdKind::Issn,
+        value: raw.clone(),
+        valid: check == b[7],
+    })
+}
+
+/// Normalises an OCLC number: `(OCoLC)ocm00012345`, `ocn123456789`, `on1234567890`,
+/// `(OCoLC)12345`, plain digits. Leading zeros are dropped. OCLC numbers carry no check
+/// digit, so they are always valid once read.
+///
+/// `(OCoLC)` with any other prefix that is not one of OCLC's own (`ocm`, `ocn`, `on`) is
+/// refused: `(OCoLC)fst01234` is a FAST heading, not a record number.
+pub fn normalize_oclc(text: &str) -> Result<Ident, IdError> {
+    let mut t = text.trim();
+    if let Some(rest) = t.strip_prefix("(OCoLC)") {
+        t = rest.trim_start();
+    } else if let Some(rest) = t.strip_prefix("(ocolc)") {
+        t = rest.trim_start();
+    }
+    for p in ["ocm", "ocn", "on"] {
+        if let Some(rest) = t.strip_prefix(p) {
+            t = rest;
+            break;
+        }
+    }
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &t[digits.len()..];
+    // trailing junk like "ocm12345 " is fine, but "12345abc" is not an OCLC number
+    if digits.is_empty()
+        || rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(unreadable("oclc", text));
+    }
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() || trimmed.len() > 12 {
+        return Err(unreadable("oclc", text));
+    }
+    Ok(Ident {
+        kind: IdKind::Oclc,
+        value: trimmed.to_string(),
+        valid: true,
+    })
+}
+
+/// Normalises an LCCN by the Library of Congress rules
+/// (<https://www.loc.gov/marc/lccn-namespace.html>): remove blanks; drop anything from a
+/// forward slash on; if there is a hyphen, remove it and left-pad the part after it with
+/// zeros to six digits. The result is an optional alphabetic prefix (up to three letters,
+/// lowercased) then 8 or 10 digits.
+pub fn normalize_lccn(text: &str) -> Result<Ident, IdError> {
+    let mut s: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(i) = s.find('/') {
+        s.truncate(i);
+    }
+    if let Some(i) = s.find('-') {
+        let (pre, post) = s.split_at(i);
+        let post = &post[1..];
+        if !post.chars().all(|c| c.is_ascii_digit()) || post.len() > 6 || post.is_empty() {
+            return Err(unreadable("lccn", text));
+        }
+        s = format!("{pre}{post:0>6}");
+    }
+    let s = s.to_ascii_lowercase();
+    let letters = s.chars().take_while(char::is_ascii_alphabetic).count();
+    let digits = &s[letters..];
+    let ok = letters <= 3
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (digits.len() == 8 || digits.len() == 10);
+    if !ok {
+        return Err(unreadable("lccn", text));
+    }
+    Ok(Ident {
+        kind: IdKind::Lccn,
+        value: s,
+        valid: true,
+    })
+}
+
+/// Dispatches on kind.
+pub fn normalize(kind: IdKind, text: &str) -> Result<Ident, IdError> {
+    match kind {
+        IdKind::Isbn => normalize_isbn(text),
+        IdKind::Issn => normalize_issn(text),
+        IdKind::Oclc => normalize_oclc(text),
+        IdKind::Lccn => normalize_lccn(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbn10_to_13_with_qualifiers() {
+        let i = normalize_isbn("0-521-22285-0 (pbk.)").unwrap();
+        assert_eq!(i.value, "9780521222853");
+        assert!(i.valid);
+        let i = normalize_isbn("ISBN 080442957X : $14.95").unwrap();
+        assert_eq!(i.value, "9780804429573");
+        assert!(i.valid);
+        assert_eq!(isbn13_to_10("9780804429573").as_deref(), Some("080442957X"));
+    }
+
+    #[test]
+    fn isbn13_check_digit() {
+        assert!(normalize_isbn("978-3-16-148410-0").unwrap().valid);
+        let bad = normalize_isbn("978-3-16-148410-1").unwrap();
+        assert!(!bad.valid);
+        assert_eq!(bad.key()[0], b'I');
+    }
+
+    #[test]
+    fn isbn10_bad_check_stays_flagged_after_conversion() {
+        // 0-521-22285-0 is valid; 0-521-22285-7 is not, and converting must not launder it
+        let bad = normalize_isbn("0521222857").unwrap();
+        assert!(!bad.valid);
+        assert_eq!(bad.value, "9780521222853");
+        let good = normalize_isbn("0521222850").unwrap();
+        assert!(good.valid);
+        assert_ne!(bad.key(), good.key());
+    }
+
+    #[test]
+    fn isbn_unreadable() {
+        assert!(normalize_isbn("HL00361126 :").is_err());
+        assert!(normalize_isbn("").is_err());
+        assert!(normalize_isbn("12345").is_err());
+        // too many digits: 089542262X295 is not an ISBN followed by junk we can trust
+        assert!(normalize_isbn("089542262295").is_err());
+    }
+
+    #[test]
+    fn issn() {
+        assert!(normalize_issn("0317-8471").unwrap().valid);
+        assert!(normalize_issn("ISSN 1050-124x").unwrap().valid);
+        assert!(!normalize_issn("0317-8472").unwrap().valid);
+        assert!(normalize_issn("0317").is_err());
+    }
+
+    #[test]
+    fn oclc_prefixes() {
+        for t in [
+            "(OCoLC)ocm00012345",
+            "ocm00012345",
+            "ocn000012345",
+            "(OCoLC)12345",
+            "12345",
+            "on0000012345",
+        ] {
+            assert_eq!(normalize_oclc(t).unwrap().value, "12345", "{t}");
+        }
+        assert!(normalize_oclc("(OCoLC)fst01234").is_err());
+        assert!(normalize_oclc("(DE-599)BSZ000003999").is_err());
+        assert!(normalize_oclc("0000").is_err());
+    }
+
+    #[test]
+    fn lccn_lc_examples() {
+        // examples from LC's normalisation page
+        let cases = [
+            ("n78-890351", "n78890351"),
+            ("n78-89035", "n78089035"),
+            ("n 78890351 ", "n78890351"),
+            (" 85000002 ", "85000002"),
+            ("85-2 ", "85000002"),
+            ("2001-000002", "2001000002"),
+            ("75-425165//r75", "75425165"),
+            (" 79139101 /AC/r932", "79139101"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize_lccn(raw).unwrap().value, want, "{raw}");
+        }
+        assert!(normalize_lccn("abcd12345678").is_err());
+    }
+}

@@ -1,0 +1,952 @@
+//! The immutable catalogue index: typed identifier keys in an fst, per-cluster holder
+//! lists, a title/author token index, and compressed display text, all laid out in one
+//! snapshot buffer and read in place.
+//!
+//! # Layout and why
+//!
+//! - **Keys** (`KEYS`): one fst map over typed keys (`i` ISBN-13, `s` ISSN, `o` OCLC,
+//!   `l` LCCN, upper-case prefixes for identifiers with bad check digits, `k` match keys
+//!   of records with no identifier). The value is the cluster id, or, with the top bit
+//!   set, an offset into `MULTI` where a count and several cluster ids follow (a set ISBN
+//!   printed in every volume).
+//! - **Holdings** (`HOLD_OFF`, `HOLDERS`, `HOLD_FLAGS`): a CSR list per cluster of holder
+//!   library ids, sorted, 2 bytes each when the consortium has ≤ 65,536 libraries, plus
+//!   one byte per holding (lendable bit, 3-bit format, 4-bit copies). "Who holds this" is
+//!   one slice. A roaring bitmap per cluster would cost an order of magnitude more for
+//!   the typical handful of holders (the bench report measures both); per-library
+//!   bitmaps over clusters are what routing builds for its set questions.
+//! - **Tokens** (`TOKENS`, `POSTINGS`): fst from `t`+title word / `a`+author word to a
+//!   serialised roaring bitmap of clusters, searched with Levenshtein automata.
+//! - **Text** (`TEXT_OFF`, `TEXT`): title, author and identifiers per cluster for display,
+//!   lz4-compressed in blocks of 64 clusters: display text is the bulk of a catalogue and
+//!   is read only for the few clusters a lookup returns.
+
+use std::collections::HashMap;
+
+use fst::{IntoStreamer, Map, MapBuilder, Streamer};
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use crate::bib::{Format, normalize_text, tokens};
+use crate::ident::{IdKind, Ident};
+use crate::snapshot::{self, Reader, Slice, SnapshotError};
+
+const S_META: u32 = 1;
+const S_KEYS: u32 = 2;
+const S_MULTI: u32 = 3;
+const S_HOLD_OFF: u32 = 4;
+const S_HOLDERS: u32 = 5;
+const S_HOLD_FLAGS: u32 = 6;
+const S_YEARS: u32 = 7;
+const S_FORMATS: u32 = 8;
+const S_TOKENS: u32 = 9;
+const S_POSTINGS: u32 = 10;
+const S_TEXT_OFF: u32 = 11;
+const S_TEXT: u32 = 12;
+
+const MULTI_BIT: u64 = 1 << 63;
+const TEXT_BLOCK: usize = 64;
+
+/// A library known to the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Library {
+    /// Symbol (ISIL, OCLC symbol, ...).
+    pub symbol: String,
+    /// Human name.
+    pub name: String,
+}
+
+/// Counts and provenance, stored in the snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Libraries, indexed by library id.
+    pub libraries: Vec<Library>,
+    /// Number of clusters.
+    pub clusters: u64,
+    /// Number of holdings (cluster × library pairs).
+    pub holdings: u64,
+    /// Number of keys in the identifier fst.
+    pub keys: u64,
+    /// Distinct index tokens.
+    pub tokens: u64,
+    /// Bytes per holder id (2 or 4).
+    pub holder_width: u8,
+    /// Free-form description of what was built from.
+    pub source: String,
+}
+
+/// One holding as the index returns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Holding {
+    /// Library id (index into [`Meta::libraries`]).
+    pub library: u32,
+    /// Copies held (saturates at 15).
+    pub copies: u8,
+    /// Whether this library lends it.
+    pub lendable: bool,
+    /// Format of this holding.
+    pub format: Format,
+}
+
+impl Holding {
+    /// Packs into the one-byte flag form.
+    pub fn flags(&self) -> u8 {
+        (u8::from(self.lendable) << 7) | (self.format.index() << 4) | self.copies.min(15)
+    }
+
+    /// Unpacks.
+    pub fn from_flags(library: u32, f: u8) -> Holding {
+        Holding {
+            library,
+            copies: f & 0x0F,
+            lendable: f & 0x80 != 0,
+            format: Format::from_index((f >> 4) & 0x07),
+        }
+    }
+}
+
+/// Everything the builder needs about one cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterData {
+    /// Identifiers of all member records.
+    pub ids: Vec<Ident>,
+    /// Match key (indexed only when the cluster has no valid identifier).
+    pub match_key: Option<String>,
+    /// Display title.
+    pub title: String,
+    /// Display author.
+    pub author: String,
+    /// Year.
+    pub year: Option<u16>,
+    /// Format.
+    pub format: Format,
+    /// Holdings; duplicates by library are merged by the builder.
+    pub holdings: Vec<Holding>,
+}
+
+/// Builds a snapshot from clusters added in id order.
+pub struct IndexBuilder {
+    libraries: Vec<Library>,
+    keys: Vec<(Box<[u8]>, u32)>,
+    tok_ids: HashMap<Box<str>, u32>,
+    tok_names: Vec<Box<str>>,
+    postings: Vec<(u32, u32)>,
+    hold_off: Vec<u32>,
+    holders: Vec<u32>,
+    flags: Vec<u8>,
+    years: Vec<u16>,
+    formats: Vec<u8>,
+    text_off: Vec<u64>,
+    text: Vec<u8>,
+    block: Vec<u8>,
+    source: String,
+}
+
+/// A build failure that is ours (limits), not the input's.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// More holdings than the u32 offsets can address.
+    #[error("more than {0} holdings: the index format's limit")]
+    TooManyHoldings(u64),
+    /// More clusters than ids can name.
+    #[error("more than {0} clusters: the index format's limit")]
+    TooManyClusters(u64),
+    /// fst construction failed (keys out of order would be our bug).
+    #[error("building the key index failed: {0}")]
+    Fst(#[from] fst::Error),
+}
+
+impl IndexBuilder {
+    /// Starts a build over these libraries (ids are their positions).
+    pub fn new(libraries: Vec<Library>, source: impl Into<String>) -> IndexBuilder {
+        IndexBuilder {
+            libraries,
+            keys: Vec::new(),
+            tok_ids: HashMap::new(),
+            tok_names: Vec::new(),
+            postings: Vec::new(),
+            hold_off: vec![0],
+            holders: Vec::new(),
+            flags: Vec::new(),
+            years: Vec::new(),
+            formats: Vec::new(),
+            text_off: Vec::new(),
+            text: Vec::new(),
+            block: Vec::new(),
+            source: source.into(),
+        }
+    }
+
+    /// Number of clusters added.
+    pub fn len(&self) -> usize {
+        self.years.len()
+    }
+
+    /// Whether no cluster was added.
+    pub fn is_empty(&self) -> bool {
+        self.years.is_empty()
+    }
+
+    /// Adds the next cluster and returns its id.
+    pub fn add(&mut self, mut c: ClusterData) -> Result<u32, BuildError> {
+        let id = u32::try_from(self.years.len())
+            .ok()
+            .filter(|i| *i < u32::MAX >> 1)
+            .ok_or(BuildError::TooManyClusters(u64::from(u32::MAX >> 1)))?;
+        c.ids.sort();
+        c.ids.dedup();
+        for i in &c.ids {
+            self.keys.push((i.key().into_boxed_slice(), id));
+        }
+        if !c.ids.iter().any(|i| i.valid)
+            && let Some(k) = &c.match_key
+        {
+            let mut key = vec![b'k'];
+            key.extend_from_slice(k.as_bytes());
+            self.keys.push((key.into_boxed_slice(), id));
+        }
+        for (prefix, text) in [('t', &c.title), ('a', &c.author)] {
+            for t in tokens(text) {
+                let key: String = format!("{prefix}{t}");
+                let next = self.tok_names.len() as u32;
+                let tid = *self
+                    .tok_ids
+                    .entry(key.as_str().into())
+                    .or_insert_with(|| next);
+                if tid == next {
+                    self.tok_names.push(key.into());
+                }
+                self.postings.push((tid, id));
+            }
+        }
+        c.holdings.sort_by_key(|h| h.library);
+        let mut prev: Option<u32> = None;
+        for h in &c.holdings {
+            if prev == Some(h.library) {
+                // same library twice (two source records): add copies, lend if either lends
+                let last = self.flags.len() - 1;
+                let old = Holding::from_flags(h.library, self.flags[last]);
+                let merged = Holding {
+                    copies: old.copies.saturating_add(h.copies).min(15),
+                    lendable: old.lendable || h.lendable,
+                    ..old
+                };
+                self.flags[last] = merged.flags();
+                continue;
+            }
+            prev = Some(h.library);
+            self.holders.push(h.library);
+            self.flags.push(h.flags());
+        }
+        let n = u32::try_from(self.holders.len())
+            .map_err(|_| BuildError::TooManyHoldings(u64::from(u32::MAX)))?;
+        self.hold_off.push(n);
+        self.years.push(c.year.unwrap_or(0));
+        self.formats.push(c.format.index());
+        // display text: title \x1f author \x1f ids, records separated by \x1e
+        if id as usize % TEXT_BLOCK == 0 && id > 0 {
+            self.flush_block();
+        }
+        if !self.block.is_empty() {
+            self.block.push(0x1E);
+        }
+        self.block
+            .extend_from_slice(c.title.replace(['\x1e', '\x1f'], " ").as_bytes());
+        self.block.push(0x1F);
+        self.block
+            .extend_from_slice(c.author.replace(['\x1e', '\x1f'], " ").as_bytes());
+        self.block.push(0x1F);
+        let ids: Vec<String> = c.ids.iter().map(|i| i.to_string()).collect();
+        self.block.extend_from_slice(ids.join("\x1d").as_bytes());
+        Ok(id)
+    }
+
+    fn flush_block(&mut self) {
+        self.text_off.push(self.text.len() as u64);
+        let c = lz4_flex::compress_prepend_size(&self.block);
+        self.text.extend_from_slice(&c);
+        self.block.clear();
+    }
+
+    /// Serialises the snapshot.
+    pub fn finish(mut self) -> Result<Vec<u8>, BuildError> {
+        if !self.block.is_empty() || self.text_off.is_empty() {
+            self.flush_block();
+        }
+        self.text_off.push(self.text.len() as u64);
+        let clusters = self.years.len() as u64;
+        // keys: sort, group duplicates into MULTI entries
+        self.keys.par_sort_unstable();
+        self.keys.dedup();
+        let mut multi: Vec<u32> = Vec::new();
+        let mut kb = MapBuilder::memory();
+        let mut nkeys = 0u64;
+        let mut i = 0;
+        while i < self.keys.len() {
+            let mut j = i + 1;
+            while j < self.keys.len() && self.keys[j].0 == self.keys[i].0 {
+                j += 1;
+            }
+            let v = if j - i == 1 {
+                u64::from(self.keys[i].1)
+            } else {
+                let off = multi.len() as u64;
+                multi.push((j - i) as u32);
+                multi.extend(self.keys[i..j].iter().map(|k| k.1));
+                MULTI_BIT | off
+            };
+            kb.insert(&self.keys[i].0, v)?;
+            nkeys += 1;
+            i = j;
+        }
+        let keys_fst = kb.into_inner()?;
+        drop(std::mem::take(&mut self.keys));
+
+        // tokens: sort postings by token, one roaring bitmap each, fst in token order
+        self.postings.par_sort_unstable();
+        let mut order: Vec<u32> = (0..self.tok_names.len() as u32).collect();
+        order.par_sort_unstable_by(|a, b| {
+            self.tok_names[*a as usize].cmp(&self.tok_names[*b as usize])
+        });
+        let mut ranges = vec![(0usize, 0usize); self.tok_names.len()];
+        let mut s = 0;
+        while s < self.postings.len() {
+            let t = self.postings[s].0;
+            let mut e = s;
+            while e < self.postings.len() && self.postings[e].0 == t {
+                e += 1;
+            }
+            ranges[t as usize] = (s, e);
+            s = e;
+        }
+        let blobs: Vec<Vec<u8>> = order
+            .par_iter()
+            .map(|&t| {
+                let (s, e) = ranges[t as usize];
+                let bm = RoaringBitmap::from_sorted_iter(self.postings[s..e].iter().map(|p| p.1))
+                    .unwrap_or_default();
+                let mut v = Vec::with_capacity(bm.serialized_size());
+                bm.serialize_into(&mut v).unwrap_or_default();
+                v
+            })
+            .collect();
+        let mut post = Vec::new();
+        let mut tb = MapBuilder::memory();
+        for (&t, blob) in order.iter().zip(&blobs) {
+            tb.insert(self.tok_names[t as usize].as_bytes(), post.len() as u64)?;
+            post.extend_from_slice(blob);
+        }
+        let tokens_fst = tb.into_inner()?;
+
+        let width: u8 = if self.libraries.len() <= 1 << 16 {
+            2
+        } else {
+            4
+        };
+        let meta = Meta {
+            libraries: self.libraries,
+            clusters,
+            holdings: self.holders.len() as u64,
+            keys: nkeys,
+            tokens: self.tok_names.len() as u64,
+            holder_width: width,
+            source: self.source,
+        };
+        let mut w = snapshot::Writer::default();
+        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
+        w.section(S_KEYS, keys_fst);
+        w.section(S_MULTI, le_u32(&multi));
+        w.section(S_HOLD_OFF, le_u32(&self.hold_off));
+        let holders = if width == 2 {
+            self.holders
+                .iter()
+                .flat_map(|h| (*h as u16).to_le_bytes())
+                .collect()
+        } else {
+            le_u32(&self.holders)
+        };
+        w.section(S_HOLDERS, holders);
+        w.section(S_HOLD_FLAGS, self.flags);
+        w.section(
+            S_YEARS,
+            self.years.iter().flat_map(|y| y.to_le_bytes()).collect(),
+        );
+        w.section(S_FORMATS, self.formats);
+        w.section(S_TOKENS, tokens_fst);
+        w.section(S_POSTINGS, post);
+        w.section(
+            S_TEXT_OFF,
+            self.text_off.iter().flat_map(|o| o.to_le_bytes()).collect(),
+        );
+        w.section(S_TEXT, self.text);
+        Ok(w.finish())
+    }
+}
+
+fn le_u32(v: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() * 4);
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+#[inline]
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+}
+
+/// One holdings change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DeltaOp {
+    /// A library adds (or updates) its holding of a cluster.
+    Upsert {
+        /// Cluster.
+        cluster: u32,
+        /// Library symbol (new symbols are added).
+        symbol: String,
+        /// Copies (saturates at 15).
+        copies: u8,
+        /// Lends it.
+        lendable: bool,
+        /// Format, else the cluster's.
+        #[serde(default)]
+        format: Option<Format>,
+    },
+    /// A library withdraws its holding.
+    Withdraw {
+        /// Cluster.
+        cluster: u32,
+        /// Library symbol.
+        symbol: String,
+    },
+}
+
+/// A delta that cannot be applied (the caller's fault, except the width limit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeltaError {
+    /// No such cluster.
+    #[error("cluster {0} does not exist")]
+    UnknownCluster(u32),
+    /// Withdrawal for a library the catalogue does not know.
+    #[error("library {0:?} is not in the catalogue")]
+    UnknownLibrary(String),
+    /// Empty symbol.
+    #[error("library symbol is empty")]
+    EmptySymbol,
+    /// Library table full for this snapshot's holder width.
+    #[error("the snapshot holds at most {0} libraries; rebuild it to add more")]
+    TooManyLibraries(usize),
+}
+
+/// Display information about one cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClusterInfo {
+    /// Cluster id.
+    pub id: u32,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Year, if known.
+    pub year: Option<u16>,
+    /// Format.
+    pub format: Format,
+    /// Identifiers (as `kind:value`, invalid ones marked).
+    pub ids: Vec<String>,
+}
+
+/// The read-only index over a snapshot buffer. Cheap to clone (shared bytes) and
+/// `Send + Sync`.
+#[derive(Clone)]
+pub struct Catalog {
+    meta: std::sync::Arc<Meta>,
+    symbols: std::sync::Arc<HashMap<String, u32>>,
+    keys: Map<Slice>,
+    multi: Slice,
+    hold_off: Slice,
+    holders: Slice,
+    flags: Slice,
+    years: Slice,
+    formats: Slice,
+    tokens: Map<Slice>,
+    postings: Slice,
+    text_off: Slice,
+    text: Slice,
+    size: usize,
+    /// Holdings changed since the snapshot: full replacement lists for touched clusters.
+    overlay: std::sync::Arc<HashMap<u32, Vec<Holding>>>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("clusters", &self.meta.clusters)
+            .field("holdings", &self.meta.holdings)
+            .field("libraries", &self.meta.libraries.len())
+            .finish()
+    }
+}
+
+impl Catalog {
+    /// Opens a snapshot file (memory-mapped) after validating it.
+    pub fn open(path: &std::path::Path) -> Result<Catalog, SnapshotError> {
+        Catalog::from_reader(Reader::open(path)?)
+    }
+
+    /// Reads a snapshot held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Catalog, SnapshotError> {
+        Catalog::from_reader(Reader::new(snapshot::Bytes::Owned(std::sync::Arc::new(
+            bytes,
+        )))?)
+    }
+
+    /// Builds the accessors over a validated snapshot, checking every section's shape so
+    /// that no later access can index out of bounds.
+    pub fn from_reader(r: Reader) -> Result<Catalog, SnapshotError> {
+        let meta: Meta = serde_json::from_slice(r.section(S_META, "meta")?.as_ref())
+            .map_err(|_| SnapshotError::Section("meta"))?;
+        let keys =
+            Map::new(r.section(S_KEYS, "keys")?).map_err(|_| SnapshotError::Section("keys"))?;
+        let tokens = Map::new(r.section(S_TOKENS, "tokens")?)
+            .map_err(|_| SnapshotError::Section("tokens"))?;
+        let n = usize::try_from(meta.clusters).map_err(|_| SnapshotError::Section("meta"))?;
+        let hold_off = r.section(S_HOLD_OFF, "hold_off")?;
+        let holders = r.section(S_HOLDERS, "holders")?;
+        let flags = r.section(S_HOLD_FLAGS, "hold_flags")?;
+        let years = r.section(S_YEARS, "years")?;
+        let formats = r.section(S_FORMATS, "formats")?;
+        let text_off = r.section(S_TEXT_OFF, "text_off")?;
+        let text = r.section(S_TEXT, "text")?;
+        let h = usize::try_from(meta.holdings).map_err(|_| SnapshotError::Section("meta"))?;
+        let w = usize::from(meta.holder_width);
+        let blocks = n.div_ceil(TEXT_BLOCK).max(1);
+        let ok = hold_off.as_ref().len() == 4 * (n + 1)
+            && (w == 2 || w == 4)
+            && holders.as_ref().len() == w * h
+            && flags.as_ref().len() == h
+            && years.as_ref().len() == 2 * n
+            && formats.as_ref().len() == n
+            && text_off.as_ref().len() == 8 * (blocks + 1)
+            && meta.libraries.len() <= if w == 2 { 1 << 16 } else { u32::MAX as usize };
+        if !ok {
+            return Err(SnapshotError::Section("holdings"));
+        }
+        // offsets must be monotone and end at h, or holders() could slice out of range
+        let ho = hold_off.as_ref();
+        let mut prev = 0u32;
+        for i in 0..=n {
+            let v = u32_at(ho, i);
+            if v < prev {
+                return Err(SnapshotError::Section("hold_off"));
+            }
+            prev = v;
+        }
+        if prev as usize != h {
+            return Err(SnapshotError::Section("hold_off"));
+        }
+        let nlib = meta.libraries.len() as u32;
+        let cat = Catalog {
+            symbols: std::sync::Arc::new(
+                meta.libraries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.symbol.clone(), i as u32))
+                    .collect(),
+            ),
+            meta: std::sync::Arc::new(meta),
+            keys,
+            multi: r.section(S_MULTI, "multi")?,
+            hold_off,
+            holders,
+            flags,
+            years,
+            formats,
+            tokens,
+            postings: r.section(S_POSTINGS, "postings")?,
+            text_off,
+            text,
+            size: r.len(),
+            overlay: Default::default(),
+        };
+        // every holder must name a known library
+        if (0..h).any(|i| cat.holder_at(i) >= nlib) {
+            return Err(SnapshotError::Section("holders"));
+        }
+        Ok(cat)
+    }
+
+    /// Snapshot metadata.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Number of clusters.
+    pub fn clusters(&self) -> u32 {
+        self.meta.clusters as u32
+    }
+
+    /// Snapshot size in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.size
+    }
+
+    /// The libraries (index = library id).
+    pub fn libraries(&self) -> &[Library] {
+        &self.meta.libraries
+    }
+
+    /// Library id by symbol.
+    pub fn library_id(&self, symbol: &str) -> Option<u32> {
+        self.symbols.get(symbol).copied()
+    }
+
+    #[inline]
+    fn holder_at(&self, i: usize) -> u32 {
+        let b = self.holders.as_ref();
+        if self.meta.holder_width == 2 {
+            u32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]))
+        } else {
+            u32_at(b, i)
+        }
+    }
+
+    /// The holder range of a cluster in the holdings arrays.
+    #[inline]
+    fn range(&self, cluster: u32) -> std::ops::Range<usize> {
+        let c = cluster as usize;
+        if c >= self.meta.clusters as usize {
+            return 0..0;
+        }
+        let o = self.hold_off.as_ref();
+        u32_at(o, c) as usize..u32_at(o, c + 1) as usize
+    }
+
+    /// Number of holders of a cluster.
+    pub fn holder_count(&self, cluster: u32) -> usize {
+        match self.overlay.get(&cluster) {
+            Some(v) => v.len(),
+            None => self.range(cluster).len(),
+        }
+    }
+
+    /// Appends the holdings of a cluster to `out` (in library-id order).
+    pub fn holders_into(&self, cluster: u32, out: &mut Vec<Holding>) {
+        if !self.overlay.is_empty()
+            && let Some(v) = self.overlay.get(&cluster)
+        {
+            out.extend_from_slice(v);
+            return;
+        }
+        self.base_holders_into(cluster, out);
+    }
+
+    fn base_holders_into(&self, cluster: u32, out: &mut Vec<Holding>) {
+        let f = self.flags.as_ref();
+        for i in self.range(cluster) {
+            out.push(Holding::from_flags(self.holder_at(i), f[i]));
+        }
+    }
+
+    /// Holdings of a cluster.
+    pub fn holders(&self, cluster: u32) -> Vec<Holding> {
+        let mut v = Vec::with_capacity(self.holder_count(cluster));
+        self.holders_into(cluster, &mut v);
+        v
+    }
+
+    /// Year of a cluster.
+    pub fn year(&self, cluster: u32) -> Option<u16> {
+        let i = cluster as usize;
+        let b = self.years.as_ref();
+        if 2 * i + 1 >= b.len() {
+            return None;
+        }
+        Some(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])).filter(|y| *y != 0)
+    }
+
+    /// Format of a cluster.
+    pub fn format(&self, cluster: u32) -> Format {
+        Format::from_index(
+            self.formats
+                .as_ref()
+                .get(cluster as usize)
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Clusters under an exact typed key (see [`Ident::key`]).
+    pub fn clusters_for_key(&self, key: &[u8]) -> Vec<u32> {
+        match self.keys.get(key) {
+            None => Vec::new(),
+            Some(v) if v & MULTI_BIT == 0 => vec![v as u32],
+            Some(v) => {
+                let m = self.multi.as_ref();
+                let off = (v & !MULTI_BIT) as usize;
+                if 4 * (off + 1) > m.len() {
+                    return Vec::new();
+                }
+                let n = u32_at(m, off) as usize;
+                if 4 * (off + 1 + n) > m.len() {
+                    return Vec::new();
+                }
+                (0..n).map(|k| u32_at(m, off + 1 + k)).collect()
+            }
+        }
+    }
+
+    /// Clusters for an identifier (valid or, exactly, invalid).
+    pub fn clusters_for(&self, id: &Ident) -> Vec<u32> {
+        self.clusters_for_key(&id.key())
+    }
+
+    /// Display information for a cluster.
+    pub fn info(&self, cluster: u32) -> Option<ClusterInfo> {
+        if cluster >= self.clusters() {
+            return None;
+        }
+        let block = cluster as usize / TEXT_BLOCK;
+        let offs = self.text_off.as_ref();
+        let at = |i: usize| -> Option<usize> {
+            let s = offs.get(8 * i..8 * i + 8)?;
+            usize::try_from(u64::from_le_bytes(s.try_into().ok()?)).ok()
+        };
+        let (s, e) = (at(block)?, at(block + 1)?);
+        let raw = self.text.as_ref().get(s..e)?;
+        let plain = lz4_flex::decompress_size_prepended(raw).ok()?;
+        let rec = plain
+            .split(|b| *b == 0x1E)
+            .nth(cluster as usize % TEXT_BLOCK)?;
+        let mut parts = rec.split(|b| *b == 0x1F);
+        let title = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+        let author = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+        let ids = parts
+            .next()
+            .map(|p| {
+                p.split(|b| *b == 0x1D)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ClusterInfo {
+            id: cluster,
+            title,
+            author,
+            year: self.year(cluster),
+            format: self.format(cluster),
+            ids,
+        })
+    }
+
+    /// Postings of one exact token key (`t...`/`a...`).
+    fn postings_at(&self, off: u64) -> RoaringBitmap {
+        let p = self.postings.as_ref();
+        p.get(off as usize..)
+            .and_then(|b| RoaringBitmap::deserialize_from(b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Token matches for a word within `dist` edits: `(distance, postings)` per matching
+    /// dictionary token, best first.
+    pub(crate) fn fuzzy_token(
+        &self,
+        prefix: char,
+        word: &str,
+        dist: u8,
+    ) -> Vec<(u8, RoaringBitmap)> {
+        use crate::lookup::dfa_for;
+        let key = format!("{prefix}{word}");
+        let mut out = Vec::new();
+        if dist == 0 {
+            if let Some(off) = self.tokens.get(&key) {
+                out.push((0, self.postings_at(off)));
+            }
+            return out;
+        }
+        let dfa = dfa_for(&key, dist);
+        let mut stream = self.tokens.search(&dfa).into_stream();
+        while let Some((k, off)) = stream.next() {
+            let d = dfa.distance_of(k);
+            out.push((d, self.postings_at(off)));
+            if out.len() >= 64 {
+                break; // a word with more neighbours than this is not telling us much
+            }
+        }
+        out.sort_by_key(|x| x.0);
+        out
+    }
+
+    /// All keys of the identifier fst (for stats and tests).
+    pub fn key_count_by_kind(&self) -> Vec<(char, u64)> {
+        let mut counts: std::collections::BTreeMap<char, u64> = Default::default();
+        let mut s = self.keys.stream();
+        while let Some((k, _)) = s.next() {
+            *counts.entry(k[0] as char).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Normalised form of free text, as the token index sees it.
+    pub fn normalize(text: &str) -> String {
+        normalize_text(text)
+    }
+
+    /// Holder ids of a cluster as a roaring bitmap (for the measurements in the bench).
+    pub fn holder_bitmap(&self, cluster: u32) -> RoaringBitmap {
+        self.holders(cluster).iter().map(|h| h.library).collect()
+    }
+
+    /// Number of clusters whose holdings differ from the snapshot (compact when large).
+    pub fn delta_len(&self) -> usize {
+        self.overlay.len()
+    }
+
+    /// Applies holdings changes without a rebuild. Returns a new catalogue sharing this
+    /// one's snapshot bytes; this one is unchanged (readers in flight keep a consistent
+    /// view). New library symbols are added to the library table.
+    pub fn with_delta(&self, ops: &[DeltaOp]) -> Result<Catalog, DeltaError> {
+        let mut meta = (*self.meta).clone();
+        let mut symbols = (*self.symbols).clone();
+        let mut overlay = (*self.overlay).clone();
+        let limit = if meta.holder_width == 2 {
+            1usize << 16
+        } else {
+            u32::MAX as usize
+        };
+        for op in ops {
+            let (cluster, symbol) = match op {
+                DeltaOp::Upsert {
+                    cluster, symbol, ..
+                }
+                | DeltaOp::Withdraw { cluster, symbol } => (*cluster, symbol),
+            };
+            if cluster >= self.clusters() {
+                return Err(DeltaError::UnknownCluster(cluster));
+            }
+            if symbol.trim().is_empty() {
+                return Err(DeltaError::EmptySymbol);
+            }
+            let lib = match symbols.get(symbol) {
+                Some(&l) => l,
+                None => {
+                    if matches!(op, DeltaOp::Withdraw { .. }) {
+                        return Err(DeltaError::UnknownLibrary(symbol.clone()));
+                    }
+                    if meta.libraries.len() >= limit {
+                        return Err(DeltaError::TooManyLibraries(limit));
+                    }
+                    let id = meta.libraries.len() as u32;
+                    meta.libraries.push(Library {
+                        symbol: symbol.clone(),
+                        name: symbol.clone(),
+                    });
+                    symbols.insert(symbol.clone(), id);
+                    id
+                }
+            };
+            let list = overlay.entry(cluster).or_insert_with(|| {
+                let mut v = Vec::new();
+                self.base_holders_into(cluster, &mut v);
+                v
+            });
+            let pos = list.binary_search_by_key(&lib, |h| h.library);
+            match (op, pos) {
+                (
+                    DeltaOp::Upsert {
+                        copies,
+                        lendable,
+                        format,
+                        ..
+                    },
+                    p,
+                ) => {
+                    let h = Holding {
+                        library: lib,
+                        copies: (*copies).min(15),
+                        lendable: *lendable,
+                        format: format.unwrap_or_else(|| self.format(cluster)),
+                    };
+                    match p {
+                        Ok(i) => list[i] = h,
+                        Err(i) => list.insert(i, h),
+                    }
+                }
+                (DeltaOp::Withdraw { .. }, Ok(i)) => {
+                    list.remove(i);
+                }
+                (DeltaOp::Withdraw { .. }, Err(_)) => {}
+            }
+        }
+        meta.holdings = (0..self.clusters())
+            .map(|c| match overlay.get(&c) {
+                Some(v) => v.len() as u64,
+                None => self.range(c).len() as u64,
+            })
+            .sum();
+        Ok(Catalog {
+            meta: std::sync::Arc::new(meta),
+            symbols: std::sync::Arc::new(symbols),
+            overlay: std::sync::Arc::new(overlay),
+            ..self.clone()
+        })
+    }
+
+    /// Writes a new snapshot with the delta folded into the holdings arrays (the other
+    /// sections are copied as they are).
+    pub fn compact(&self) -> Vec<u8> {
+        let n = self.clusters();
+        let mut off = Vec::with_capacity(n as usize + 1);
+        let mut holders: Vec<u32> = Vec::with_capacity(self.meta.holdings as usize);
+        let mut flags = Vec::with_capacity(self.meta.holdings as usize);
+        let mut buf = Vec::new();
+        off.push(0u32);
+        for c in 0..n {
+            buf.clear();
+            self.holders_into(c, &mut buf);
+            for h in &buf {
+                holders.push(h.library);
+                flags.push(h.flags());
+            }
+            off.push(holders.len() as u32);
+        }
+        let mut meta = (*self.meta).clone();
+        meta.holdings = holders.len() as u64;
+        let mut w = snapshot::Writer::default();
+        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
+        w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
+        w.section(S_MULTI, self.multi.as_ref().to_vec());
+        w.section(S_HOLD_OFF, le_u32(&off));
+        let hb = if meta.holder_width == 2 {
+            holders
+                .iter()
+                .flat_map(|h| (*h as u16).to_le_bytes())
+                .collect()
+        } else {
+            le_u32(&holders)
+        };
+        w.section(S_HOLDERS, hb);
+        w.section(S_HOLD_FLAGS, flags);
+        w.section(S_YEARS, self.years.as_ref().to_vec());
+        w.section(S_FORMATS, self.formats.as_ref().to_vec());
+        w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());
+        w.section(S_POSTINGS, self.postings.as_ref().to_vec());
+        w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());
+        w.section(S_TEXT, self.text.as_ref().to_vec());
+        w.finish()
+    }
+
+    /// Which identifier kinds resolve for a cluster is not stored; this helper returns
+    /// the first valid identifier of the cluster's display list, for examples and tests.
+    pub fn first_id(&self, cluster: u32, kind: IdKind) -> Option<String> {
+        let info = self.info(cluster)?;
+        let p = format!("{}:", kind.name());
+        info.ids
+            .iter()
+            .find(|s| s.starts_with(&p) && !s.ends_with(')'))
+            .map(|s| s[p.len()..].to_string())
+    }
+}

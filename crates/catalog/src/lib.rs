@@ -1,0 +1,44 @@
+//! # rota-catalog: the union catalogue
+//!
+//! Everything routing needs to know about *who holds what*, held in memory, immutable,
+//! and shared across threads.
+//!
+//! ## From files to an index
+//!
+//! 1. [`marc`] reads MARC 21 (ISO 2709 in UTF-8 or MARC-8, and MARCXML). Bad records are
+//!    skipped with file, record number, byte offset and reason; nothing panics.
+//! 2. [`bib`] extracts what matters: identifiers ([`ident`] normalises and validates
+//!    ISBN, ISSN, OCLC numbers and LCCNs), title, author, year, pages, edition, format and
+//!    the holdings carried in 852/924 (or any configured field).
+//! 3. [`cluster`] groups records describing the same item: OCLC numbers first, then
+//!    ISBN/LCCN/ISSN under a guard against chain merges, then a GoldRush-style match key.
+//! 4. [`index`] lays the clusters out in one snapshot buffer: an fst over typed
+//!    identifier keys, CSR holder lists, a token fst with roaring postings for
+//!    typo-tolerant title lookups, and lz4-compressed display text.
+//! 5. [`snapshot`] wraps that in a versioned, checksummed file that is memory-mapped on
+//!    load; a corrupt, truncated or wrong-version file is refused with a clear error.
+//!
+//! [`ingest`] drives the pipeline from a TOML manifest; [`generate`] makes synthetic
+//! consortia; [`lookup`] answers citations. Holdings deltas apply to a loaded
+//! [`Catalog`] without a rebuild ([`Catalog::with_delta`]) and fold back into a new
+//! snapshot with [`Catalog::compact`].
+//!
+//! This crate is synchronous and has no async or RPC dependency: it can be tested,
+//! benchmarked and fuzzed alone.
+
+pub mod bib;
+pub mod cluster;
+pub mod generate;
+pub mod ident;
+pub mod index;
+pub mod ingest;
+pub mod lookup;
+pub mod marc;
+pub mod marc8;
+pub mod snapshot;
+
+pub use bib::{Bib, Format};
+pub use ident::{IdKind, Ident};
+pub use index::{Catalog, ClusterInfo, DeltaError, DeltaOp, Holding, Library};
+pub use lookup::{Citation, LookupError, LookupOptions, Match, MatchMethod};
+pub use snapshot::SnapshotError;
