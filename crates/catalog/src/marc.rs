@@ -302,7 +302,7 @@ pub fn parse_iso2709(
                     ))),
                 },
                 Coding::Marc8 => {
-                    if b.is_ascii() {
+                    if b.is_ascii() && !b.contains(&0x1B) {
                         return Ok(String::from_utf8_lossy(b).into_owned());
                     }
                     let d = marc8::decode(b);

@@ -249,7 +249,7 @@ fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn stats(path: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+fn stats(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let cat = Catalog::open(path)?;
     let load = t.elapsed();

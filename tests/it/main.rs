@@ -1,0 +1,5 @@
+//! rota's integration tests, one binary: real data from `../shared/data`, the `rota`
+//! command, and (where built) the running server.
+
+mod catalog;
+mod common;
