@@ -1,0 +1,609 @@
+//! The lender directory: who lends what, to whom, at what price, and when.
+//!
+//! A TOML or JSON file operations staff edit by hand, so it is validated strictly: unknown
+//! fields, negative or zero capacities, unknown currencies, bad time zones and
+//! overlapping closures are refused with the file, the lender and the field named.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use chrono::{NaiveDate, TimeZone};
+use rota_catalog::Format;
+use serde::{Deserialize, Serialize};
+
+/// Where a lender stands relative to a borrower's consortium; routing prefers nearer
+/// tiers when everything else is equal.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// The borrower's own consortium.
+    #[default]
+    Own,
+    /// Regional partners.
+    Regional,
+    /// National network.
+    National,
+    /// Asked only when nobody else can.
+    LastResort,
+}
+
+impl Tier {
+    /// 1.0 for own consortium down to 0.0 for last resort.
+    pub fn preference(self) -> f64 {
+        match self {
+            Tier::Own => 1.0,
+            Tier::Regional => 0.7,
+            Tier::National => 0.4,
+            Tier::LastResort => 0.0,
+        }
+    }
+}
+
+/// ISO 18626 service type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Returnable loan.
+    Loan,
+    /// Non-returnable copy (articles, chapters).
+    Copy,
+}
+
+impl Service {
+    /// Index 0 or 1.
+    pub fn index(self) -> usize {
+        match self {
+            Service::Loan => 0,
+            Service::Copy => 1,
+        }
+    }
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Loan => "loan",
+            Service::Copy => "copy",
+        }
+    }
+}
+
+/// Money in a currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    /// Amount (≥ 0).
+    pub amount: f64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// One service a lender offers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    /// Loan or copy.
+    pub service: Service,
+    /// Formats it covers (empty = every format).
+    #[serde(default)]
+    pub formats: Vec<Format>,
+    /// Groups it is offered to (empty = everyone).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Charge per request.
+    #[serde(default)]
+    pub charge: Option<Charge>,
+}
+
+/// A closed period, inclusive, in the lender's own time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closure {
+    /// First closed day.
+    pub from: NaiveDate,
+    /// Last closed day.
+    pub to: NaiveDate,
+    /// Why (holiday, move, ...).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Capacity limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Most requests it will have open at once.
+    #[serde(default)]
+    pub open_requests: Option<u32>,
+    /// Most new requests per day.
+    #[serde(default)]
+    pub daily: Option<u32>,
+}
+
+/// A lender's entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lender {
+    /// Symbol, as in the catalogue's holdings.
+    pub symbol: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Groups it belongs to (its consortium, regional networks, ...).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Its tier.
+    #[serde(default)]
+    pub tier: Tier,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Closed days.
+    #[serde(default)]
+    pub closed: Vec<Closure>,
+    /// Lending at all.
+    #[serde(default = "yes")]
+    pub lending: bool,
+    /// Suspended from this day (inclusive) ...
+    #[serde(default)]
+    pub suspended_from: Option<NaiveDate>,
+    /// ... to this day (inclusive; open-ended if absent).
+    #[serde(default)]
+    pub suspended_to: Option<NaiveDate>,
+    /// Capacity.
+    #[serde(default)]
+    pub capacity: Capacity,
+    /// Services offered (empty = loans and copies of everything, free, to everyone).
+    #[serde(default)]
+    pub offers: Vec<Offer>,
+    /// Ships outside its country.
+    #[serde(default)]
+    pub ships_international: bool,
+    /// ISO 3166 country code.
+    #[serde(default)]
+    pub country: String,
+    /// Latitude, degrees.
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    /// Longitude, degrees.
+    #[serde(default)]
+    pub longitude: Option<f64>,
+    /// Libraries it has reciprocal agreements with (free, preferred).
+    #[serde(default)]
+    pub reciprocal: Vec<String>,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryFile {
+    #[serde(default, rename = "lender")]
+    lenders: Vec<Lender>,
+}
+
+/// A directory entry that does not validate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// Cannot read the file.
+    #[error("{file}: cannot read: {message}")]
+    Io {
+        /// File.
+        file: String,
+        /// Cause.
+        message: String,
+    },
+    /// Syntax or unknown field.
+    #[error("{file}: {message}")]
+    Parse {
+        /// File.
+        file: String,
+        /// Parser message (names the field and line).
+        message: String,
+    },
+    /// A bad value.
+    #[error("{file}: lender {lender:?}, field {field}: {message}")]
+    Invalid {
+        /// File.
+        file: String,
+        /// Lender symbol.
+        lender: String,
+        /// Field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// ISO 4217 codes accepted for charges (the currencies ILL is actually billed in; add
+/// more here when a consortium needs them).
+const CURRENCIES: &[&str] = &[
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "CNY", "INR",
+    "ZAR", "BRL", "MXN", "PLN", "CZK", "HUF", "ILS", "KRW", "SGD", "HKD", "TWD",
+];
+
+/// The validated directory, with symbol lookup.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    lenders: Vec<Lender>,
+    by_symbol: HashMap<String, u32>,
+    tz: Vec<chrono_tz::Tz>,
+}
+
+impl Directory {
+    /// Validates lenders and builds the directory.
+    pub fn new(lenders: Vec<Lender>, file: &str) -> Result<Directory, DirectoryError> {
+        let mut by_symbol = HashMap::new();
+        let mut tz = Vec::with_capacity(lenders.len());
+        for (i, l) in lenders.iter().enumerate() {
+            let bad = |field: &str, message: String| DirectoryError::Invalid {
+                file: file.to_string(),
+                lender: l.symbol.clone(),
+                field: field.to_string(),
+                message,
+            };
+            if l.symbol.trim().is_empty() || l.symbol.trim() != l.symbol {
+                return Err(bad(
+                    "symbol",
+                    "must be non-empty without surrounding spaces".into(),
+                ));
+            }
+            if by_symbol.insert(l.symbol.clone(), i as u32).is_some() {
+                return Err(bad("symbol", "listed twice".into()));
+            }
+            tz.push(l.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+                bad(
+                    "timezone",
+                    format!("{:?} is not an IANA time zone", l.timezone),
+                )
+            })?);
+            if l.capacity.open_requests == Some(0) || l.capacity.daily == Some(0) {
+                return Err(bad(
+                    "capacity",
+                    "must be at least 1 (set lending = false to stop lending)".into(),
+                ));
+            }
+            let mut cl: Vec<&Closure> = l.closed.iter().collect();
+            for c in &cl {
+                if c.to < c.from {
+                    return Err(bad(
+                        "closed",
+                        format!("closure {}..{} ends before it starts", c.from, c.to),
+                    ));
+                }
+            }
+            cl.sort_by_key(|c| c.from);
+            for w in cl.windows(2) {
+                if w[1].from <= w[0].to {
+                    return Err(bad(
+                        "closed",
+                        format!(
+                            "closures {}..{} and {}..{} overlap",
+                            w[0].from, w[0].to, w[1].from, w[1].to
+                        ),
+                    ));
+                }
+            }
+            if let (Some(f), Some(t)) = (l.suspended_from, l.suspended_to)
+                && t < f
+            {
+                return Err(bad("suspended_to", "is before suspended_from".into()));
+            }
+            if l.suspended_to.is_some() && l.suspended_from.is_none() {
+                return Err(bad("suspended_to", "given without suspended_from".into()));
+            }
+            for (k, o) in l.offers.iter().enumerate() {
+                if let Some(c) = &o.charge {
+                    if !(c.amount.is_finite() && c.amount >= 0.0) {
+                        return Err(bad(
+                            &format!("offers[{k}].charge.amount"),
+                            format!("{} is not a non-negative amount", c.amount),
+                        ));
+                    }
+                    if !CURRENCIES.contains(&c.currency.as_str()) {
+                        return Err(bad(
+                            &format!("offers[{k}].charge.currency"),
+                            format!("unknown currency {:?}", c.currency),
+                        ));
+                    }
+                }
+            }
+            match (l.latitude, l.longitude) {
+                (Some(a), Some(o))
+                    if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {}
+                (None, None) => {}
+                _ => {
+                    return Err(bad(
+                        "latitude",
+                        "latitude and longitude must both be given and in range".into(),
+                    ));
+                }
+            }
+        }
+        Ok(Directory {
+            lenders,
+            by_symbol,
+            tz,
+        })
+    }
+
+    /// Loads a `.toml` or `.json` directory file.
+    pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| DirectoryError::Io {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        Directory::parse(
+            &text,
+            &file,
+            path.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json")),
+        )
+    }
+
+    /// Parses directory text (TOML, or JSON when `json`).
+    pub fn parse(text: &str, file: &str, json: bool) -> Result<Directory, DirectoryError> {
+        let parsed: DirectoryFile = if json {
+            serde_json::from_str(text).map_err(|e| DirectoryError::Parse {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?
+        } else {
+            toml::from_str(text).map_err(|e| DirectoryError::Parse {
+                file: file.to_string(),
+                message: e.to_string().trim().replace('\n', " "),
+            })?
+        };
+        Directory::new(parsed.lenders, file)
+    }
+
+    /// Serialises as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&DirectoryFile {
+            lenders: self.lenders.clone(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Lenders, by index.
+    pub fn lenders(&self) -> &[Lender] {
+        &self.lenders
+    }
+
+    /// Index of a symbol.
+    pub fn index(&self, symbol: &str) -> Option<u32> {
+        self.by_symbol.get(symbol).copied()
+    }
+
+    /// Lender by index.
+    pub fn get(&self, i: u32) -> &Lender {
+        &self.lenders[i as usize]
+    }
+
+    /// Number of lenders.
+    pub fn len(&self) -> usize {
+        self.lenders.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.lenders.is_empty()
+    }
+
+    /// The lender's local date at a UTC instant (unix seconds).
+    pub fn local_date(&self, i: u32, now: i64) -> NaiveDate {
+        let utc = chrono::Utc
+            .timestamp_opt(now, 0)
+            .single()
+            .unwrap_or_default();
+        utc.with_timezone(&self.tz[i as usize]).date_naive()
+    }
+
+    /// Why the lender is not taking requests on its local date at `now`, if it is not.
+    pub fn unavailable(&self, i: u32, now: i64) -> Option<Unavailable> {
+        let l = &self.lenders[i as usize];
+        if !l.lending {
+            return Some(Unavailable::NotLending);
+        }
+        if l.suspended_from.is_none() && l.closed.is_empty() {
+            return None;
+        }
+        let d = self.local_date(i, now);
+        if let Some(f) = l.suspended_from
+            && d >= f
+            && l.suspended_to.is_none_or(|t| d <= t)
+        {
+            return Some(Unavailable::Suspended);
+        }
+        if l.closed.iter().any(|c| c.from <= d && d <= c.to) {
+            return Some(Unavailable::Closed);
+        }
+        None
+    }
+
+    /// The offer that covers a service and format for a borrower in `groups`, if any.
+    /// No offers at all means "everything, free, to everyone".
+    pub fn offer(
+        &self,
+        i: u32,
+        service: Service,
+        format: Format,
+        groups: &[String],
+    ) -> OfferCheck<'_> {
+        let l = &self.lenders[i as usize];
+        if l.offers.is_empty() {
+            return OfferCheck::Free;
+        }
+        let mut refused_group = false;
+        for o in &l.offers {
+            if o.service != service || !(o.formats.is_empty() || o.formats.contains(&format)) {
+                continue;
+            }
+            if !o.groups.is_empty() && !o.groups.iter().any(|g| groups.contains(g)) {
+                refused_group = true;
+                continue;
+            }
+            return OfferCheck::Offered(o);
+        }
+        if refused_group {
+            OfferCheck::NotToGroup
+        } else {
+            OfferCheck::NotOffered
+        }
+    }
+
+    /// Great-circle distance in km between two lenders, if both have coordinates.
+    pub fn distance_km(&self, a: u32, b: u32) -> Option<f64> {
+        let (la, lb) = (&self.lenders[a as usize], &self.lenders[b as usize]);
+        let (lat1, lon1, lat2, lon2) = (la.latitude?, la.longitude?, lb.latitude?, lb.longitude?);
+        let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+        let dp = p2 - p1;
+        let dl = (lon2 - lon1).to_radians();
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        Some(2.0 * 6371.0 * h.sqrt().asin())
+    }
+
+    /// Whether `a` has a reciprocal agreement with `b` (either direction).
+    pub fn reciprocal(&self, a: u32, b: u32) -> bool {
+        let (la, lb) = (&self.lenders[a as usize], &self.lenders[b as usize]);
+        la.reciprocal.contains(&lb.symbol) || lb.reciprocal.contains(&la.symbol)
+    }
+
+    /// All symbols (for property tests and generators).
+    pub fn symbols(&self) -> HashSet<&str> {
+        self.lenders.iter().map(|l| l.symbol.as_str()).collect()
+    }
+}
+
+/// Why a lender is not available today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// `lending = false`.
+    NotLending,
+    /// Inside a suspension.
+    Suspended,
+    /// On a closed day.
+    Closed,
+}
+
+/// Result of looking for an offer.
+#[derive(Clone, Copy, Debug)]
+pub enum OfferCheck<'a> {
+    /// No offers listed: lends everything free.
+    Free,
+    /// This offer applies.
+    Offered(&'a Offer),
+    /// The service/format is offered, but not to the borrower's groups.
+    NotToGroup,
+    /// Not offered.
+    NotOffered,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[lender]]
+symbol = "A"
+name = "Alpha"
+groups = ["c1"]
+timezone = "Europe/Berlin"
+capacity = { open_requests = 50 }
+closed = [{ from = "2026-12-24", to = "2026-12-26", reason = "holidays" }]
+offers = [{ service = "loan", formats = ["book"], charge = { amount = 0.0, currency = "EUR" } },
+          { service = "copy", groups = ["c1"], charge = { amount = 5.0, currency = "EUR" } }]
+
+[[lender]]
+symbol = "B"
+lending = false
+"#;
+
+    #[test]
+    fn parses_and_answers() {
+        let d = Directory::parse(GOOD, "dir.toml", false).unwrap();
+        assert_eq!(d.len(), 2);
+        let a = d.index("A").unwrap();
+        assert!(matches!(
+            d.offer(a, Service::Loan, Format::Book, &[]),
+            OfferCheck::Offered(_)
+        ));
+        assert!(matches!(
+            d.offer(a, Service::Loan, Format::AudioVisual, &[]),
+            OfferCheck::NotOffered
+        ));
+        assert!(matches!(
+            d.offer(a, Service::Copy, Format::Serial, &[]),
+            OfferCheck::NotToGroup
+        ));
+        assert!(matches!(
+            d.offer(a, Service::Copy, Format::Serial, &["c1".into()]),
+            OfferCheck::Offered(_)
+        ));
+        // 2026-12-24 09:00 in Berlin is closed; 2026-12-23 23:30 UTC is already the 24th there
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-23T23:30:00Z")
+            .unwrap()
+            .timestamp();
+        assert_eq!(d.unavailable(a, t), Some(Unavailable::Closed));
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-23T22:30:00Z")
+            .unwrap()
+            .timestamp();
+        assert_eq!(d.unavailable(a, t), None);
+        assert_eq!(
+            d.unavailable(d.index("B").unwrap(), t),
+            Some(Unavailable::NotLending)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_file_lender_and_field() {
+        let cases = [
+            (
+                "[[lender]]\nsymbol = \"X\"\ncapacity = { open_requests = -3 }\n",
+                "open_requests",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\ncapacity = { daily = 0 }\n",
+                "capacity",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\noffers = [{ service = \"loan\", charge = { amount = 1.0, currency = \"XYZ\" } }]\n",
+                "currency",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nclosed = [{ from = \"2026-01-01\", to = \"2026-01-10\" }, { from = \"2026-01-05\", to = \"2026-01-06\" }]\n",
+                "overlap",
+            ),
+            ("[[lender]]\nsymbol = \"X\"\ncolour = \"red\"\n", "colour"),
+            (
+                "[[lender]]\nsymbol = \"X\"\ntimezone = \"Mars/Olympus\"\n",
+                "timezone",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\n[[lender]]\nsymbol = \"X\"\n",
+                "twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Directory::parse(text, "ops.toml", false)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("ops.toml") && e.contains(want), "{want}: {e}");
+        }
+        let e = Directory::parse(
+            "[[lender]]\nsymbol = \"X\"\ncapacity = { daily = 0 }\n",
+            "ops.toml",
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lender \"X\""), "{e}");
+    }
+}

@@ -1,0 +1,77 @@
+//! # rota-routing: lending strings ranked by expected time to fill
+//!
+//! Given a request, which lenders, in what order, and why. Synchronous, no async or RPC:
+//! the gRPC server is a thin layer over [`Engine::route`] and [`LiveState::apply`].
+//!
+//! ## Pipeline
+//! 1. **Match**: the citation is looked up in the catalogue ([`rota_catalog`]); the best
+//!    clusters (confidence ≥ 0.5 and ≥ 85 % of the best, at most three) give the holders.
+//! 2. **Filter** ([`Exclusion`]): candidates are a roaring bitmap of directory indices;
+//!    each hard rule removes a set — the borrower, lenders already tried with a final
+//!    answer (NotHeld, NonCirculating, NotAvailableForILL), lenders in a retry window
+//!    (OnLoan, NotOnShelf: 14 days), lenders that said "not held" for this cluster on
+//!    any earlier request, not lending, suspended or closed (in their own time zone),
+//!    not offering the service/format to the borrower's groups, charging above the
+//!    maximum cost, not shipping abroad, over daily capacity. Every removed holder is
+//!    reported with its rule.
+//! 3. **Rank** with the request's weight profile ([`Profile`]), best `max_lenders` kept.
+//!
+//! ## Fastest fill, and why `e/p` is the right order
+//!
+//! Lender *i* fills with probability *pᵢ*, takes *dᵢ* hours to deliver when it does and
+//! *aᵢ* hours to say no when it does not. Its expected time is
+//! *eᵢ = pᵢ·dᵢ + (1 − pᵢ)·aᵢ*. The borrower reaches lender *k* only if all earlier
+//! lenders failed, so a string's expected time (until filled or exhausted) is
+//!
+//! > E = Σₖ (Πⱼ₍ⱼ<ₖ₎ (1 − pⱼ)) · eₖ
+//!
+//! **Exchange argument.** Take any order and two adjacent lenders *i* then *j*, reached
+//! with probability *S*. They contribute *S·(eᵢ + (1 − pᵢ)·eⱼ)*; swapped, *S·(eⱼ + (1 −
+//! pⱼ)·eᵢ)*; nothing else changes (the probability of getting past both is
+//! *(1 − pᵢ)(1 − pⱼ)* either way). Keeping *i* first is no worse iff
+//! *eᵢ + eⱼ − pᵢeⱼ ≤ eⱼ + eᵢ − pⱼeᵢ*, i.e. *pⱼeᵢ ≤ pᵢeⱼ*, i.e. *eᵢ/pᵢ ≤ eⱼ/pⱼ*. Any
+//! order with an adjacent inversion of *e/p* can therefore be improved or left equal by
+//! swapping it, so sorting by *e/p* ascending minimises *E* (a property test checks this
+//! against brute force on small sets).
+//!
+//! **Load** raises *a* (`a·(1 + max(0, ρ − 0.5))`, ρ = open requests / capacity) and
+//! lowers *p* (`p / (1 + 0.5·max(0, ρ − 0.8))`) before the key is formed, so a swamped
+//! lender falls naturally. **Adjustments** multiply the key by `exp(Σ wₖ·xₖ)` (weights
+//! from the profile, 0 = off): reciprocity (`x` = (lent − borrowed)/(lent + borrowed + 2)
+//! to this borrower, minus 0.5 under a reciprocal agreement), cost (charge ÷ max cost,
+//! or ÷ 20 without one), fairness (requests sent today ÷ daily capacity, or ÷ 20) and
+//! tier (1 − tier preference). With all adjustments off the order is exactly *e/p*. The
+//! reported score is `1000 / adjusted key`, so higher is better in both modes.
+//!
+//! ## Weighted score
+//! A linear score `Σ wₖ·fₖ` over factors normalised to 0..1 (holdings, load,
+//! reciprocity, tier, cost, distance, turnaround, fill rate), weights normalised to sum 1.
+//!
+//! ## Ties
+//! Equal keys never fall back to alphabetical order (which sends every tie to the same
+//! library): ties break on a hash of the request id and the lender, a seeded rotation
+//! under which equal lenders share the load, and which is deterministic for the same
+//! request, state and seed.
+//!
+//! ## Live state
+//! [`LiveState`] learns load, fill probability, answer and delivery times, reciprocity
+//! and "not held" facts from ISO 18626 events; see [`state`].
+
+pub mod directory;
+pub mod engine;
+pub mod profile;
+pub mod state;
+pub mod synth;
+
+pub use directory::{Directory, DirectoryError, Lender, Service, Tier};
+pub use engine::{
+    Engine, Excluded, Exclusion, Factor, LendingString, MAX_LENDERS, RankedLender, Request,
+    RouteError, ServiceType, Tried, expected_hours,
+};
+pub use profile::{Mode, Profile, ProfileError};
+pub use state::{
+    Answer, Event, EventError, EventKind, LiveState, Priors, ReasonRetry, ReasonUnfilled,
+};
+
+#[cfg(test)]
+mod proptests;

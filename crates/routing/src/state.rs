@@ -1,0 +1,700 @@
+//! Live lender state, learned from ISO 18626 lifecycle events.
+//!
+//! Per lender (and per service where the data supports it) we keep:
+//! - **load**: requests sent and not yet answered, shipped or cancelled;
+//! - **fill probability**: a Beta posterior, `Beta(a0 + fills, b0 + unfilled)`, whose
+//!   counts decay with a half-life so that last year's behaviour fades. The prior (from
+//!   the weight profile) means a new lender starts at the consortium's typical rate with
+//!   the weight of a few requests: neither trusted nor shunned;
+//! - **time to answer no** and **time to deliver**: an exponentially weighted mean of
+//!   log-hours (a geometric mean, which one lost parcel cannot drag far), with samples
+//!   clipped to 4× the current estimate, decaying with the same half-life;
+//! - **reciprocity**: per (lender, borrower) pair, decayed counts lent and borrowed;
+//! - **not held**: a roaring bitmap of clusters per lender that it has said it does not
+//!   hold — a fact about the catalogue, honoured by every later request;
+//! - **retry windows**: (lender, cluster) pairs answered OnLoan/NotOnShelf, until when.
+//!
+//! All times are unix seconds; the engine never reads the clock.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::{Directory, Service};
+
+/// ISO 18626 ReasonUnfilled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonUnfilled {
+    /// Not held: the catalogue was wrong for this lender and item.
+    NotHeld,
+    /// Held but does not circulate.
+    NonCirculating,
+    /// Held but not lent through ILL.
+    NotAvailableForIll,
+    /// Not on the shelf (missing, in processing): may be back later.
+    NotOnShelf,
+    /// A policy reason.
+    PolicyProblem,
+    /// Too fragile to send.
+    PoorCondition,
+}
+
+impl ReasonUnfilled {
+    /// Final for this lender and item: do not ask again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ReasonUnfilled::NotHeld
+                | ReasonUnfilled::NonCirculating
+                | ReasonUnfilled::NotAvailableForIll
+        )
+    }
+}
+
+/// ISO 18626 ReasonRetry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonRetry {
+    /// On loan to someone else.
+    OnLoan,
+    /// Charge above the requester's maximum.
+    CostExceedsMaxCost,
+    /// Not yet available (on order, in process).
+    NotYetAvailable,
+    /// Any other retry reason.
+    Other,
+}
+
+/// A lender's answer, as carried in a request's `tried` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Unfilled with a reason.
+    Unfilled(ReasonUnfilled),
+    /// Retry possible.
+    Retry(ReasonRetry),
+    /// Asked, no answer yet or timed out.
+    NoAnswer,
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "reason")]
+pub enum EventKind {
+    /// The request was sent to the lender.
+    Sent,
+    /// The lender said it will supply.
+    WillSupply,
+    /// Loaned (shipped).
+    Loaned,
+    /// Copy delivered.
+    CopyCompleted,
+    /// Unfilled.
+    Unfilled(ReasonUnfilled),
+    /// Retry possible.
+    RetryPossible(ReasonRetry),
+    /// The borrower received the item.
+    Received,
+    /// The borrower returned the item.
+    Returned,
+    /// Cancelled by the borrower.
+    Cancelled,
+}
+
+/// A lifecycle event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// When (unix seconds).
+    pub at: i64,
+    /// The borrower's request id.
+    pub request_id: String,
+    /// Borrower symbol.
+    pub borrower: String,
+    /// Lender symbol.
+    pub lender: String,
+    /// The catalogue cluster the request is for, where known (for not-held memory).
+    #[serde(default)]
+    pub cluster: Option<u32>,
+    /// Service.
+    pub service: Service,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// An event that cannot be applied (the caller's fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Lender not in the directory.
+    #[error("lender {0:?} is not in the directory")]
+    UnknownLender(String),
+    /// Borrower not in the directory.
+    #[error("borrower {0:?} is not in the directory")]
+    UnknownBorrower(String),
+    /// Empty request id.
+    #[error("request_id is empty")]
+    EmptyRequestId,
+}
+
+/// Priors and decay, taken from the active weight profile.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Priors {
+    /// Beta prior successes.
+    pub fill_alpha: f64,
+    /// Beta prior failures.
+    pub fill_beta: f64,
+    /// Prior hours to answer "no".
+    pub answer_hours: f64,
+    /// Prior hours to deliver a loan.
+    pub deliver_hours: f64,
+    /// Prior hours to deliver a copy.
+    pub copy_hours: f64,
+    /// Weight of the prior time estimates, in samples.
+    pub time_prior_weight: f64,
+    /// Half-life of evidence, days.
+    pub half_life_days: f64,
+}
+
+impl Default for Priors {
+    fn default() -> Self {
+        // DOCLINE: 92 % filled, lenders act within ~3 business days; consortium book loans
+        // take 2–5 days, articles about a day.
+        Priors {
+            fill_alpha: 4.0,
+            fill_beta: 1.5,
+            answer_hours: 48.0,
+            deliver_hours: 96.0,
+            copy_hours: 24.0,
+            time_prior_weight: 3.0,
+            half_life_days: 90.0,
+        }
+    }
+}
+
+/// Decayed evidence: a weighted count and a weighted sum, both decayed to `t`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Decayed {
+    w: f64,
+    sum: f64,
+    t: i64,
+}
+
+impl Decayed {
+    fn decay_to(&mut self, t: i64, half_life_s: f64) {
+        if t > self.t {
+            if self.w > 0.0 {
+                let f = (-(t - self.t) as f64 * std::f64::consts::LN_2 / half_life_s).exp();
+                self.w *= f;
+                self.sum *= f;
+            }
+            self.t = t;
+        }
+    }
+}
+
+/// One lender's learned behaviour for one service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct ServiceStats {
+    fills: Decayed,
+    unfilled: Decayed,
+    /// log-hours to answer "no"
+    answer: Decayed,
+    /// log-hours to deliver
+    deliver: Decayed,
+}
+
+/// Per lender.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct LenderState {
+    open: u32,
+    sent_today: u32,
+    day: i64,
+    by_service: [ServiceStats; 2],
+    events: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Open {
+    sent_at: i64,
+    service: Service,
+}
+
+/// What the ranking needs to know about one lender, derived from the state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LenderView {
+    /// Posterior mean fill probability.
+    pub p_fill: f64,
+    /// Evidence behind it (decayed requests answered).
+    pub evidence: f64,
+    /// Expected hours to answer "no".
+    pub answer_hours: f64,
+    /// Expected hours to deliver when it fills.
+    pub deliver_hours: f64,
+    /// Requests open at the lender now.
+    pub open: u32,
+    /// Requests sent to it on `day`.
+    pub sent_today: u32,
+}
+
+/// All live state. `apply` is the only writer.
+#[derive(Clone, Debug, Default)]
+pub struct LiveState {
+    lenders: Vec<LenderState>,
+    /// (request id hash, lender) -> open request
+    open: HashMap<(u64, u32), Open>,
+    /// (smaller id, larger id) -> (lent by smaller to larger, lent by larger to smaller)
+    ledger: HashMap<(u32, u32), (Decayed, Decayed)>,
+    not_held: Vec<RoaringBitmap>,
+    /// (lender, cluster) -> retry after (unix s)
+    retry_after: HashMap<(u32, u32), i64>,
+    priors: Option<Priors>,
+    applied: u64,
+}
+
+/// The serialised form: maps with tuple keys become lists (JSON keys must be strings).
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    lenders: Vec<LenderState>,
+    open: Vec<((u64, u32), Open)>,
+    ledger: Vec<((u32, u32), (Decayed, Decayed))>,
+    not_held: Vec<(u32, u32)>,
+    retry_after: Vec<((u32, u32), i64)>,
+    priors: Option<Priors>,
+    applied: u64,
+}
+
+fn hash_id(s: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms, so snapshots of the state stay valid
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// How long an OnLoan / NotOnShelf answer keeps a lender out for that item.
+pub const RETRY_WINDOW_S: i64 = 14 * 24 * 3600;
+
+impl LiveState {
+    /// Empty state for a directory of `n` lenders.
+    pub fn new(n: usize, priors: Priors) -> LiveState {
+        LiveState {
+            lenders: vec![LenderState::default(); n],
+            not_held: vec![RoaringBitmap::new(); n],
+            priors: Some(priors),
+            ..LiveState::default()
+        }
+    }
+
+    /// The priors in force.
+    pub fn priors(&self) -> Priors {
+        self.priors.unwrap_or_default()
+    }
+
+    /// Grows the state when lenders are added to the directory (indices are stable:
+    /// lenders are only ever appended).
+    pub fn resize(&mut self, n: usize) {
+        if self.lenders.len() < n {
+            self.lenders.resize(n, LenderState::default());
+        }
+        if self.not_held.len() < n {
+            self.not_held.resize(n, RoaringBitmap::new());
+        }
+    }
+
+    /// Number of events applied.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// Requests open now, per lender index.
+    pub fn open_requests(&self, lender: u32) -> u32 {
+        self.lenders.get(lender as usize).map_or(0, |l| l.open)
+    }
+
+    /// Applies one event. Unknown lenders are the caller's fault and change nothing.
+    pub fn apply(&mut self, dir: &Directory, e: &Event) -> Result<(), EventError> {
+        let lender = dir
+            .index(&e.lender)
+            .ok_or_else(|| EventError::UnknownLender(e.lender.clone()))?;
+        let borrower = dir
+            .index(&e.borrower)
+            .ok_or_else(|| EventError::UnknownBorrower(e.borrower.clone()))?;
+        if e.request_id.is_empty() {
+            return Err(EventError::EmptyRequestId);
+        }
+        self.resize(dir.len());
+        self.apply_indexed(lender, borrower, hash_id(&e.request_id), e);
+        Ok(())
+    }
+
+    fn apply_indexed(&mut self, lender: u32, borrower: u32, rid: u64, e: &Event) {
+        let p = self.priors();
+        let hl = p.half_life_days * 86_400.0;
+        self.applied += 1;
+        let key = (rid, lender);
+        let s = &mut self.lenders[lender as usize];
+        s.events += 1;
+        let svc = e.service.index();
+        let hours_since =
+            |open: Option<Open>| open.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
+        match e.kind {
+            EventKind::Sent => {
+                if self
+                    .open
+                    .insert(
+                        key,
+                        Open {
+                            sent_at: e.at,
+                            service: e.service,
+                        },
+                    )
+                    .is_none()
+                {
+                    s.open += 1;
+                }
+                let day = e.at.div_euclid(86_400);
+                if s.day != day {
+                    s.day = day;
+                    s.sent_today = 0;
+                }
+                s.sent_today += 1;
+            }
+            EventKind::WillSupply => {}
+            EventKind::Loaned | EventKind::CopyCompleted => {
+                let o = self.open.remove(&key);
+                if o.is_some() {
+                    s.open = s.open.saturating_sub(1);
+                }
+                let st = &mut s.by_service[svc];
+                st.fills.decay_to(e.at, hl);
+                st.fills.w += 1.0;
+                if let Some(h) = hours_since(o) {
+                    // time to ship; transit is added by the ranking from distance
+                    let est = estimate(
+                        &st.deliver,
+                        p.time_prior_weight,
+                        prior_deliver(&p, e.service),
+                    );
+                    add_sample(&mut st.deliver, e.at, hl, h.min(4.0 * est));
+                }
+                let k = if lender < borrower {
+                    (lender, borrower)
+                } else {
+                    (borrower, lender)
+                };
+                let entry = self.ledger.entry(k).or_default();
+                // .0 counts lent by the smaller id to the larger, .1 the other way
+                let slot = if lender < borrower {
+                    &mut entry.0
+                } else {
+                    &mut entry.1
+                };
+                slot.decay_to(e.at, hl);
+                slot.w += 1.0;
+            }
+            EventKind::Unfilled(reason) => {
+                let o = self.open.remove(&key);
+                if o.is_some() {
+                    s.open = s.open.saturating_sub(1);
+                }
+                let st = &mut s.by_service[svc];
+                st.unfilled.decay_to(e.at, hl);
+                st.unfilled.w += 1.0;
+                if let Some(h) = hours_since(o) {
+                    let est = estimate(&st.answer, p.time_prior_weight, p.answer_hours);
+                    add_sample(&mut st.answer, e.at, hl, h.min(4.0 * est));
+                }
+                if let Some(c) = e.cluster {
+                    if reason.is_final() {
+                        if let Some(b) = self.not_held.get_mut(lender as usize) {
+                            b.insert(c);
+                        }
+                    } else if reason == ReasonUnfilled::NotOnShelf {
+                        self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
+                    }
+                }
+            }
+            EventKind::RetryPossible(_) => {
+                let o = self.open.remove(&key);
+                if o.is_some() {
+                    s.open = s.open.saturating_sub(1);
+                }
+                if let Some(c) = e.cluster {
+                    self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
+                }
+            }
+            EventKind::Cancelled => {
+                if self.open.remove(&key).is_some() {
+                    s.open = s.open.saturating_sub(1);
+                }
+            }
+            EventKind::Received | EventKind::Returned => {}
+        }
+    }
+
+    /// The view of one lender at `now` for a service.
+    pub fn view(&self, lender: u32, service: Service, now: i64) -> LenderView {
+        let p = self.priors();
+        let hl = p.half_life_days * 86_400.0;
+        let Some(s) = self.lenders.get(lender as usize) else {
+            return LenderView {
+                p_fill: p.fill_alpha / (p.fill_alpha + p.fill_beta),
+                evidence: 0.0,
+                answer_hours: p.answer_hours,
+                deliver_hours: prior_deliver(&p, service),
+                open: 0,
+                sent_today: 0,
+            };
+        };
+        let st = s.by_service[service.index()];
+        let decayed = |d: Decayed| {
+            let mut d = d;
+            d.decay_to(now, hl);
+            d
+        };
+        let (f, u) = (decayed(st.fills).w, decayed(st.unfilled).w);
+        LenderView {
+            p_fill: (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + u),
+            evidence: f + u,
+            answer_hours: estimate(&decayed(st.answer), p.time_prior_weight, p.answer_hours),
+            deliver_hours: estimate(
+                &decayed(st.deliver),
+                p.time_prior_weight,
+                prior_deliver(&p, service),
+            ),
+            open: s.open,
+            sent_today: if s.day == now.div_euclid(86_400) {
+                s.sent_today
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Decayed (lent to borrower, borrowed from borrower) counts for a lender.
+    pub fn reciprocity(&self, lender: u32, borrower: u32, now: i64) -> (f64, f64) {
+        let hl = self.priors().half_life_days * 86_400.0;
+        let k = if lender < borrower {
+            (lender, borrower)
+        } else {
+            (borrower, lender)
+        };
+        let Some((a, b)) = self.ledger.get(&k).copied() else {
+            return (0.0, 0.0);
+        };
+        let (mut a, mut b) = (a, b);
+        a.decay_to(now, hl);
+        b.decay_to(now, hl);
+        if lender < borrower {
+            (a.w, b.w)
+        } else {
+            (b.w, a.w)
+        }
+    }
+
+    /// Whether the lender has said it does not hold (or will never lend) the cluster.
+    pub fn said_not_held(&self, lender: u32, cluster: u32) -> bool {
+        self.not_held
+            .get(lender as usize)
+            .is_some_and(|b| b.contains(cluster))
+    }
+
+    /// The per-lender bitmap of clusters it said it does not hold.
+    pub fn not_held_bitmap(&self, lender: u32) -> Option<&RoaringBitmap> {
+        self.not_held.get(lender as usize)
+    }
+
+    /// Until when a lender is out for a cluster (OnLoan, NotOnShelf).
+    pub fn retry_after(&self, lender: u32, cluster: u32) -> Option<i64> {
+        self.retry_after.get(&(lender, cluster)).copied()
+    }
+
+    /// Serialises (for the server's periodic state snapshots).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let f = StateFile {
+            lenders: self.lenders.clone(),
+            open: self.open.iter().map(|(k, v)| (*k, *v)).collect(),
+            ledger: self.ledger.iter().map(|(k, v)| (*k, *v)).collect(),
+            not_held: self
+                .not_held
+                .iter()
+                .enumerate()
+                .flat_map(|(l, b)| b.iter().map(move |c| (l as u32, c)))
+                .collect(),
+            retry_after: self.retry_after.iter().map(|(k, v)| (*k, *v)).collect(),
+            priors: self.priors,
+            applied: self.applied,
+        };
+        serde_json::to_vec(&f).unwrap_or_default()
+    }
+
+    /// Restores from [`LiveState::to_bytes`].
+    pub fn from_bytes(b: &[u8]) -> Result<LiveState, serde_json::Error> {
+        let f: StateFile = serde_json::from_slice(b)?;
+        let n = f.lenders.len();
+        let mut not_held = vec![RoaringBitmap::new(); n];
+        for (l, c) in f.not_held {
+            if let Some(b) = not_held.get_mut(l as usize) {
+                b.insert(c);
+            }
+        }
+        Ok(LiveState {
+            lenders: f.lenders,
+            open: f.open.into_iter().collect(),
+            ledger: f.ledger.into_iter().collect(),
+            not_held,
+            retry_after: f.retry_after.into_iter().collect(),
+            priors: f.priors,
+            applied: f.applied,
+        })
+    }
+}
+
+fn prior_deliver(p: &Priors, s: Service) -> f64 {
+    match s {
+        Service::Loan => p.deliver_hours,
+        Service::Copy => p.copy_hours,
+    }
+}
+
+fn add_sample(d: &mut Decayed, t: i64, hl: f64, hours: f64) {
+    d.decay_to(t, hl);
+    d.w += 1.0;
+    d.sum += hours.max(0.1).ln();
+}
+
+/// Geometric-mean estimate, shrunk towards the prior by `prior_w` pseudo-samples.
+fn estimate(d: &Decayed, prior_w: f64, prior: f64) -> f64 {
+    ((d.sum + prior_w * prior.ln()) / (d.w + prior_w)).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::Lender;
+
+    fn dir() -> Directory {
+        let l = |s: &str| Lender {
+            symbol: s.into(),
+            name: String::new(),
+            groups: vec![],
+            tier: Default::default(),
+            timezone: "UTC".into(),
+            closed: vec![],
+            lending: true,
+            suspended_from: None,
+            suspended_to: None,
+            capacity: Default::default(),
+            offers: vec![],
+            ships_international: false,
+            country: String::new(),
+            latitude: None,
+            longitude: None,
+            reciprocal: vec![],
+        };
+        Directory::new(vec![l("A"), l("B")], "t").unwrap()
+    }
+
+    fn ev(at: i64, id: &str, lender: &str, kind: EventKind) -> Event {
+        Event {
+            at,
+            request_id: id.into(),
+            borrower: "B".into(),
+            lender: lender.into(),
+            cluster: Some(7),
+            service: Service::Loan,
+            kind,
+        }
+    }
+
+    #[test]
+    fn fills_and_load() {
+        let d = dir();
+        let mut s = LiveState::new(2, Priors::default());
+        let p0 = s.view(0, Service::Loan, 0).p_fill;
+        for i in 0..20 {
+            let id = format!("r{i}");
+            s.apply(&d, &ev(i * 100, &id, "A", EventKind::Sent))
+                .unwrap();
+            s.apply(&d, &ev(i * 100 + 7200, &id, "A", EventKind::Loaned))
+                .unwrap();
+        }
+        let v = s.view(0, Service::Loan, 3000);
+        assert!(v.p_fill > p0);
+        assert_eq!(v.open, 0);
+        assert!(
+            v.deliver_hours < 96.0,
+            "learned fast shipping: {}",
+            v.deliver_hours
+        );
+        s.apply(&d, &ev(5000, "x", "A", EventKind::Sent)).unwrap();
+        assert_eq!(s.open_requests(0), 1);
+        s.apply(&d, &ev(5000, "x", "A", EventKind::Sent)).unwrap();
+        assert_eq!(
+            s.open_requests(0),
+            1,
+            "a repeated Sent is not a second request"
+        );
+        s.apply(
+            &d,
+            &ev(9000, "x", "A", EventKind::Unfilled(ReasonUnfilled::NotHeld)),
+        )
+        .unwrap();
+        assert_eq!(s.open_requests(0), 0);
+        assert!(s.said_not_held(0, 7));
+        assert!(s.reciprocity(0, 1, 3000).0 > 19.0);
+        assert_eq!(s.reciprocity(1, 0, 3000).1, s.reciprocity(0, 1, 3000).0);
+    }
+
+    #[test]
+    fn unknown_lender_is_refused_and_changes_nothing() {
+        let d = dir();
+        let mut s = LiveState::new(2, Priors::default());
+        assert_eq!(
+            s.apply(&d, &ev(0, "r", "ZZ", EventKind::Sent)),
+            Err(EventError::UnknownLender("ZZ".into()))
+        );
+        assert_eq!(s.applied(), 0);
+    }
+
+    #[test]
+    fn evidence_decays() {
+        let d = dir();
+        let mut s = LiveState::new(2, Priors::default());
+        for i in 0..10 {
+            s.apply(
+                &d,
+                &ev(
+                    0,
+                    &format!("r{i}"),
+                    "A",
+                    EventKind::Unfilled(ReasonUnfilled::PolicyProblem),
+                ),
+            )
+            .unwrap();
+        }
+        let now = s.view(0, Service::Loan, 0).evidence;
+        let later = s.view(0, Service::Loan, 90 * 86_400).evidence;
+        assert!((later - now / 2.0).abs() < 0.01, "{now} -> {later}");
+    }
+
+    #[test]
+    fn state_roundtrips() {
+        let d = dir();
+        let mut s = LiveState::new(2, Priors::default());
+        s.apply(
+            &d,
+            &ev(0, "r", "A", EventKind::Unfilled(ReasonUnfilled::NotHeld)),
+        )
+        .unwrap();
+        s.apply(&d, &ev(0, "q", "B", EventKind::Sent)).unwrap();
+        let r = LiveState::from_bytes(&s.to_bytes()).unwrap();
+        assert!(r.said_not_held(0, 7));
+        assert_eq!(r.open_requests(1), 1);
+        assert_eq!(r.applied(), 2);
+    }
+}

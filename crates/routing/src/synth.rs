@@ -1,0 +1,117 @@
+//! A lender directory generated for a catalogue's libraries: for the demo, the
+//! simulator, tests on the real SWB holdings and benchmarks.
+//!
+//! Deterministic for a seed. Most lenders lend loans and copies of everything; some
+//! charge, some lend copies only to their own group, a few are suspended or closed over
+//! the next days, and the big ones have more capacity.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rota_catalog::{Catalog, Format};
+
+use crate::directory::{Capacity, Charge, Closure, Directory, Lender, Offer, Service, Tier};
+
+/// Generates a directory entry for every library in the catalogue.
+pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> Directory {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = catalog.libraries().len();
+    // holdings per library, to give big libraries big capacities
+    let mut held = vec![0u64; n];
+    for c in 0..catalog.clusters() {
+        for h in catalog.holders(c) {
+            held[h.library as usize] += 1;
+        }
+    }
+    let max_held = held.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let zones = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "Europe/Berlin",
+    ];
+    let lenders = catalog
+        .libraries()
+        .iter()
+        .enumerate()
+        .map(|(i, lib)| {
+            let size = held[i] as f64 / max_held;
+            let group = format!("G{}", i % 8);
+            let region = format!("R{}", i % 3);
+            let tier = match rng.gen_range(0..20) {
+                0..=11 => Tier::Own,
+                12..=16 => Tier::Regional,
+                17..=18 => Tier::National,
+                _ => Tier::LastResort,
+            };
+            let mut offers = Vec::new();
+            if rng.gen_bool(0.3) {
+                let charge = if rng.gen_bool(0.5) {
+                    0.0
+                } else {
+                    [5.0, 10.0, 15.0, 25.0][rng.gen_range(0..4)]
+                };
+                offers.push(Offer {
+                    service: Service::Loan,
+                    formats: vec![
+                        Format::Book,
+                        Format::Score,
+                        Format::AudioVisual,
+                        Format::Map,
+                    ],
+                    groups: vec![],
+                    charge: Some(Charge {
+                        amount: charge,
+                        currency: "USD".into(),
+                    }),
+                });
+                offers.push(Offer {
+                    service: Service::Copy,
+                    formats: vec![],
+                    groups: if rng.gen_bool(0.3) {
+                        vec![group.clone()]
+                    } else {
+                        vec![]
+                    },
+                    charge: Some(Charge {
+                        amount: charge / 2.0,
+                        currency: "USD".into(),
+                    }),
+                });
+            }
+            let closed = if rng.gen_bool(0.05) {
+                let start = today + chrono::Days::new(rng.gen_range(0..10));
+                vec![Closure {
+                    from: start,
+                    to: start + chrono::Days::new(rng.gen_range(0..4)),
+                    reason: "holiday".into(),
+                }]
+            } else {
+                vec![]
+            };
+            let suspended = rng.gen_bool(0.02);
+            Lender {
+                symbol: lib.symbol.clone(),
+                name: lib.name.clone(),
+                groups: vec![group, region],
+                tier,
+                timezone: zones[i % zones.len()].into(),
+                closed,
+                lending: !rng.gen_bool(0.01),
+                suspended_from: suspended.then_some(today),
+                suspended_to: suspended.then(|| today + chrono::Days::new(14)),
+                capacity: Capacity {
+                    open_requests: Some((20.0 + 480.0 * size.sqrt()).round() as u32),
+                    daily: None,
+                },
+                offers,
+                ships_international: rng.gen_bool(0.3),
+                country: "US".into(),
+                latitude: Some(25.0 + rng.gen_range(0.0..24.0)),
+                longitude: Some(-124.0 + rng.gen_range(0.0..57.0)),
+                reciprocal: vec![],
+            }
+        })
+        .collect();
+    Directory::new(lenders, "(generated)").unwrap_or_default()
+}
