@@ -1,6 +1,7 @@
 //! The `rota` command.
 
 mod catalog_cmd;
+mod route_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -22,12 +23,19 @@ enum Command {
     /// Build, inspect and query union-catalogue snapshots.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCmd),
+    /// Generate or check lender directories.
+    #[command(subcommand)]
+    Directory(route_cmd::DirectoryCmd),
+    /// Compute a lending string offline from a snapshot and a directory.
+    Route(Box<route_cmd::RouteArgs>),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(c) => catalog_cmd::run(c),
+        Command::Directory(c) => route_cmd::directory_cmd(c),
+        Command::Route(a) => route_cmd::route_offline(*a),
     };
     match result {
         Ok(code) => code,

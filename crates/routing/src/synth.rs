@@ -23,18 +23,24 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
         }
     }
     let max_held = held.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let zones = [
-        "America/New_York",
-        "America/Chicago",
-        "America/Denver",
-        "America/Los_Angeles",
-        "Europe/Berlin",
-    ];
+    let zones_us = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"];
     let lenders = catalog
         .libraries()
         .iter()
         .enumerate()
         .map(|(i, lib)| {
+            // ISIL symbols carry their country (DE-21 is in Germany): place lenders there
+            let german = lib.symbol.starts_with("DE-");
+            let (country, tz, ccy) = if german {
+                ("DE", "Europe/Berlin", "EUR")
+            } else {
+                ("US", zones_us[i % zones_us.len()], "USD")
+            };
+            let (lat, lon) = if german {
+                (47.5 + rng.gen_range(0.0..7.5), 6.0 + rng.gen_range(0.0..9.0))
+            } else {
+                (25.0 + rng.gen_range(0.0..24.0), -124.0 + rng.gen_range(0.0..57.0))
+            };
             let size = held[i] as f64 / max_held;
             let group = format!("G{}", i % 8);
             let region = format!("R{}", i % 3);
@@ -62,7 +68,7 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                     groups: vec![],
                     charge: Some(Charge {
                         amount: charge,
-                        currency: "USD".into(),
+                        currency: ccy.into(),
                     }),
                 });
                 offers.push(Offer {
@@ -75,7 +81,7 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                     },
                     charge: Some(Charge {
                         amount: charge / 2.0,
-                        currency: "USD".into(),
+                        currency: ccy.into(),
                     }),
                 });
             }
@@ -95,7 +101,7 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                 name: lib.name.clone(),
                 groups: vec![group, region],
                 tier,
-                timezone: zones[i % zones.len()].into(),
+                timezone: tz.into(),
                 closed,
                 lending: !rng.gen_bool(0.01),
                 suspended_from: suspended.then_some(today),
@@ -106,9 +112,9 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                 },
                 offers,
                 ships_international: rng.gen_bool(0.3),
-                country: "US".into(),
-                latitude: Some(25.0 + rng.gen_range(0.0..24.0)),
-                longitude: Some(-124.0 + rng.gen_range(0.0..57.0)),
+                country: country.into(),
+                latitude: Some(lat),
+                longitude: Some(lon),
                 reciprocal: vec![],
             }
         })

@@ -1,0 +1,261 @@
+//! `rota route` (offline, against a snapshot and a directory) and `rota directory …`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use rota_catalog::{Catalog, Citation, Format};
+use rota_routing::{
+    Answer, Directory, Engine, Event, LendingString, Profile, ReasonRetry, ReasonUnfilled, Request, ServiceType, Tried,
+};
+
+#[derive(Subcommand)]
+pub enum DirectoryCmd {
+    /// Generate a lender directory for every library in a snapshot.
+    Generate {
+        /// Snapshot whose libraries become lenders.
+        #[arg(long)]
+        snapshot: PathBuf,
+        /// Where to write the directory (TOML).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Validate a directory file.
+    Check {
+        /// Directory file (TOML or JSON).
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ServiceArg {
+    Loan,
+    Copy,
+    CopyOrLoan,
+}
+
+#[derive(Args)]
+pub struct RouteArgs {
+    /// Catalogue snapshot.
+    #[arg(long)]
+    pub snapshot: PathBuf,
+    /// Lender directory (TOML or JSON).
+    #[arg(long)]
+    pub directory: PathBuf,
+    /// Borrowing library's symbol.
+    #[arg(long)]
+    pub borrower: String,
+    #[command(flatten)]
+    pub citation: CitationArgs,
+    /// Service.
+    #[arg(long, value_enum, default_value = "loan")]
+    pub service: ServiceArg,
+    /// Format (book, serial, audio_visual, microform, rare, map, score, electronic).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Maximum cost.
+    #[arg(long)]
+    pub max_cost: Option<f64>,
+    /// Currency of --max-cost.
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Rush request.
+    #[arg(long)]
+    pub rush: bool,
+    /// A lender already tried and its answer: SYMBOL=REASON (not_held, non_circulating,
+    /// not_available_for_ill, not_on_shelf, policy_problem, poor_condition, on_loan,
+    /// cost_exceeds_max_cost, no_answer). Repeatable.
+    #[arg(long = "tried", value_name = "SYMBOL=REASON")]
+    pub tried: Vec<String>,
+    /// Lenders to return.
+    #[arg(long, default_value_t = 5)]
+    pub max_lenders: u32,
+    /// Weight profile name (default, pure_fastest_fill, weighted, or one from --profile-file).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Extra weight profile files (TOML).
+    #[arg(long = "profile-file")]
+    pub profile_files: Vec<PathBuf>,
+    /// Lifecycle events to learn from first (JSON lines of rota events).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Request id (ties rotate by it).
+    #[arg(long, default_value = "")]
+    pub request_id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct CitationArgs {
+    /// ISBN.
+    #[arg(long)]
+    pub isbn: Option<String>,
+    /// ISSN.
+    #[arg(long)]
+    pub issn: Option<String>,
+    /// OCLC number.
+    #[arg(long)]
+    pub oclc: Option<String>,
+    /// LCCN.
+    #[arg(long)]
+    pub lccn: Option<String>,
+    /// Title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Author.
+    #[arg(long)]
+    pub author: Option<String>,
+    /// Year.
+    #[arg(long)]
+    pub year: Option<u16>,
+}
+
+impl CitationArgs {
+    pub fn citation(&self) -> Citation {
+        Citation {
+            isbn: self.isbn.clone(),
+            issn: self.issn.clone(),
+            oclc: self.oclc.clone(),
+            lccn: self.lccn.clone(),
+            title: self.title.clone(),
+            author: self.author.clone(),
+            year: self.year,
+        }
+    }
+}
+
+/// Parses `not_held` etc. into an ISO 18626 answer.
+pub fn parse_answer(s: &str) -> anyhow::Result<Answer> {
+    let s = s.trim().to_ascii_lowercase().replace('-', "_");
+    Ok(match s.as_str() {
+        "not_held" | "notheld" => Answer::Unfilled(ReasonUnfilled::NotHeld),
+        "non_circulating" | "noncirculating" => Answer::Unfilled(ReasonUnfilled::NonCirculating),
+        "not_available_for_ill" | "notavailableforill" => Answer::Unfilled(ReasonUnfilled::NotAvailableForIll),
+        "not_on_shelf" | "notonshelf" => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
+        "policy_problem" | "policyproblem" => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
+        "poor_condition" | "poorcondition" => Answer::Unfilled(ReasonUnfilled::PoorCondition),
+        "on_loan" | "onloan" => Answer::Retry(ReasonRetry::OnLoan),
+        "cost_exceeds_max_cost" | "costexceedsmaxcost" => Answer::Retry(ReasonRetry::CostExceedsMaxCost),
+        "not_yet_available" => Answer::Retry(ReasonRetry::NotYetAvailable),
+        "retry" => Answer::Retry(ReasonRetry::Other),
+        "no_answer" | "" => Answer::NoAnswer,
+        other => bail!("unknown answer {other:?}"),
+    })
+}
+
+pub fn service_type(s: ServiceArg) -> ServiceType {
+    match s {
+        ServiceArg::Loan => ServiceType::Loan,
+        ServiceArg::Copy => ServiceType::Copy,
+        ServiceArg::CopyOrLoan => ServiceType::CopyOrLoan,
+    }
+}
+
+pub fn directory_cmd(cmd: DirectoryCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DirectoryCmd::Generate { snapshot, out, seed } => {
+            let cat = Catalog::open(&snapshot)?;
+            let today = chrono::Utc::now().date_naive();
+            let dir = rota_routing::synth::directory_for(&cat, seed, today);
+            rota_catalog::snapshot::write_atomic(&out, dir.to_toml().as_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} lenders to {}", dir.len(), out.display());
+        }
+        DirectoryCmd::Check { file } => {
+            let dir = Directory::load(&file)?;
+            println!("{}: {} lenders, valid", file.display(), dir.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds a request from the shared flags.
+#[allow(clippy::too_many_arguments)]
+pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
+    let mut tried = Vec::new();
+    for t in &a.tried {
+        let (sym, reason) = t.split_once('=').unwrap_or((t.as_str(), "no_answer"));
+        tried.push(Tried { lender: sym.to_string(), answer: parse_answer(reason)?, at: None });
+    }
+    let format = match &a.format {
+        None => None,
+        Some(f) => Some(Format::parse(f).with_context(|| format!("--format: unknown format {f:?}"))?),
+    };
+    Ok(Request {
+        request_id: a.request_id.clone(),
+        borrower: a.borrower.clone(),
+        citation: a.citation.citation(),
+        service: service_type(a.service),
+        format,
+        max_cost: a.max_cost,
+        currency: a.currency.clone(),
+        need_before: None,
+        rush: a.rush,
+        tried,
+        max_lenders: a.max_lenders,
+        profile: a.profile.clone(),
+        now: chrono::Utc::now().timestamp(),
+    })
+}
+
+pub fn route_offline(a: RouteArgs) -> anyhow::Result<ExitCode> {
+    let cat = Arc::new(Catalog::open(&a.snapshot)?);
+    let dir = Arc::new(Directory::load(&a.directory)?);
+    let mut profiles = Vec::new();
+    for f in &a.profile_files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        profiles.push(Profile::parse(&text, false).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+    }
+    let engine = Engine::new(cat, dir.clone(), profiles)?;
+    let mut state = engine.new_state();
+    if let Some(p) = &a.events {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let e: Event = serde_json::from_str(line).with_context(|| format!("{}:{}", p.display(), n + 1))?;
+            state.apply(&dir, &e).map_err(|e| anyhow::anyhow!("{}:{}: {e}", p.display(), n + 1))?;
+        }
+    }
+    let req = build_request(&a)?;
+    let s = engine.route(&state, &req)?;
+    print_string(&s, engine.catalog(), a.json)?;
+    Ok(if s.lenders.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn print_string(s: &LendingString, cat: &Catalog, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    for m in &s.matches {
+        let t = cat.info(m.cluster).map(|i| i.title).unwrap_or_default();
+        println!("match: cluster {} by {} ({:.2}) {t}", m.cluster, m.method.name(), m.confidence);
+    }
+    if s.matches.is_empty() {
+        println!("no catalogue match");
+    }
+    println!(
+        "lending string ({} profile): {} lenders, {:.1}% likely filled, expected {:.1} h",
+        s.profile,
+        s.lenders.len(),
+        s.p_filled * 100.0,
+        s.expected_hours_to_fill
+    );
+    for l in &s.lenders {
+        println!("{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h  {}", l.rank, l.symbol, l.score, l.p_fill, l.expected_hours, l.service.name());
+        println!("      {}", l.reason);
+    }
+    if !s.excluded.is_empty() {
+        println!("excluded:");
+        for e in &s.excluded {
+            println!("     {:<12} {}", e.symbol, e.reason.describe());
+        }
+    }
+    Ok(())
+}

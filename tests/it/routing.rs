@@ -1,0 +1,111 @@
+//! The routing engine on the real SWB holdings (485 real libraries) with a directory
+//! generated for them, and `rota route` end to end.
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::Arc;
+
+use rota_catalog::ingest::{self, Manifest, Source, SourceKind};
+use rota_catalog::{Catalog, Citation};
+use rota_routing::synth::directory_for;
+use rota_routing::{Answer, Engine, Event, EventKind, ReasonUnfilled, Request, Service, ServiceType, Tried};
+
+use crate::common::{rota_bin, shared_data};
+
+fn swb() -> Option<(Arc<Catalog>, std::path::PathBuf)> {
+    let d = shared_data()?;
+    let path = d.join("swb-union-holdings/swb-674.marcxml");
+    let m = Manifest {
+        name: "SWB".into(),
+        libraries: vec![],
+        sources: vec![Source { path: path.clone(), kind: Some(SourceKind::Marc), library: None, holdings: None, lendable: None }],
+    };
+    let (bytes, _) = ingest::build(&m, &|_| {}).unwrap();
+    Some((Arc::new(Catalog::from_bytes(bytes).unwrap()), path))
+}
+
+const NOW: i64 = 1_795_000_000;
+
+#[test]
+fn routes_every_swb_record_within_the_rules() {
+    let Some((cat, _)) = swb() else { return };
+    let today = chrono::DateTime::from_timestamp(NOW, 0).unwrap().date_naive();
+    let dir = Arc::new(directory_for(&cat, 5, today));
+    assert_eq!(dir.len(), 485);
+    let engine = Engine::new(cat.clone(), dir.clone(), vec![]).unwrap();
+    let mut state = engine.new_state();
+    let mut routed = 0;
+    let mut lenders_total = 0;
+    for c in 0..cat.clusters() {
+        let info = cat.info(c).unwrap();
+        let Some(oclc) = info.ids.iter().find_map(|i| i.strip_prefix("oclc:")) else { continue };
+        let holders = cat.holders(c);
+        let borrower = dir.lenders()[(c as usize * 31) % dir.len()].symbol.clone();
+        let first_holder = cat.libraries()[holders[0].library as usize].symbol.clone();
+        let req = Request {
+            request_id: format!("swb-{c}"),
+            borrower: borrower.clone(),
+            citation: Citation { oclc: Some(oclc.to_string()), ..Citation::default() },
+            service: ServiceType::CopyOrLoan,
+            format: None, max_cost: None, currency: None, need_before: None, rush: false,
+            tried: vec![Tried { lender: first_holder.clone(), answer: Answer::Unfilled(ReasonUnfilled::NotHeld), at: None }],
+            max_lenders: 5,
+            profile: None,
+            now: NOW,
+        };
+        let s = engine.route(&state, &req).unwrap();
+        assert_eq!(s.matches[0].cluster, c);
+        let syms: HashSet<&str> = s.lenders.iter().map(|l| l.symbol.as_str()).collect();
+        assert_eq!(syms.len(), s.lenders.len());
+        assert!(!syms.contains(borrower.as_str()));
+        assert!(!syms.contains(first_holder.as_str()));
+        let accounted = s.lenders.len() + s.excluded.len();
+        assert_eq!(accounted, holders.len(), "every holder in the string or excluded with a rule");
+        routed += 1;
+        lenders_total += s.lenders.len();
+        // the first lender says "not held": remembered for that cluster by every later request
+        if let Some(top) = s.lenders.first() {
+            let e = Event { at: NOW, request_id: req.request_id.clone(), borrower: borrower.clone(), lender: top.symbol.clone(), cluster: Some(c), service: Service::Loan, kind: EventKind::Unfilled(ReasonUnfilled::NotHeld) };
+            state.apply(&dir, &e).unwrap();
+            let again = engine.route(&state, &Request { request_id: "other".into(), tried: vec![], ..req.clone() }).unwrap();
+            assert!(again.lenders.iter().all(|l| l.symbol != top.symbol));
+            assert!(again.excluded.iter().any(|x| x.symbol == top.symbol && x.reason == rota_routing::Exclusion::KnownNotHeld));
+        }
+    }
+    assert!(routed > 500, "routed {routed}");
+    assert!(lenders_total > routed * 3, "strings should mostly be full: {lenders_total} lenders over {routed}");
+}
+
+#[test]
+fn rota_route_offline_prints_reasons_and_json() {
+    let Some((_, path)) = swb() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("swb.snap");
+    let dirf = tmp.path().join("dir.toml");
+    let run = |args: &[&str]| Command::new(rota_bin()).args(args).output().unwrap();
+    let o = run(&["catalog", "build", "--out", snap.to_str().unwrap(), "--union", path.to_str().unwrap()]);
+    assert!(o.status.success());
+    let o = run(&["directory", "generate", "--snapshot", snap.to_str().unwrap(), "--out", dirf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["directory", "check", dirf.to_str().unwrap()]);
+    assert!(o.status.success());
+    let o = run(&[
+        "route", "--snapshot", snap.to_str().unwrap(), "--directory", dirf.to_str().unwrap(),
+        "--borrower", "DE-21", "--oclc", "20908784", "--tried", "DE-14=not_held", "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lenders = v["lenders"].as_array().unwrap();
+    assert!(!lenders.is_empty());
+    for l in lenders {
+        assert!(l["reason"].as_str().unwrap().contains("holds it"));
+        assert!(l["factors"].as_array().unwrap().len() >= 4);
+        assert_ne!(l["symbol"], "DE-21");
+        assert_ne!(l["symbol"], "DE-14");
+    }
+    let ex = v["excluded"].as_array().unwrap();
+    assert!(ex.iter().any(|e| e["symbol"] == "DE-14" && e["reason"] == "tried_final"));
+    let o = run(&["route", "--snapshot", snap.to_str().unwrap(), "--directory", dirf.to_str().unwrap(), "--borrower", "NOPE", "--oclc", "20908784"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("borrower"));
+}
