@@ -8,7 +8,9 @@ use std::sync::Arc;
 use rota_catalog::ingest::{self, Manifest, Source, SourceKind};
 use rota_catalog::{Catalog, Citation};
 use rota_routing::synth::directory_for;
-use rota_routing::{Answer, Engine, Event, EventKind, ReasonUnfilled, Request, Service, ServiceType, Tried};
+use rota_routing::{
+    Answer, Engine, Event, EventKind, ReasonUnfilled, Request, Service, ServiceType, Tried,
+};
 
 use crate::common::{rota_bin, shared_data};
 
@@ -18,7 +20,13 @@ fn swb() -> Option<(Arc<Catalog>, std::path::PathBuf)> {
     let m = Manifest {
         name: "SWB".into(),
         libraries: vec![],
-        sources: vec![Source { path: path.clone(), kind: Some(SourceKind::Marc), library: None, holdings: None, lendable: None }],
+        sources: vec![Source {
+            path: path.clone(),
+            kind: Some(SourceKind::Marc),
+            library: None,
+            holdings: None,
+            lendable: None,
+        }],
     };
     let (bytes, _) = ingest::build(&m, &|_| {}).unwrap();
     Some((Arc::new(Catalog::from_bytes(bytes).unwrap()), path))
@@ -29,7 +37,9 @@ const NOW: i64 = 1_795_000_000;
 #[test]
 fn routes_every_swb_record_within_the_rules() {
     let Some((cat, _)) = swb() else { return };
-    let today = chrono::DateTime::from_timestamp(NOW, 0).unwrap().date_naive();
+    let today = chrono::DateTime::from_timestamp(NOW, 0)
+        .unwrap()
+        .date_naive();
     let dir = Arc::new(directory_for(&cat, 5, today));
     assert_eq!(dir.len(), 485);
     let engine = Engine::new(cat.clone(), dir.clone(), vec![]).unwrap();
@@ -38,17 +48,30 @@ fn routes_every_swb_record_within_the_rules() {
     let mut lenders_total = 0;
     for c in 0..cat.clusters() {
         let info = cat.info(c).unwrap();
-        let Some(oclc) = info.ids.iter().find_map(|i| i.strip_prefix("oclc:")) else { continue };
+        let Some(oclc) = info.ids.iter().find_map(|i| i.strip_prefix("oclc:")) else {
+            continue;
+        };
         let holders = cat.holders(c);
         let borrower = dir.lenders()[(c as usize * 31) % dir.len()].symbol.clone();
         let first_holder = cat.libraries()[holders[0].library as usize].symbol.clone();
         let req = Request {
             request_id: format!("swb-{c}"),
             borrower: borrower.clone(),
-            citation: Citation { oclc: Some(oclc.to_string()), ..Citation::default() },
+            citation: Citation {
+                oclc: Some(oclc.to_string()),
+                ..Citation::default()
+            },
             service: ServiceType::CopyOrLoan,
-            format: None, max_cost: None, currency: None, need_before: None, rush: false,
-            tried: vec![Tried { lender: first_holder.clone(), answer: Answer::Unfilled(ReasonUnfilled::NotHeld), at: None }],
+            format: None,
+            max_cost: None,
+            currency: None,
+            need_before: None,
+            rush: false,
+            tried: vec![Tried {
+                lender: first_holder.clone(),
+                answer: Answer::Unfilled(ReasonUnfilled::NotHeld),
+                at: None,
+            }],
             max_lenders: 5,
             profile: None,
             now: NOW,
@@ -60,20 +83,46 @@ fn routes_every_swb_record_within_the_rules() {
         assert!(!syms.contains(borrower.as_str()));
         assert!(!syms.contains(first_holder.as_str()));
         let accounted = s.lenders.len() + s.excluded.len();
-        assert_eq!(accounted, holders.len(), "every holder in the string or excluded with a rule");
+        assert_eq!(
+            accounted,
+            holders.len(),
+            "every holder in the string or excluded with a rule"
+        );
         routed += 1;
         lenders_total += s.lenders.len();
         // the first lender says "not held": remembered for that cluster by every later request
         if let Some(top) = s.lenders.first() {
-            let e = Event { at: NOW, request_id: req.request_id.clone(), borrower: borrower.clone(), lender: top.symbol.clone(), cluster: Some(c), service: Service::Loan, kind: EventKind::Unfilled(ReasonUnfilled::NotHeld) };
+            let e = Event {
+                at: NOW,
+                request_id: req.request_id.clone(),
+                borrower: borrower.clone(),
+                lender: top.symbol.clone(),
+                cluster: Some(c),
+                service: Service::Loan,
+                kind: EventKind::Unfilled(ReasonUnfilled::NotHeld),
+            };
             state.apply(&dir, &e).unwrap();
-            let again = engine.route(&state, &Request { request_id: "other".into(), tried: vec![], ..req.clone() }).unwrap();
+            let again = engine
+                .route(
+                    &state,
+                    &Request {
+                        request_id: "other".into(),
+                        tried: vec![],
+                        ..req.clone()
+                    },
+                )
+                .unwrap();
             assert!(again.lenders.iter().all(|l| l.symbol != top.symbol));
-            assert!(again.excluded.iter().any(|x| x.symbol == top.symbol && x.reason == rota_routing::Exclusion::KnownNotHeld));
+            assert!(again.excluded.iter().any(
+                |x| x.symbol == top.symbol && x.reason == rota_routing::Exclusion::KnownNotHeld
+            ));
         }
     }
     assert!(routed > 500, "routed {routed}");
-    assert!(lenders_total > routed * 3, "strings should mostly be full: {lenders_total} lenders over {routed}");
+    assert!(
+        lenders_total > routed * 3,
+        "strings should mostly be full: {lenders_total} lenders over {routed}"
+    );
 }
 
 #[test]
@@ -83,15 +132,39 @@ fn rota_route_offline_prints_reasons_and_json() {
     let snap = tmp.path().join("swb.snap");
     let dirf = tmp.path().join("dir.toml");
     let run = |args: &[&str]| Command::new(rota_bin()).args(args).output().unwrap();
-    let o = run(&["catalog", "build", "--out", snap.to_str().unwrap(), "--union", path.to_str().unwrap()]);
+    let o = run(&[
+        "catalog",
+        "build",
+        "--out",
+        snap.to_str().unwrap(),
+        "--union",
+        path.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
-    let o = run(&["directory", "generate", "--snapshot", snap.to_str().unwrap(), "--out", dirf.to_str().unwrap()]);
+    let o = run(&[
+        "directory",
+        "generate",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--out",
+        dirf.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run(&["directory", "check", dirf.to_str().unwrap()]);
     assert!(o.status.success());
     let o = run(&[
-        "route", "--snapshot", snap.to_str().unwrap(), "--directory", dirf.to_str().unwrap(),
-        "--borrower", "DE-21", "--oclc", "20908784", "--tried", "DE-14=not_held", "--json",
+        "route",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--directory",
+        dirf.to_str().unwrap(),
+        "--borrower",
+        "DE-21",
+        "--oclc",
+        "20908784",
+        "--tried",
+        "DE-14=not_held",
+        "--json",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -104,8 +177,21 @@ fn rota_route_offline_prints_reasons_and_json() {
         assert_ne!(l["symbol"], "DE-14");
     }
     let ex = v["excluded"].as_array().unwrap();
-    assert!(ex.iter().any(|e| e["symbol"] == "DE-14" && e["reason"] == "tried_final"));
-    let o = run(&["route", "--snapshot", snap.to_str().unwrap(), "--directory", dirf.to_str().unwrap(), "--borrower", "NOPE", "--oclc", "20908784"]);
+    assert!(
+        ex.iter()
+            .any(|e| e["symbol"] == "DE-14" && e["reason"] == "tried_final")
+    );
+    let o = run(&[
+        "route",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--directory",
+        dirf.to_str().unwrap(),
+        "--borrower",
+        "NOPE",
+        "--oclc",
+        "20908784",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("borrower"));
 }

@@ -593,6 +593,30 @@ impl Catalog {
         self.size
     }
 
+    /// Bytes per snapshot section, for stats and the bench report.
+    pub fn section_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("identifier keys (fst)", self.keys.as_fst().as_bytes().len()),
+            ("multi-cluster keys", self.multi.as_ref().len()),
+            ("holder offsets", self.hold_off.as_ref().len()),
+            ("holder ids", self.holders.as_ref().len()),
+            ("holding flags", self.flags.as_ref().len()),
+            (
+                "years + formats",
+                self.years.as_ref().len() + self.formats.as_ref().len(),
+            ),
+            (
+                "title/author tokens (fst)",
+                self.tokens.as_fst().as_bytes().len(),
+            ),
+            ("token postings (roaring)", self.postings.as_ref().len()),
+            (
+                "display text (lz4 blocks)",
+                self.text.as_ref().len() + self.text_off.as_ref().len(),
+            ),
+        ]
+    }
+
     /// The libraries (index = library id).
     pub fn libraries(&self) -> &[Library] {
         &self.meta.libraries

@@ -285,6 +285,7 @@ fn stats(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
             "tokens": m.tokens,
             "holders_histogram": labels.iter().zip(hist).map(|(l, n)| (l.to_string(), n)).collect::<std::collections::BTreeMap<_,_>>(),
             "bytes_per_holding": cat.size_bytes() as f64 / m.holdings.max(1) as f64,
+            "sections": cat.section_sizes().into_iter().map(|(n, b)| (n.to_string(), b)).collect::<std::collections::BTreeMap<_,_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -317,6 +318,13 @@ fn stats(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     };
     for (k, n) in keys {
         println!("  keys {:<24} {n}", name(k));
+    }
+    println!("snapshot sections:");
+    for (name, bytes) in cat.section_sizes() {
+        println!(
+            "  {name:<28} {bytes:>14} bytes  {:>6.2} per holding",
+            bytes as f64 / m.holdings.max(1) as f64
+        );
     }
     println!("holders per cluster:");
     for (l, n) in labels.iter().zip(hist) {

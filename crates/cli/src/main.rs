@@ -2,6 +2,7 @@
 
 mod catalog_cmd;
 mod route_cmd;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -26,8 +27,24 @@ enum Command {
     /// Generate or check lender directories.
     #[command(subcommand)]
     Directory(route_cmd::DirectoryCmd),
-    /// Compute a lending string offline from a snapshot and a directory.
+    /// Run the gRPC service (with no arguments: the demo consortium on 127.0.0.1).
+    Serve(Box<serve_cmd::ServeArgs>),
+    /// Compute a lending string: offline (--snapshot, --directory) or from a server (--server).
     Route(Box<route_cmd::RouteArgs>),
+    /// Re-route unfilled requests in bulk through a server's RouteBatch.
+    Reroute(Box<serve_cmd::RerouteArgs>),
+    /// Token helpers.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Print the SHA-256 a config stores for a token.
+    Hash {
+        /// The token.
+        token: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,7 +52,13 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Catalog(c) => catalog_cmd::run(c),
         Command::Directory(c) => route_cmd::directory_cmd(c),
-        Command::Route(a) => route_cmd::route_offline(*a),
+        Command::Serve(a) => serve_cmd::serve(*a),
+        Command::Route(a) => route_cmd::route(*a),
+        Command::Reroute(a) => serve_cmd::reroute(*a),
+        Command::Token(TokenCmd::Hash { token }) => {
+            println!("{}", rota_server::hash_token(&token));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use rota_catalog::{Catalog, Citation, Format};
 use rota_routing::{
-    Answer, Directory, Engine, Event, LendingString, Profile, ReasonRetry, ReasonUnfilled, Request, ServiceType, Tried,
+    Answer, Directory, Engine, Event, LendingString, Profile, ReasonRetry, ReasonUnfilled, Request,
+    ServiceType, Tried,
 };
 
 #[derive(Subcommand)]
@@ -41,12 +42,18 @@ pub enum ServiceArg {
 
 #[derive(Args)]
 pub struct RouteArgs {
-    /// Catalogue snapshot.
-    #[arg(long)]
-    pub snapshot: PathBuf,
-    /// Lender directory (TOML or JSON).
-    #[arg(long)]
-    pub directory: PathBuf,
+    /// A running rota server (http://host:port) instead of --snapshot/--directory.
+    #[arg(long, conflicts_with_all = ["snapshot", "directory", "events", "profile_files"])]
+    pub server: Option<String>,
+    /// Bearer token for --server (or ROTA_TOKEN).
+    #[arg(long, env = "ROTA_TOKEN")]
+    pub token: Option<String>,
+    /// Catalogue snapshot (offline).
+    #[arg(long, required_unless_present = "server")]
+    pub snapshot: Option<PathBuf>,
+    /// Lender directory, TOML or JSON (offline).
+    #[arg(long, required_unless_present = "server")]
+    pub directory: Option<PathBuf>,
     /// Borrowing library's symbol.
     #[arg(long)]
     pub borrower: String,
@@ -137,12 +144,16 @@ pub fn parse_answer(s: &str) -> anyhow::Result<Answer> {
     Ok(match s.as_str() {
         "not_held" | "notheld" => Answer::Unfilled(ReasonUnfilled::NotHeld),
         "non_circulating" | "noncirculating" => Answer::Unfilled(ReasonUnfilled::NonCirculating),
-        "not_available_for_ill" | "notavailableforill" => Answer::Unfilled(ReasonUnfilled::NotAvailableForIll),
+        "not_available_for_ill" | "notavailableforill" => {
+            Answer::Unfilled(ReasonUnfilled::NotAvailableForIll)
+        }
         "not_on_shelf" | "notonshelf" => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
         "policy_problem" | "policyproblem" => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
         "poor_condition" | "poorcondition" => Answer::Unfilled(ReasonUnfilled::PoorCondition),
         "on_loan" | "onloan" => Answer::Retry(ReasonRetry::OnLoan),
-        "cost_exceeds_max_cost" | "costexceedsmaxcost" => Answer::Retry(ReasonRetry::CostExceedsMaxCost),
+        "cost_exceeds_max_cost" | "costexceedsmaxcost" => {
+            Answer::Retry(ReasonRetry::CostExceedsMaxCost)
+        }
         "not_yet_available" => Answer::Retry(ReasonRetry::NotYetAvailable),
         "retry" => Answer::Retry(ReasonRetry::Other),
         "no_answer" | "" => Answer::NoAnswer,
@@ -160,7 +171,11 @@ pub fn service_type(s: ServiceArg) -> ServiceType {
 
 pub fn directory_cmd(cmd: DirectoryCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        DirectoryCmd::Generate { snapshot, out, seed } => {
+        DirectoryCmd::Generate {
+            snapshot,
+            out,
+            seed,
+        } => {
             let cat = Catalog::open(&snapshot)?;
             let today = chrono::Utc::now().date_naive();
             let dir = rota_routing::synth::directory_for(&cat, seed, today);
@@ -182,11 +197,17 @@ pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
     let mut tried = Vec::new();
     for t in &a.tried {
         let (sym, reason) = t.split_once('=').unwrap_or((t.as_str(), "no_answer"));
-        tried.push(Tried { lender: sym.to_string(), answer: parse_answer(reason)?, at: None });
+        tried.push(Tried {
+            lender: sym.to_string(),
+            answer: parse_answer(reason)?,
+            at: None,
+        });
     }
     let format = match &a.format {
         None => None,
-        Some(f) => Some(Format::parse(f).with_context(|| format!("--format: unknown format {f:?}"))?),
+        Some(f) => {
+            Some(Format::parse(f).with_context(|| format!("--format: unknown format {f:?}"))?)
+        }
     };
     Ok(Request {
         request_id: a.request_id.clone(),
@@ -205,27 +226,49 @@ pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
     })
 }
 
-pub fn route_offline(a: RouteArgs) -> anyhow::Result<ExitCode> {
-    let cat = Arc::new(Catalog::open(&a.snapshot)?);
-    let dir = Arc::new(Directory::load(&a.directory)?);
+pub fn route(a: RouteArgs) -> anyhow::Result<ExitCode> {
+    if let Some(server) = &a.server {
+        let req = build_request(&a)?;
+        return crate::serve_cmd::route_remote(server, a.token.as_deref(), req, a.json);
+    }
+    let (Some(snap), Some(dirf)) = (&a.snapshot, &a.directory) else {
+        bail!("give --server, or --snapshot and --directory");
+    };
+    let cat = Arc::new(Catalog::open(snap)?);
+    let dir = Arc::new(Directory::load(dirf)?);
     let mut profiles = Vec::new();
     for f in &a.profile_files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        profiles.push(Profile::parse(&text, false).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?);
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        profiles.push(
+            Profile::parse(&text, false).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+        );
     }
     let engine = Engine::new(cat, dir.clone(), profiles)?;
     let mut state = engine.new_state();
     if let Some(p) = &a.events {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let e: Event = serde_json::from_str(line).with_context(|| format!("{}:{}", p.display(), n + 1))?;
-            state.apply(&dir, &e).map_err(|e| anyhow::anyhow!("{}:{}: {e}", p.display(), n + 1))?;
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let e: Event =
+                serde_json::from_str(line).with_context(|| format!("{}:{}", p.display(), n + 1))?;
+            state
+                .apply(&dir, &e)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", p.display(), n + 1))?;
         }
     }
     let req = build_request(&a)?;
     let s = engine.route(&state, &req)?;
     print_string(&s, engine.catalog(), a.json)?;
-    Ok(if s.lenders.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if s.lenders.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn print_string(s: &LendingString, cat: &Catalog, json: bool) -> anyhow::Result<()> {
@@ -235,7 +278,12 @@ pub fn print_string(s: &LendingString, cat: &Catalog, json: bool) -> anyhow::Res
     }
     for m in &s.matches {
         let t = cat.info(m.cluster).map(|i| i.title).unwrap_or_default();
-        println!("match: cluster {} by {} ({:.2}) {t}", m.cluster, m.method.name(), m.confidence);
+        println!(
+            "match: cluster {} by {} ({:.2}) {t}",
+            m.cluster,
+            m.method.name(),
+            m.confidence
+        );
     }
     if s.matches.is_empty() {
         println!("no catalogue match");
@@ -248,7 +296,15 @@ pub fn print_string(s: &LendingString, cat: &Catalog, json: bool) -> anyhow::Res
         s.expected_hours_to_fill
     );
     for l in &s.lenders {
-        println!("{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h  {}", l.rank, l.symbol, l.score, l.p_fill, l.expected_hours, l.service.name());
+        println!(
+            "{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h  {}",
+            l.rank,
+            l.symbol,
+            l.score,
+            l.p_fill,
+            l.expected_hours,
+            l.service.name()
+        );
         println!("      {}", l.reason);
     }
     if !s.excluded.is_empty() {

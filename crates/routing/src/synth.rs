@@ -23,7 +23,12 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
         }
     }
     let max_held = held.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let zones_us = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"];
+    let zones_us = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+    ];
     let lenders = catalog
         .libraries()
         .iter()
@@ -37,9 +42,15 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                 ("US", zones_us[i % zones_us.len()], "USD")
             };
             let (lat, lon) = if german {
-                (47.5 + rng.gen_range(0.0..7.5), 6.0 + rng.gen_range(0.0..9.0))
+                (
+                    47.5 + rng.gen_range(0.0..7.5),
+                    6.0 + rng.gen_range(0.0..9.0),
+                )
             } else {
-                (25.0 + rng.gen_range(0.0..24.0), -124.0 + rng.gen_range(0.0..57.0))
+                (
+                    25.0 + rng.gen_range(0.0..24.0),
+                    -124.0 + rng.gen_range(0.0..57.0),
+                )
             };
             let size = held[i] as f64 / max_held;
             let group = format!("G{}", i % 8);
@@ -120,4 +131,53 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
         })
         .collect();
     Directory::new(lenders, "(generated)").unwrap_or_default()
+}
+
+/// A plausible history of lifecycle events for a directory: every lender has a hidden
+/// fill rate (40–98 %), answer time (12–120 h) and shipping time (24–150 h); `n`
+/// requests over the 60 days before `now`, each sent to one lender and answered. For the
+/// demo, so that its lenders already differ when it starts.
+pub fn history(dir: &Directory, n: usize, clusters: u32, seed: u64, now: i64) -> Vec<crate::Event> {
+    use crate::state::{Event, EventKind, ReasonUnfilled};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let k = dir.len().max(1);
+    let truth: Vec<(f64, f64, f64)> = (0..k)
+        .map(|_| {
+            (
+                rng.gen_range(0.4..0.98),
+                rng.gen_range(12.0..120.0),
+                rng.gen_range(24.0..150.0),
+            )
+        })
+        .collect();
+    let mut out = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let l = rng.gen_range(0..k);
+        let mut b = rng.gen_range(0..k);
+        if b == l {
+            b = (b + 1) % k;
+        }
+        let (p, ans, ship) = truth[l];
+        let at = now - 60 * 86_400 + (i as i64 * 60 * 86_400) / n.max(1) as i64;
+        let sent = Event {
+            at,
+            request_id: format!("hist-{seed}-{i}"),
+            borrower: dir.lenders()[b].symbol.clone(),
+            lender: dir.lenders()[l].symbol.clone(),
+            cluster: Some(rng.gen_range(0..clusters.max(1))),
+            service: Service::Loan,
+            kind: EventKind::Sent,
+        };
+        let mut answer = sent.clone();
+        if rng.gen_bool(p) {
+            answer.at += (ship * rng.gen_range(0.5..1.5) * 3600.0) as i64;
+            answer.kind = EventKind::Loaned;
+        } else {
+            answer.at += (ans * rng.gen_range(0.5..1.5) * 3600.0) as i64;
+            answer.kind = EventKind::Unfilled(ReasonUnfilled::PolicyProblem);
+        }
+        out.push(sent);
+        out.push(answer);
+    }
+    out
 }

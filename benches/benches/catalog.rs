@@ -1,0 +1,52 @@
+//! Criterion: identifier and title lookups on a 200,000-record synthetic catalogue.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rota_catalog::{Citation, LookupOptions, generate};
+
+fn lookups(c: &mut Criterion) {
+    let cat = rota_benches::synthetic(200_000, 1000);
+    let isbns: Vec<String> = (0..1024u64).map(|i| generate::isbn_of(i * 193)).collect();
+    let mut k = 0;
+    let mut buf = Vec::new();
+    c.bench_function("isbn -> holders", |b| {
+        b.iter(|| {
+            k = (k + 1) % isbns.len();
+            let id = rota_catalog::ident::normalize_isbn(&isbns[k]).unwrap();
+            buf.clear();
+            for cl in cat.clusters_for(&id) {
+                cat.holders_into(cl, &mut buf);
+            }
+            black_box(&buf);
+        })
+    });
+    let titles: Vec<Citation> = (0..256u32)
+        .map(|i| {
+            let info = cat.info(i * 701).unwrap();
+            Citation {
+                title: Some(info.title),
+                author: Some(info.author),
+                ..Citation::default()
+            }
+        })
+        .collect();
+    let mut k = 0;
+    c.bench_function("title + author lookup", |b| {
+        b.iter(|| {
+            k = (k + 1) % titles.len();
+            black_box(cat.lookup(&titles[k], LookupOptions::default()).unwrap())
+        })
+    });
+    c.bench_function("normalize isbn-10 with qualifier", |b| {
+        b.iter(|| {
+            black_box(rota_catalog::ident::normalize_isbn(black_box(
+                "0-521-22285-0 (pbk.)",
+            )))
+        })
+    });
+}
+
+criterion_group!(benches, lookups);
+criterion_main!(benches);

@@ -1,0 +1,153 @@
+//! Shared fixtures for rota's benchmarks: realistic synthetic consortia, a catalogue where
+//! one item is held by exactly 200 of 1,000 lenders, request mixes, and event streams.
+
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rota_catalog::generate::{self, GenParams};
+use rota_catalog::index::{ClusterData, Holding, IndexBuilder};
+use rota_catalog::{Catalog, Citation, Format, IdKind, Ident};
+use rota_routing::state::{Event, EventKind, ReasonUnfilled};
+use rota_routing::{Directory, Engine, LiveState, Request, Service, ServiceType};
+
+/// "Now" for every benchmark (2026-11-18), so runs are comparable.
+pub const NOW: i64 = 1_795_000_000;
+
+/// A synthetic catalogue in memory.
+pub fn synthetic(records: usize, libraries: usize) -> Catalog {
+    let p = GenParams {
+        libraries,
+        records,
+        mean_holders: 5.9,
+        seed: 42,
+    };
+    Catalog::from_bytes(generate::generate(&p, &|_| {}).expect("generate")).expect("valid snapshot")
+}
+
+/// A catalogue of `records` items over 1,000 libraries where every 1,000th item is held by
+/// exactly 200 libraries (the routing benchmark shape) and the rest by a few.
+pub fn two_hundred_holders(records: usize) -> Catalog {
+    let libs = generate::libraries(1000);
+    let mut b = IndexBuilder::new(libs, "bench: 200 of 1000 holders");
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for i in 0..records as u64 {
+        let n = if i % 1000 == 0 {
+            200
+        } else {
+            rng.gen_range(1..12)
+        };
+        let mut holders: Vec<u32> = Vec::with_capacity(n);
+        while holders.len() < n {
+            let l = rng.gen_range(0..1000u32);
+            if !holders.contains(&l) {
+                holders.push(l);
+            }
+        }
+        b.add(ClusterData {
+            ids: vec![Ident {
+                kind: IdKind::Isbn,
+                value: generate::isbn_of(i),
+                valid: true,
+            }],
+            match_key: None,
+            title: format!("Bench title {i}"),
+            author: "Author, A".into(),
+            year: Some(2000),
+            format: Format::Book,
+            holdings: holders
+                .into_iter()
+                .map(|l| Holding {
+                    library: l,
+                    copies: 1,
+                    lendable: true,
+                    format: Format::Book,
+                })
+                .collect(),
+        })
+        .expect("add");
+    }
+    Catalog::from_bytes(b.finish().expect("finish")).expect("valid")
+}
+
+/// An engine over a catalogue with a generated directory, and a state with history.
+pub fn engine_with_history(cat: Catalog, events: usize) -> (Engine, LiveState, Vec<Event>) {
+    let cat = Arc::new(cat);
+    let today = chrono::DateTime::from_timestamp(NOW, 0)
+        .expect("time")
+        .date_naive();
+    let dir: Arc<Directory> = Arc::new(rota_routing::synth::directory_for(&cat, 1, today));
+    let engine = Engine::new(cat, dir.clone(), vec![]).expect("engine");
+    let mut state = engine.new_state();
+    let evs = event_stream(&dir, events, engine.catalog().clusters());
+    for e in &evs {
+        state.apply(&dir, e).expect("apply");
+    }
+    (engine, state, evs)
+}
+
+/// A realistic event stream: each request sent then answered (80 % filled).
+pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut out = Vec::with_capacity(n);
+    let syms: Vec<&str> = dir.lenders().iter().map(|l| l.symbol.as_str()).collect();
+    let mut k = 0u64;
+    while out.len() < n {
+        let lender = syms[rng.gen_range(0..syms.len())].to_string();
+        let borrower = syms[rng.gen_range(0..syms.len())].to_string();
+        let at = NOW - 86_400 * 60 + (k as i64) * 30;
+        let id = format!("req-{k}");
+        let cluster = Some(rng.gen_range(0..clusters.max(1)));
+        let sent = Event {
+            at,
+            request_id: id,
+            borrower,
+            lender,
+            cluster,
+            service: Service::Loan,
+            kind: EventKind::Sent,
+        };
+        let mut ans = sent.clone();
+        ans.at += rng.gen_range(3600..300_000);
+        ans.kind = if rng.gen_bool(0.8) {
+            EventKind::Loaned
+        } else {
+            EventKind::Unfilled(ReasonUnfilled::PolicyProblem)
+        };
+        out.push(sent);
+        out.push(ans);
+        k += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// A route request for synthetic record `i`.
+pub fn request(dir: &Directory, i: u64, borrower: usize) -> Request {
+    Request {
+        request_id: format!("b{i}"),
+        borrower: dir.lenders()[borrower % dir.len()].symbol.clone(),
+        citation: Citation {
+            isbn: Some(generate::isbn_of(i)),
+            ..Citation::default()
+        },
+        service: ServiceType::Loan,
+        format: None,
+        max_cost: None,
+        currency: None,
+        need_before: None,
+        rush: false,
+        tried: vec![],
+        max_lenders: 5,
+        profile: None,
+        now: NOW,
+    }
+}
+
+/// Percentile of sorted nanosecond samples.
+pub fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}

@@ -1,0 +1,546 @@
+//! `rota serve`, `rota route --server`, `rota reroute` and `rota token hash`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use rota_catalog::{Catalog, generate};
+use rota_proto::v1 as pb;
+use rota_routing::Directory;
+use rota_server::{Config, StartError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Config file (TOML); `ROTA_*` environment variables and these flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// gRPC address.
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Prometheus metrics address, or `off`.
+    #[arg(long)]
+    metrics_listen: Option<String>,
+    /// Data directory (durable log, checkpoints, the demo consortium).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Catalogue snapshot (default: generate the demo consortium).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Lender directory (default: generate one for the catalogue).
+    #[arg(long)]
+    directory: Option<PathBuf>,
+    /// Demo consortium: records.
+    #[arg(long)]
+    demo_records: Option<usize>,
+    /// Demo consortium: libraries.
+    #[arg(long)]
+    demo_libraries: Option<usize>,
+}
+
+fn tracing_init() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("ROTA_LOG").unwrap_or_else(|_| "info".into());
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_init();
+    let mut config = match &a.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    config.apply_env(std::env::vars())?;
+    if let Some(l) = a.listen {
+        config.listen = l;
+    }
+    if let Some(m) = &a.metrics_listen {
+        config.metrics_listen = if m == "off" {
+            None
+        } else {
+            Some(
+                m.parse()
+                    .with_context(|| format!("--metrics-listen {m:?}"))?,
+            )
+        };
+    }
+    if let Some(d) = a.data_dir {
+        config.data_dir = d;
+    }
+    if let Some(s) = a.snapshot {
+        config.snapshot = Some(s);
+    }
+    if let Some(d) = a.directory {
+        config.directory = Some(d);
+    }
+    if let Some(n) = a.demo_records {
+        config.demo_records = n;
+    }
+    if let Some(n) = a.demo_libraries {
+        config.demo_libraries = n;
+    }
+    config.validate()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let cfg = config.clone();
+    let demo = config.snapshot.is_none();
+    let load = move || load(&cfg);
+    let listen_note = config.clone();
+    rt.block_on(async move {
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+        };
+        rota_server::serve(
+            config,
+            load,
+            move |b| {
+                let isbn = generate::isbn_of(7);
+                println!("rota listening on {} (data in {})", b.addr, listen_note.data_dir.display());
+                if demo {
+                    println!(
+                        "loading the demo consortium ({} libraries, {} records); health turns SERVING when ready",
+                        listen_note.demo_libraries, listen_note.demo_records
+                    );
+                }
+                println!("try:");
+                println!(
+                    "  grpcurl -plaintext -d '{{\"borrower\":\"L00001\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {} rota.v1.Routing/Route",
+                    b.addr
+                );
+                println!("  rota route --server http://{} --borrower L00001 --isbn {isbn}", b.addr);
+                if let Some(m) = listen_note.metrics_listen {
+                    println!("  curl http://{m}/metrics");
+                }
+            },
+            shutdown,
+        )
+        .await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads (or, for the demo, generates once and caches) the catalogue and directory.
+fn load(cfg: &Config) -> Result<rota_server::Loaded, StartError> {
+    let other = |e: String| StartError::Other(e);
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| other(format!("data dir {}: {e}", cfg.data_dir.display())))?;
+    let (cat, path) = match &cfg.snapshot {
+        Some(p) => (Catalog::open(p)?, p.clone()),
+        None => {
+            let p = cfg.data_dir.join(format!(
+                "demo-{}x{}.snap",
+                cfg.demo_libraries, cfg.demo_records
+            ));
+            if !p.exists() {
+                tracing::info!(path = %p.display(), "generating the demo consortium (once; cached)");
+                let params = generate::GenParams {
+                    libraries: cfg.demo_libraries,
+                    records: cfg.demo_records,
+                    mean_holders: 5.9,
+                    seed: 42,
+                };
+                let bytes =
+                    generate::generate(&params, &|_| {}).map_err(|e| other(e.to_string()))?;
+                rota_catalog::snapshot::write_atomic(&p, &bytes)
+                    .map_err(|e| other(format!("{}: {e}", p.display())))?;
+            }
+            (Catalog::open(&p)?, p)
+        }
+    };
+    let demo = cfg.snapshot.is_none();
+    let dir = match &cfg.directory {
+        Some(d) => Directory::load(d)?,
+        None => {
+            // generated once and kept, so restarts see the same lenders
+            let d = cfg.data_dir.join(format!(
+                "{}.lenders.toml",
+                path.file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("catalog")
+            ));
+            if d.exists() {
+                Directory::load(&d)?
+            } else {
+                let dir =
+                    rota_routing::synth::directory_for(&cat, 1, chrono::Utc::now().date_naive());
+                rota_catalog::snapshot::write_atomic(&d, dir.to_toml().as_bytes())
+                    .map_err(|e| other(format!("{}: {e}", d.display())))?;
+                dir
+            }
+        }
+    };
+    let history = if demo {
+        rota_routing::synth::history(
+            &dir,
+            20_000,
+            cat.clusters(),
+            11,
+            chrono::Utc::now().timestamp(),
+        )
+    } else {
+        Vec::new()
+    };
+    Ok((cat, path, dir, history))
+}
+
+// ------------------------------------------------------------------ clients
+
+async fn channel(server: &str) -> anyhow::Result<tonic::transport::Channel> {
+    let url = if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    };
+    tonic::transport::Endpoint::from_shared(url.clone())
+        .with_context(|| format!("bad server address {server:?}"))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+fn with_token<T>(msg: T, token: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+    let mut r = tonic::Request::new(msg);
+    if let Some(t) = token {
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {t}")
+                .parse()
+                .context("token has characters not allowed in a header")?,
+        );
+    }
+    Ok(r)
+}
+
+fn wire_reason(a: rota_routing::Answer) -> i32 {
+    use pb::TriedReason as T;
+    use rota_routing::{Answer, ReasonRetry as R, ReasonUnfilled as U};
+    (match a {
+        Answer::NoAnswer => T::NoAnswer,
+        Answer::Unfilled(U::NotHeld) => T::NotHeld,
+        Answer::Unfilled(U::NonCirculating) => T::NonCirculating,
+        Answer::Unfilled(U::NotAvailableForIll) => T::NotAvailableForIll,
+        Answer::Unfilled(U::NotOnShelf) => T::NotOnShelf,
+        Answer::Unfilled(U::PolicyProblem) => T::PolicyProblem,
+        Answer::Unfilled(U::PoorCondition) => T::PoorCondition,
+        Answer::Retry(R::OnLoan) => T::OnLoan,
+        Answer::Retry(R::CostExceedsMaxCost) => T::CostExceedsMaxCost,
+        Answer::Retry(R::NotYetAvailable | R::Other) => T::NotYetAvailable,
+    }) as i32
+}
+
+fn wire_request(r: &rota_routing::Request) -> pb::RouteRequest {
+    let c = &r.citation;
+    pb::RouteRequest {
+        request_id: r.request_id.clone(),
+        borrower: r.borrower.clone(),
+        citation: Some(pb::Citation {
+            isbn: c.isbn.clone().unwrap_or_default(),
+            issn: c.issn.clone().unwrap_or_default(),
+            oclc_number: c.oclc.clone().unwrap_or_default(),
+            lccn: c.lccn.clone().unwrap_or_default(),
+            title: c.title.clone().unwrap_or_default(),
+            author: c.author.clone().unwrap_or_default(),
+            year: c.year.map_or(0, u32::from),
+            ..Default::default()
+        }),
+        service_type: match r.service {
+            rota_routing::ServiceType::Loan => pb::ServiceType::Loan,
+            rota_routing::ServiceType::Copy => pb::ServiceType::Copy,
+            rota_routing::ServiceType::CopyOrLoan => pb::ServiceType::CopyOrLoan,
+        } as i32,
+        format: r.format.map_or(0, |f| i32::from(f.index()) + 1),
+        max_cost: r.max_cost.unwrap_or(0.0),
+        has_max_cost: r.max_cost.is_some(),
+        currency: r.currency.clone().unwrap_or_default(),
+        need_before: r.need_before.unwrap_or(0),
+        rush: r.rush,
+        tried: r
+            .tried
+            .iter()
+            .map(|t| pb::TriedLender {
+                lender: t.lender.clone(),
+                reason: wire_reason(t.answer),
+                answered_at: t.at.unwrap_or(0),
+            })
+            .collect(),
+        max_lenders: r.max_lenders,
+        profile: r.profile.clone().unwrap_or_default(),
+    }
+}
+
+fn print_remote(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
+    if json {
+        let v = serde_json::json!({
+            "request_id": r.request_id,
+            "profile": r.profile,
+            "expected_hours_to_fill": r.expected_hours_to_fill,
+            "p_filled": r.p_filled,
+            "matches": r.matches.iter().map(|m| serde_json::json!({"cluster": m.cluster, "method": m.method, "confidence": m.confidence, "title": m.title})).collect::<Vec<_>>(),
+            "lenders": r.lenders.iter().map(|l| serde_json::json!({"symbol": l.symbol, "rank": l.rank, "score": l.score, "p_fill": l.p_fill, "expected_hours": l.expected_hours, "reason": l.reason, "factors": l.factors.iter().map(|f| serde_json::json!({"name": f.name, "value": f.value, "contribution": f.contribution})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "excluded": r.excluded.iter().map(|e| serde_json::json!({"symbol": e.symbol, "reason": e.reason})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    for m in &r.matches {
+        println!(
+            "match: cluster {} by {} ({:.2}) {}",
+            m.cluster, m.method, m.confidence, m.title
+        );
+    }
+    println!(
+        "lending string ({} profile): {} lenders, {:.1}% likely filled, expected {:.1} h",
+        r.profile,
+        r.lenders.len(),
+        r.p_filled * 100.0,
+        r.expected_hours_to_fill
+    );
+    for l in &r.lenders {
+        println!(
+            "{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h",
+            l.rank, l.symbol, l.score, l.p_fill, l.expected_hours
+        );
+        println!("      {}", l.reason);
+    }
+    if !r.excluded.is_empty() {
+        println!("excluded:");
+        for e in &r.excluded {
+            println!("     {:<12} {}", e.symbol, e.description);
+        }
+    }
+    Ok(())
+}
+
+/// `rota route --server`.
+pub fn route_remote(
+    server: &str,
+    token: Option<&str>,
+    req: rota_routing::Request,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut c = pb::routing_client::RoutingClient::new(channel(server).await?);
+        let r = c
+            .route(with_token(wire_request(&req), token)?)
+            .await
+            .map_err(|s| anyhow::anyhow!("{}: {}", code(&s), s.message()))?
+            .into_inner();
+        print_remote(&r, json)?;
+        Ok(if r.lenders.is_empty() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+fn code(s: &tonic::Status) -> String {
+    format!("{:?}", s.code()).to_uppercase()
+}
+
+#[derive(Args)]
+pub struct RerouteArgs {
+    /// Server address (http://host:port).
+    #[arg(long)]
+    server: String,
+    /// JSON lines of unfilled requests: {"request_id", "borrower", "citation": {...},
+    /// "service", "tried": [{"lender", "answer"}], "max_lenders"}.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the new lending strings (JSON lines); default stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Bearer token (or ROTA_TOKEN).
+    #[arg(long, env = "ROTA_TOKEN")]
+    token: Option<String>,
+}
+
+/// One input line of `rota reroute`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unfilled {
+    #[serde(default)]
+    request_id: String,
+    borrower: String,
+    citation: rota_catalog::Citation,
+    #[serde(default)]
+    service: rota_routing::ServiceType,
+    #[serde(default)]
+    tried: Vec<UnfilledTried>,
+    #[serde(default)]
+    max_lenders: Option<u32>,
+    #[serde(default)]
+    profile: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnfilledTried {
+    lender: String,
+    #[serde(default)]
+    answer: String,
+}
+
+#[derive(Serialize)]
+struct RerouteOut<'a> {
+    request_id: &'a str,
+    lenders: Vec<&'a str>,
+    expected_hours_to_fill: f64,
+    p_filled: f64,
+    exhausted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `rota reroute`.
+pub fn reroute(a: RerouteArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.input)
+        .with_context(|| format!("reading {}", a.input.display()))?;
+    let mut reqs = Vec::new();
+    let mut bad = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Result<Unfilled, String> =
+            serde_json::from_str(line).map_err(|e| e.to_string());
+        let u = match parsed {
+            Ok(u) => u,
+            Err(e) => {
+                eprintln!("{}:{}: skipped: {e}", a.input.display(), n + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        let mut tried = Vec::new();
+        let mut ok = true;
+        for t in u.tried {
+            match crate::route_cmd::parse_answer(&t.answer) {
+                Ok(ans) => tried.push(rota_routing::Tried {
+                    lender: t.lender,
+                    answer: ans,
+                    at: None,
+                }),
+                Err(e) => {
+                    eprintln!("{}:{}: skipped: {e}", a.input.display(), n + 1);
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            bad += 1;
+            continue;
+        }
+        let request_id = if u.request_id.is_empty() {
+            format!("line-{}", n + 1)
+        } else {
+            u.request_id
+        };
+        reqs.push(rota_routing::Request {
+            request_id,
+            borrower: u.borrower,
+            citation: u.citation,
+            service: u.service,
+            format: None,
+            max_cost: None,
+            currency: None,
+            need_before: None,
+            rush: false,
+            tried,
+            max_lenders: u.max_lenders.unwrap_or(5),
+            profile: u.profile,
+            now: 0,
+        });
+    }
+    let total = reqs.len();
+    let pb_bar = ProgressBar::new(total as u64);
+    pb_bar.set_style(
+        ProgressStyle::with_template("rerouting [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut out: Box<dyn std::io::Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (rerouted, exhausted, errors) = rt.block_on(async {
+        let mut c = pb::routing_client::RoutingClient::new(channel(&a.server).await?);
+        let wire: Vec<pb::RouteRequest> = reqs.iter().map(wire_request).collect();
+        let req = with_token(futures::stream::iter(wire), a.token.as_deref())?;
+        let mut stream = c
+            .route_batch(req)
+            .await
+            .map_err(|s| anyhow::anyhow!("{}: {}", code(&s), s.message()))?
+            .into_inner();
+        let (mut rerouted, mut exhausted, mut errors) = (0usize, 0usize, 0usize);
+        while let Some(item) = stream.next().await {
+            let r = item.map_err(|s| anyhow::anyhow!("{}: {}", code(&s), s.message()))?;
+            let err = r
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message));
+            if err.is_some() {
+                errors += 1;
+            } else if r.lenders.is_empty() {
+                exhausted += 1;
+            } else {
+                rerouted += 1;
+            }
+            let o = RerouteOut {
+                request_id: &r.request_id,
+                lenders: r.lenders.iter().map(|l| l.symbol.as_str()).collect(),
+                expected_hours_to_fill: r.expected_hours_to_fill,
+                p_filled: r.p_filled,
+                exhausted: err.is_none() && r.lenders.is_empty(),
+                error: err,
+            };
+            serde_json::to_writer(&mut out, &o)?;
+            out.write_all(b"\n")?;
+            pb_bar.inc(1);
+        }
+        out.flush()?;
+        anyhow::Ok((rerouted, exhausted, errors))
+    })?;
+    pb_bar.finish_and_clear();
+    eprintln!(
+        "re-routed {rerouted}, exhausted (no lender left) {exhausted}, errors {}, unreadable lines {bad}",
+        errors
+    );
+    if rerouted + exhausted + errors != total {
+        bail!(
+            "the server answered {} of {total} requests",
+            rerouted + exhausted + errors
+        );
+    }
+    Ok(if errors + bad > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

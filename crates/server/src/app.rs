@@ -1,0 +1,345 @@
+//! The server's state: the engine (swapped atomically on reload and admin changes), the
+//! live lender state, the durable log, and checkpoints.
+//!
+//! Reads (routing) take a snapshot of the engine (`ArcSwap`) and a read lock on the live
+//! state; writes go through the log, whose writer thread applies them in log order.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use arc_swap::ArcSwap;
+use rota_catalog::{Catalog, DeltaOp};
+use rota_routing::{Directory, Engine, Lender, LiveState, Profile};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::log::{self, LogHandle, LogRecord};
+
+/// Everything a request handler needs.
+pub struct App {
+    /// The engine in force.
+    pub engine: ArcSwap<Engine>,
+    /// Live lender state.
+    pub live: RwLock<LiveState>,
+    /// The durable log.
+    pub log: LogHandle,
+    /// Configuration.
+    pub config: Config,
+    /// Versions of profiles and lenders (optimistic concurrency).
+    pub versions: Mutex<Versions>,
+    /// Holdings changes applied since the base snapshot (for checkpoints).
+    pub holdings_ops: Mutex<Vec<DeltaOp>>,
+    /// Last durable sequence applied.
+    pub applied_seq: AtomicU64,
+    /// Base snapshot path.
+    pub snapshot_path: PathBuf,
+    /// Serialises checkpoints.
+    checkpoint_lock: Mutex<()>,
+    /// Sequence of the last checkpoint.
+    last_checkpoint: AtomicU64,
+}
+
+/// Versions per name.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Versions {
+    /// Profile name → version.
+    pub profiles: HashMap<String, u64>,
+    /// Lender symbol → version.
+    pub lenders: HashMap<String, u64>,
+}
+
+/// A state checkpoint: enough, with the base snapshot and the log after `seq`, to rebuild
+/// everything.
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    seq: u64,
+    live: serde_json::Value,
+    lenders: Vec<Lender>,
+    profiles: Vec<Profile>,
+    holdings_ops: Vec<DeltaOp>,
+    versions: Versions,
+}
+
+/// Startup failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Catalogue.
+    #[error("catalogue: {0}")]
+    Catalog(#[from] rota_catalog::SnapshotError),
+    /// Directory.
+    #[error("directory: {0}")]
+    Directory(#[from] rota_routing::DirectoryError),
+    /// Profile.
+    #[error("profile: {0}")]
+    Profile(#[from] rota_routing::ProfileError),
+    /// Log.
+    #[error("{0}")]
+    Log(#[from] log::LogError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Applies one durable record to the engine and live state.
+fn apply_record(
+    engine: &ArcSwap<Engine>,
+    live: &RwLock<LiveState>,
+    versions: &Mutex<Versions>,
+    ops_log: &Mutex<Vec<DeltaOp>>,
+    rec: &LogRecord,
+) {
+    match rec {
+        LogRecord::Event(e) => {
+            let eng = engine.load();
+            let mut l = live.write().unwrap_or_else(|p| p.into_inner());
+            if let Err(err) = l.apply(eng.directory(), e) {
+                // validated before logging; a lender removed since is the only way here
+                tracing::warn!(error = %err, "logged event no longer applies");
+            }
+            metrics::counter!("rota_events_applied_total").increment(1);
+        }
+        LogRecord::Profile {
+            profile, version, ..
+        } => {
+            let eng = engine.load();
+            let mut profiles: Vec<Profile> = eng.profiles().into_iter().cloned().collect();
+            profiles.retain(|p| p.name != profile.name);
+            profiles.push(profile.clone());
+            match Engine::new(eng.catalog().clone(), eng.directory().clone(), profiles) {
+                Ok(e) => engine.store(Arc::new(e)),
+                Err(err) => tracing::warn!(error = %err, "logged profile no longer validates"),
+            }
+            versions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .profiles
+                .insert(profile.name.clone(), *version);
+        }
+        LogRecord::Lender {
+            lender, version, ..
+        } => {
+            let eng = engine.load();
+            let mut lenders: Vec<Lender> = eng.directory().lenders().to_vec();
+            match lenders.iter_mut().find(|l| l.symbol == lender.symbol) {
+                Some(slot) => *slot = (**lender).clone(),
+                // appended, so existing lender indices (and the live state) stay valid
+                None => lenders.push((**lender).clone()),
+            }
+            match Directory::new(lenders, "(admin)") {
+                Ok(d) => {
+                    let profiles: Vec<Profile> = eng.profiles().into_iter().cloned().collect();
+                    if let Ok(e) = Engine::new(eng.catalog().clone(), Arc::new(d), profiles) {
+                        live.write()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .resize(e.directory().len());
+                        engine.store(Arc::new(e));
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "logged lender no longer validates"),
+            }
+            versions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .lenders
+                .insert(lender.symbol.clone(), *version);
+        }
+        LogRecord::Holdings { ops, .. } => {
+            let eng = engine.load();
+            match eng.catalog().with_delta(ops) {
+                Ok(c) => {
+                    engine.store(Arc::new(eng.with_catalog(Arc::new(c))));
+                    ops_log
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(ops.iter().cloned());
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "logged holdings change no longer applies")
+                }
+            }
+        }
+    }
+}
+
+impl App {
+    /// Loads the catalogue, directory and profiles, restores the last checkpoint, replays
+    /// the log after it, and starts the log writer.
+    pub fn start(
+        config: Config,
+        catalog: Catalog,
+        snapshot_path: PathBuf,
+        directory: Directory,
+    ) -> Result<Arc<App>, StartError> {
+        let mut profiles = Vec::new();
+        for p in &config.profiles {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| StartError::Other(format!("{}: {e}", p.display())))?;
+            profiles.push(Profile::parse(&text, false)?);
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError::Other(format!("data dir {}: {e}", config.data_dir.display()))
+        })?;
+        let log_dir = config.data_dir.join("log");
+        let cp_path = config.data_dir.join("checkpoint.json");
+        let catalog = Arc::new(catalog);
+        let mut versions = Versions::default();
+        let mut holdings_ops = Vec::new();
+        let (engine, live, from_seq) = match std::fs::read(&cp_path) {
+            Ok(bytes) => {
+                let cp: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+                    StartError::Other(format!("checkpoint {}: {e}", cp_path.display()))
+                })?;
+                let dir = Directory::new(cp.lenders, "(checkpoint)")?;
+                let cat = if cp.holdings_ops.is_empty() {
+                    catalog
+                } else {
+                    Arc::new(
+                        catalog
+                            .with_delta(&cp.holdings_ops)
+                            .map_err(|e| StartError::Other(format!("checkpoint holdings: {e}")))?,
+                    )
+                };
+                let engine = Engine::new(cat, Arc::new(dir), cp.profiles)?;
+                let live = LiveState::from_bytes(&serde_json::to_vec(&cp.live).unwrap_or_default())
+                    .map_err(|e| StartError::Other(format!("checkpoint state: {e}")))?;
+                versions = cp.versions;
+                holdings_ops = cp.holdings_ops;
+                tracing::info!(seq = cp.seq, "restored checkpoint");
+                (engine, live, cp.seq)
+            }
+            Err(_) => {
+                let engine = Engine::new(catalog, Arc::new(directory), profiles)?;
+                let live = engine.new_state();
+                (engine, live, 0)
+            }
+        };
+        let (records, next) = log::replay(&log_dir)?;
+        let engine = ArcSwap::from_pointee(engine);
+        let live = RwLock::new(live);
+        let versions = Mutex::new(versions);
+        let ops = Mutex::new(holdings_ops);
+        let mut replayed = 0u64;
+        let mut last = from_seq;
+        for (seq, rec) in &records {
+            if *seq > from_seq {
+                apply_record(&engine, &live, &versions, &ops, rec);
+                replayed += 1;
+                last = *seq;
+            }
+        }
+        tracing::info!(replayed, next_seq = next, "replayed durable log");
+        // the writer thread applies through a weak handle so the app can be dropped
+        let slot: Arc<Mutex<Option<std::sync::Weak<App>>>> = Arc::new(Mutex::new(None));
+        let slot2 = slot.clone();
+        let observe: log::SyncObserver = Box::new(|n, d| {
+            metrics::histogram!("rota_log_fsync_seconds").record(d.as_secs_f64());
+            metrics::counter!("rota_log_records_total").increment(n as u64);
+        });
+        let handle = log::start(
+            &log_dir,
+            next.max(from_seq + 1),
+            move |recs| {
+                let app = slot2
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.as_ref().and_then(|w| w.upgrade()));
+                if let Some(app) = app {
+                    for (seq, r) in recs {
+                        apply_record(&app.engine, &app.live, &app.versions, &app.holdings_ops, r);
+                        app.applied_seq.store(*seq, Ordering::Release);
+                    }
+                    app.maybe_checkpoint();
+                }
+            },
+            observe,
+            config.limits.log_queue,
+        )?;
+        let app = Arc::new(App {
+            engine,
+            live,
+            log: handle,
+            config,
+            versions,
+            holdings_ops: ops,
+            applied_seq: AtomicU64::new(last),
+            snapshot_path,
+            checkpoint_lock: Mutex::new(()),
+            last_checkpoint: AtomicU64::new(from_seq),
+        });
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::downgrade(&app));
+        Ok(app)
+    }
+
+    /// Writes a checkpoint when enough records have accumulated since the last one.
+    fn maybe_checkpoint(&self) {
+        let seq = self.applied_seq.load(Ordering::Acquire);
+        let last = self.last_checkpoint.load(Ordering::Relaxed);
+        if seq >= last + self.config.checkpoint_every
+            && let Err(e) = self.checkpoint()
+        {
+            tracing::warn!(error = %e, "checkpoint failed; the log still has everything");
+        }
+    }
+
+    /// Writes a checkpoint of everything applied so far, then lets the log drop the
+    /// segments it covers.
+    pub fn checkpoint(&self) -> std::io::Result<u64> {
+        let _g = self
+            .checkpoint_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let eng = self.engine.load();
+        let (seq, live) = {
+            let l = self.live.read().unwrap_or_else(|p| p.into_inner());
+            (self.applied_seq.load(Ordering::Acquire), l.to_bytes())
+        };
+        let cp = Checkpoint {
+            seq,
+            live: serde_json::from_slice(&live).map_err(std::io::Error::other)?,
+            lenders: eng.directory().lenders().to_vec(),
+            profiles: eng.profiles().into_iter().cloned().collect(),
+            holdings_ops: self
+                .holdings_ops
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            versions: self
+                .versions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        };
+        let bytes = serde_json::to_vec(&cp).map_err(std::io::Error::other)?;
+        rota_catalog::snapshot::write_atomic(
+            &self.config.data_dir.join("checkpoint.json"),
+            &bytes,
+        )?;
+        self.last_checkpoint.store(seq, Ordering::Relaxed);
+        self.log.rotate(seq);
+        tracing::info!(seq, bytes = bytes.len(), "checkpoint written");
+        Ok(seq)
+    }
+
+    /// Swaps in a new base snapshot (holdings deltas applied since are re-applied).
+    pub fn reload(&self, path: &Path) -> Result<(u64, u64), rota_catalog::SnapshotError> {
+        let base = Catalog::open(path)?;
+        let ops = self
+            .holdings_ops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let cat = match base.with_delta(&ops) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "holdings deltas do not apply to the new snapshot; dropped");
+                base
+            }
+        };
+        let (c, h) = (u64::from(cat.clusters()), cat.meta().holdings);
+        let eng = self.engine.load();
+        self.engine.store(Arc::new(eng.with_catalog(Arc::new(cat))));
+        Ok((c, h))
+    }
+}

@@ -1,0 +1,302 @@
+//! Server configuration: one TOML file, then `ROTA_*` environment overrides, then flags
+//! (applied by the binary). Unknown keys are refused.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A role a token grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Route and report, only for the borrower symbols bound to the token.
+    Frontend,
+    /// Weight profiles, lender policies, simulation; routing for anyone.
+    Ops,
+    /// Everything, including the catalogue.
+    Admin,
+}
+
+/// A bearer token, stored hashed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who (appears in logs and the admin change log).
+    pub name: String,
+    /// SHA-256 of the token, lowercase hex (`rota token hash TOKEN` prints it).
+    pub sha256: String,
+    /// Role.
+    pub role: Role,
+    /// Borrower symbols a frontend token may act for.
+    #[serde(default)]
+    pub borrowers: Vec<String>,
+}
+
+/// TLS files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// Limits that keep the server's memory bounded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest message accepted, bytes.
+    pub max_message_bytes: usize,
+    /// Requests in flight across the server before RESOURCE_EXHAUSTED.
+    pub max_in_flight: usize,
+    /// Items on one RouteBatch / Report / holdings stream.
+    pub max_stream_items: u64,
+    /// Appends waiting for the log writer.
+    pub log_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 4 << 20,
+            max_in_flight: 4096,
+            max_stream_items: 10_000_000,
+            log_queue: 65_536,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// gRPC address.
+    pub listen: SocketAddr,
+    /// Prometheus metrics address (none = off).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Durable log and state checkpoints.
+    pub data_dir: PathBuf,
+    /// Catalogue snapshot (none = generate the demo consortium).
+    pub snapshot: Option<PathBuf>,
+    /// Lender directory (none = generate one for the catalogue's libraries).
+    pub directory: Option<PathBuf>,
+    /// Extra weight profile files.
+    pub profiles: Vec<PathBuf>,
+    /// Tokens. Empty is allowed only on a loopback address.
+    pub tokens: Vec<TokenConfig>,
+    /// TLS (none = plaintext).
+    pub tls: Option<TlsConfig>,
+    /// Limits.
+    pub limits: Limits,
+    /// Write a state checkpoint after this many log records.
+    pub checkpoint_every: u64,
+    /// Demo consortium size (records) when no snapshot is given.
+    pub demo_records: usize,
+    /// Demo consortium size (libraries).
+    pub demo_libraries: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:50051"
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 50051))),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            data_dir: default_data_dir(),
+            snapshot: None,
+            directory: None,
+            profiles: Vec::new(),
+            tokens: Vec::new(),
+            tls: None,
+            limits: Limits::default(),
+            checkpoint_every: 100_000,
+            demo_records: 1_000_000,
+            demo_libraries: 300,
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("rota")
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Cannot read the file.
+    #[error("cannot read config {0}: {1}")]
+    Io(String, std::io::Error),
+    /// Bad TOML or unknown key.
+    #[error("config {0}: {1}")]
+    Parse(String, String),
+    /// Bad environment value.
+    #[error("environment variable {0}: {1}")]
+    Env(String, String),
+    /// Inconsistent settings.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(p.clone(), e))?;
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(p, e.to_string().trim().replace('\n', " ")))
+    }
+
+    /// Applies `ROTA_LISTEN`, `ROTA_METRICS_LISTEN` (`off` disables), `ROTA_DATA_DIR`,
+    /// `ROTA_SNAPSHOT`, `ROTA_DIRECTORY`, `ROTA_CHECKPOINT_EVERY`, `ROTA_MAX_IN_FLIGHT`.
+    /// Any other `ROTA_` variable is refused, as an unknown config key would be.
+    pub fn apply_env(
+        &mut self,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
+        const KNOWN: &[&str] = &[
+            "ROTA_LISTEN",
+            "ROTA_METRICS_LISTEN",
+            "ROTA_DATA_DIR",
+            "ROTA_SNAPSHOT",
+            "ROTA_DIRECTORY",
+            "ROTA_CHECKPOINT_EVERY",
+            "ROTA_MAX_IN_FLIGHT",
+            // used by other tools, not the server
+            "ROTA_DATA_CACHE",
+            "ROTA_SHARED_DATA",
+            "ROTA_LOG",
+            "ROTA_TOKEN",
+        ];
+        for (k, v) in vars {
+            if !k.starts_with("ROTA_") {
+                continue;
+            }
+            let bad = |m: String| ConfigError::Env(k.clone(), m);
+            match k.as_str() {
+                "ROTA_LISTEN" => self.listen = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?,
+                "ROTA_METRICS_LISTEN" => {
+                    self.metrics_listen = if v == "off" {
+                        None
+                    } else {
+                        Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
+                    }
+                }
+                "ROTA_DATA_DIR" => self.data_dir = v.into(),
+                "ROTA_SNAPSHOT" => self.snapshot = Some(v.into()),
+                "ROTA_DIRECTORY" => self.directory = Some(v.into()),
+                "ROTA_CHECKPOINT_EVERY" => {
+                    self.checkpoint_every = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
+                }
+                "ROTA_MAX_IN_FLIGHT" => {
+                    self.limits.max_in_flight = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
+                }
+                _ if KNOWN.contains(&k.as_str()) => {}
+                _ => {
+                    return Err(bad(format!(
+                        "unknown setting; known: {}",
+                        KNOWN[..7].join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the rules: tokens required off loopback, hashes well-formed, limits sane.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tokens.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "refusing to listen on {} without tokens: configure [[tokens]] or listen on 127.0.0.1",
+                self.listen
+            )));
+        }
+        for t in &self.tokens {
+            if t.sha256.len() != 64
+                || !t
+                    .sha256
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "token {:?}: sha256 must be 64 lowercase hex characters",
+                    t.name
+                )));
+            }
+            if t.role == Role::Frontend && t.borrowers.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "token {:?}: a frontend token must list the borrower symbols it acts for",
+                    t.name
+                )));
+            }
+        }
+        if self.limits.max_in_flight == 0
+            || self.limits.max_message_bytes < 1024
+            || self.limits.log_queue == 0
+        {
+            return Err(ConfigError::Invalid(
+                "limits must be positive (max_message_bytes ≥ 1024)".into(),
+            ));
+        }
+        if self.checkpoint_every == 0 {
+            return Err(ConfigError::Invalid(
+                "checkpoint_every must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 of a token, lowercase hex (what the config stores).
+pub fn hash_token(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_env_are_refused() {
+        assert!(toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").is_err());
+        let mut c = Config::default();
+        assert!(
+            c.apply_env([("ROTA_LISTN".to_string(), "x".to_string())].into_iter())
+                .is_err()
+        );
+        c.apply_env([("ROTA_LISTEN".to_string(), "127.0.0.1:7000".to_string())].into_iter())
+            .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert!(
+            c.apply_env([("ROTA_LISTEN".to_string(), "nope".to_string())].into_iter())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn no_tokens_only_on_loopback() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.listen = "0.0.0.0:50051".parse().unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("without tokens")
+        );
+        c.tokens.push(TokenConfig {
+            name: "ill".into(),
+            sha256: hash_token("secret"),
+            role: Role::Frontend,
+            borrowers: vec!["L00001".into()],
+        });
+        c.validate().unwrap();
+    }
+}

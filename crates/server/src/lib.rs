@@ -1,0 +1,244 @@
+//! # rota-server: the gRPC service
+//!
+//! A thin layer over the synchronous engine (as quickwit is over tantivy):
+//!
+//! - [`service`] implements `rota.v1.Routing`, `Events`, `Catalog` and `Admin`, converts
+//!   wire messages, checks tokens and roles, sheds load (a semaphore on requests in
+//!   flight: `RESOURCE_EXHAUSTED` rather than a growing queue), and is the one place where
+//!   domain errors become status codes;
+//! - [`log`] is the durable, checksummed, group-committed log every write goes through;
+//! - [`app`] holds the engine (swapped atomically on reload and admin changes), the live
+//!   state, checkpoints and replay;
+//! - [`config`] reads TOML + `ROTA_*` environment + flags, refusing unknown keys.
+//!
+//! The standard health service reports NOT_SERVING until the catalogue is loaded (the
+//! server listens at once and loads in the background), and server reflection lets
+//! `grpcurl` and any gRPC client explore the API.
+
+pub mod app;
+pub mod config;
+pub mod log;
+pub mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rota_catalog::Catalog;
+use rota_proto::v1 as pb;
+use rota_routing::Directory;
+use tonic::service::interceptor::InterceptedService;
+
+pub use app::{App, StartError};
+pub use config::{Config, Role, TokenConfig, hash_token};
+
+/// What the server serves: a catalogue (and the path it came from), a directory, and a
+/// history of events to record durably on the very first start (the demo's; else empty).
+pub type Loaded = (Catalog, PathBuf, Directory, Vec<rota_routing::Event>);
+
+/// A running server's address, known once it is bound.
+pub struct Bound {
+    /// The address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+}
+
+/// Installs the Prometheus exporter (once per process; later calls are no-ops).
+pub fn install_metrics(addr: SocketAddr) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        match metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+        {
+            Ok(()) => tracing::info!(%addr, "prometheus metrics at http://{addr}/metrics"),
+            Err(e) => tracing::warn!(error = %e, "metrics exporter not started"),
+        }
+    });
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight calls and writes a checkpoint.
+/// `load` runs on a blocking thread after the listener is bound; `on_bound` is called
+/// with the bound address before loading starts.
+pub async fn serve(
+    config: Config,
+    load: impl FnOnce() -> Result<Loaded, StartError> + Send + 'static,
+    on_bound: impl FnOnce(Bound),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.validate()?;
+    if let Some(m) = config.metrics_listen {
+        install_metrics(m);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    on_bound(Bound { addr });
+
+    let (health, health_svc) = tonic_health::server::health_reporter();
+    health
+        .set_service_status("", tonic_health::ServingStatus::NotServing)
+        .await;
+    let names = [
+        "rota.v1.Routing",
+        "rota.v1.Events",
+        "rota.v1.Catalog",
+        "rota.v1.Admin",
+    ];
+    for n in names {
+        health
+            .set_service_status(n, tonic_health::ServingStatus::NotServing)
+            .await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(rota_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let slot: service::Slot = Arc::new(OnceLock::new());
+    let shared = service::Shared {
+        slot: slot.clone(),
+        permits: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
+        max_stream_items: config.limits.max_stream_items,
+    };
+    // load in the background; health flips to SERVING when done
+    let cfg = config.clone();
+    let (load_err_tx, mut load_err_rx) = tokio::sync::oneshot::channel::<String>();
+    {
+        let slot = slot.clone();
+        let health = health.clone();
+        tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            let r = tokio::task::spawn_blocking(move || {
+                let (cat, path, dir, history) = load()?;
+                metrics::gauge!("rota_index_clusters").set(f64::from(cat.clusters()));
+                metrics::gauge!("rota_index_holdings").set(cat.meta().holdings as f64);
+                metrics::gauge!("rota_index_bytes").set(cat.size_bytes() as f64);
+                App::start(cfg, cat, path, dir).map(|a| (a, history))
+            })
+            .await;
+            match r {
+                Ok(Ok((app, history))) => {
+                    let fresh = app.applied_seq.load(std::sync::atomic::Ordering::Acquire) == 0;
+                    if fresh && !history.is_empty() {
+                        // record the history durably, in order, many appends sharing each sync
+                        let n = history.len();
+                        let mut receipts = Vec::with_capacity(n);
+                        for e in history {
+                            match app.log.submit(log::LogRecord::Event(e)).await {
+                                Ok(r) => receipts.push(r),
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "history event not recorded")
+                                }
+                            }
+                        }
+                        for r in receipts {
+                            if let Err(err) = r.durable().await {
+                                tracing::warn!(error = %err, "history event not recorded");
+                            }
+                        }
+                        tracing::info!(events = n, "recorded the demo history");
+                    }
+                    let _ = slot.set(app);
+                    health
+                        .set_service_status("", tonic_health::ServingStatus::Serving)
+                        .await;
+                    for n in names {
+                        health
+                            .set_service_status(n, tonic_health::ServingStatus::Serving)
+                            .await;
+                    }
+                    tracing::info!(
+                        seconds = t.elapsed().as_secs_f64(),
+                        "catalogue loaded; serving"
+                    );
+                }
+                Ok(Err(e)) => {
+                    let _ = load_err_tx.send(e.to_string());
+                }
+                Err(e) => {
+                    let _ = load_err_tx.send(format!("loader panicked: {e}"));
+                }
+            }
+        });
+    }
+
+    let icpt = service::interceptor(config.tokens.clone());
+    let max = config.limits.max_message_bytes;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        let cert = std::fs::read(&tls.cert)
+            .map_err(|e| anyhow::anyhow!("tls cert {}: {e}", tls.cert.display()))?;
+        let key = std::fs::read(&tls.key)
+            .map_err(|e| anyhow::anyhow!("tls key {}: {e}", tls.key.display()))?;
+        builder = builder.tls_config(
+            tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(cert, key)),
+        )?;
+    }
+    let router = builder
+        .add_service(health_svc)
+        .add_service(reflection)
+        .add_service(InterceptedService::new(
+            pb::routing_server::RoutingServer::new(service::RoutingSvc(shared.clone()))
+                .max_decoding_message_size(max),
+            icpt.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::events_server::EventsServer::new(service::EventsSvc(shared.clone()))
+                .max_decoding_message_size(max),
+            icpt.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::catalog_server::CatalogServer::new(service::CatalogSvc(shared.clone()))
+                .max_decoding_message_size(max),
+            icpt.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::admin_server::AdminServer::new(service::AdminSvc(shared.clone()))
+                .max_decoding_message_size(max),
+            icpt,
+        ));
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = router.serve_with_incoming_shutdown(incoming, async move {
+        let _ = stop_rx.await;
+    });
+    tokio::pin!(serve);
+    let mut shutdown = Box::pin(shutdown);
+    let mut stop_tx = Some(stop_tx);
+    let mut load_failed = None;
+    loop {
+        tokio::select! {
+            r = &mut serve => { r?; break; }
+            _ = &mut shutdown, if stop_tx.is_some() => {
+                tracing::info!("shutting down: draining in-flight calls");
+                if let Some(tx) = stop_tx.take() { let _ = tx.send(()); }
+            }
+            e = &mut load_err_rx, if load_failed.is_none() => {
+                if let Ok(e) = e {
+                    tracing::error!(error = %e, "cannot load; stopping");
+                    load_failed = Some(e);
+                    if let Some(tx) = stop_tx.take() { let _ = tx.send(()); }
+                } else {
+                    load_failed = Some(String::new());
+                }
+            }
+        }
+    }
+    if let Some(e) = load_failed.filter(|e| !e.is_empty()) {
+        anyhow::bail!("{e}");
+    }
+    if let Some(app) = slot.get() {
+        let a = app.clone();
+        match tokio::task::spawn_blocking(move || a.checkpoint()).await {
+            Ok(Ok(seq)) => tracing::info!(seq, "final checkpoint written"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "final checkpoint failed; the log has everything")
+            }
+            Err(e) => tracing::warn!(error = %e, "final checkpoint task failed"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1133 @@
+//! The tonic services: conversions, authorisation, load shedding and the one place where
+//! domain errors become gRPC status codes.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use futures::{Stream, StreamExt};
+use rota_catalog::{Citation, DeltaOp, Format, LookupError, LookupOptions};
+use rota_proto::v1 as pb;
+use rota_routing::{
+    Answer, Event, EventError, EventKind, LendingString, Mode, Profile, ReasonRetry,
+    ReasonUnfilled, Request, RouteError, Service, ServiceType, Tried,
+};
+use tokio::sync::Semaphore;
+use tonic::{Request as GReq, Response, Status, Streaming};
+
+use crate::app::App;
+use crate::config::Role;
+use crate::log::{LogError, LogRecord};
+
+/// Who is calling (set by the auth interceptor).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// Token name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Borrowers a frontend may act for.
+    pub borrowers: Vec<String>,
+}
+
+/// The application once loaded; requests before that get UNAVAILABLE.
+pub type Slot = Arc<OnceLock<Arc<App>>>;
+
+/// Shared by every service.
+#[derive(Clone)]
+pub struct Shared {
+    /// The app.
+    pub slot: Slot,
+    /// In-flight limit.
+    pub permits: Arc<Semaphore>,
+    /// Items per stream.
+    pub max_stream_items: u64,
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+// ------------------------------------------------------------------ errors (one place)
+
+/// Maps routing errors: all are the caller's fault and name the field.
+pub fn route_status(e: &RouteError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
+fn lookup_status(e: &LookupError) -> Status {
+    Status::invalid_argument(format!("citation: {e}"))
+}
+
+fn event_status(e: &EventError) -> Status {
+    match e {
+        EventError::UnknownLender(_) | EventError::UnknownBorrower(_) => {
+            Status::not_found(e.to_string())
+        }
+        EventError::EmptyRequestId => Status::invalid_argument(e.to_string()),
+    }
+}
+
+fn log_status(e: &LogError) -> Status {
+    match e {
+        LogError::TooLarge(_) => Status::invalid_argument(e.to_string()),
+        _ => Status::unavailable(format!("{e}; nothing was recorded, retry later")),
+    }
+}
+
+fn observe<T>(method: &'static str, t: Instant, r: &Result<T, Status>) {
+    let outcome = match r {
+        Ok(_) => "ok",
+        Err(s) => code_name(s.code()),
+    };
+    metrics::counter!("rota_rpc_total", "method" => method, "outcome" => outcome).increment(1);
+    metrics::histogram!("rota_rpc_seconds", "method" => method).record(t.elapsed().as_secs_f64());
+}
+
+fn code_name(c: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match c {
+        Ok => "ok",
+        InvalidArgument => "invalid_argument",
+        NotFound => "not_found",
+        PermissionDenied => "permission_denied",
+        Unauthenticated => "unauthenticated",
+        ResourceExhausted => "resource_exhausted",
+        Unavailable => "unavailable",
+        Aborted => "aborted",
+        DeadlineExceeded => "deadline_exceeded",
+        _ => "other",
+    }
+}
+
+impl Shared {
+    fn app(&self) -> Result<Arc<App>, Status> {
+        self.slot
+            .get()
+            .cloned()
+            .ok_or_else(|| Status::unavailable("the catalogue is still loading; retry shortly"))
+    }
+
+    fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted("server is at its in-flight limit; retry with backoff")
+        })
+    }
+}
+
+fn principal<T>(r: &GReq<T>) -> Result<Principal, Status> {
+    r.extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("missing bearer token"))
+}
+
+fn require(p: &Principal, role: Role) -> Result<(), Status> {
+    let ok = match role {
+        Role::Frontend => true,
+        Role::Ops => matches!(p.role, Role::Ops | Role::Admin),
+        Role::Admin => p.role == Role::Admin,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "token {:?} lacks the {role:?} role",
+            p.name
+        )))
+    }
+}
+
+fn may_act_for(p: &Principal, borrower: &str) -> Result<(), Status> {
+    if p.role == Role::Frontend && !p.borrowers.iter().any(|b| b == borrower) {
+        return Err(Status::permission_denied(format!(
+            "token {:?} may not act for borrower {borrower:?}",
+            p.name
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the auth interceptor: with no tokens configured (loopback demo) every caller is
+/// an anonymous admin; otherwise a valid `authorization: Bearer <token>` is required.
+pub fn interceptor(
+    tokens: Vec<crate::config::TokenConfig>,
+) -> impl FnMut(GReq<()>) -> Result<GReq<()>, Status> + Clone {
+    let map: Arc<std::collections::HashMap<String, Principal>> = Arc::new(
+        tokens
+            .into_iter()
+            .map(|t| {
+                (
+                    t.sha256.clone(),
+                    Principal {
+                        name: t.name,
+                        role: t.role,
+                        borrowers: t.borrowers,
+                    },
+                )
+            })
+            .collect(),
+    );
+    move |mut req: GReq<()>| {
+        let p = if map.is_empty() {
+            Principal {
+                name: "anonymous (loopback demo)".into(),
+                role: Role::Admin,
+                borrowers: vec![],
+            }
+        } else {
+            let h = req
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .ok_or_else(|| {
+                    Status::unauthenticated("missing \"authorization: Bearer <token>\" metadata")
+                })?;
+            map.get(&crate::config::hash_token(h.trim()))
+                .cloned()
+                .ok_or_else(|| Status::unauthenticated("unknown token"))?
+        };
+        req.extensions_mut().insert(p);
+        Ok(req)
+    }
+}
+
+// ------------------------------------------------------------------ conversions
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn citation(c: Option<&pb::Citation>) -> Citation {
+    let Some(c) = c else {
+        return Citation::default();
+    };
+    Citation {
+        isbn: opt(&c.isbn),
+        issn: opt(&c.issn),
+        oclc: opt(&c.oclc_number),
+        lccn: opt(&c.lccn),
+        title: opt(&c.title),
+        author: opt(&c.author),
+        year: u16::try_from(c.year).ok().filter(|y| *y != 0),
+    }
+}
+
+fn service_type(v: i32, field: &str) -> Result<ServiceType, Status> {
+    match pb::ServiceType::try_from(v) {
+        Ok(pb::ServiceType::Unspecified | pb::ServiceType::Loan) => Ok(ServiceType::Loan),
+        Ok(pb::ServiceType::Copy) => Ok(ServiceType::Copy),
+        Ok(pb::ServiceType::CopyOrLoan) => Ok(ServiceType::CopyOrLoan),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "{field}: unknown value {v}"
+        ))),
+    }
+}
+
+fn format(v: i32) -> Result<Option<Format>, Status> {
+    Ok(match pb::Format::try_from(v) {
+        Ok(pb::Format::Unspecified) => None,
+        Ok(pb::Format::Book) => Some(Format::Book),
+        Ok(pb::Format::Serial) => Some(Format::Serial),
+        Ok(pb::Format::AudioVisual) => Some(Format::AudioVisual),
+        Ok(pb::Format::Microform) => Some(Format::Microform),
+        Ok(pb::Format::Rare) => Some(Format::Rare),
+        Ok(pb::Format::Map) => Some(Format::Map),
+        Ok(pb::Format::Score) => Some(Format::Score),
+        Ok(pb::Format::Electronic) => Some(Format::Electronic),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "format: unknown value {v}"
+            )));
+        }
+    })
+}
+
+fn answer(v: i32, field: &str) -> Result<Answer, Status> {
+    use pb::TriedReason as T;
+    Ok(match T::try_from(v) {
+        Ok(T::NoAnswer) => Answer::NoAnswer,
+        Ok(T::NotHeld) => Answer::Unfilled(ReasonUnfilled::NotHeld),
+        Ok(T::NonCirculating) => Answer::Unfilled(ReasonUnfilled::NonCirculating),
+        Ok(T::NotAvailableForIll) => Answer::Unfilled(ReasonUnfilled::NotAvailableForIll),
+        Ok(T::NotOnShelf) => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
+        Ok(T::PolicyProblem) => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
+        Ok(T::PoorCondition) => Answer::Unfilled(ReasonUnfilled::PoorCondition),
+        Ok(T::OnLoan) => Answer::Retry(ReasonRetry::OnLoan),
+        Ok(T::CostExceedsMaxCost) => Answer::Retry(ReasonRetry::CostExceedsMaxCost),
+        Ok(T::NotYetAvailable) => Answer::Retry(ReasonRetry::NotYetAvailable),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "{field}: unknown value {v}"
+            )));
+        }
+    })
+}
+
+/// Converts and validates a wire request (the engine validates the rest).
+pub fn to_request(r: &pb::RouteRequest, now: i64) -> Result<Request, Status> {
+    if r.borrower.trim().is_empty() {
+        return Err(Status::invalid_argument("borrower: required"));
+    }
+    let c = citation(r.citation.as_ref());
+    if c.is_empty() {
+        return Err(Status::invalid_argument(
+            "citation: empty; give an identifier, a title or an author",
+        ));
+    }
+    if !r.max_cost.is_finite() || r.max_cost < 0.0 {
+        return Err(Status::invalid_argument(format!(
+            "max_cost: {} is not a finite amount ≥ 0",
+            r.max_cost
+        )));
+    }
+    let mut tried = Vec::with_capacity(r.tried.len());
+    for (i, t) in r.tried.iter().enumerate() {
+        if t.lender.trim().is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "tried[{i}].lender: required"
+            )));
+        }
+        tried.push(Tried {
+            lender: t.lender.clone(),
+            answer: answer(t.reason, &format!("tried[{i}].reason"))?,
+            at: (t.answered_at != 0).then_some(t.answered_at),
+        });
+    }
+    Ok(Request {
+        request_id: r.request_id.clone(),
+        borrower: r.borrower.clone(),
+        citation: c,
+        service: service_type(r.service_type, "service_type")?,
+        format: format(r.format)?,
+        max_cost: (r.has_max_cost || r.max_cost > 0.0).then_some(r.max_cost),
+        currency: opt(&r.currency),
+        need_before: (r.need_before != 0).then_some(r.need_before),
+        rush: r.rush,
+        tried,
+        max_lenders: if r.max_lenders == 0 { 5 } else { r.max_lenders },
+        profile: opt(&r.profile),
+        now,
+    })
+}
+
+fn svc_wire(s: Service) -> i32 {
+    match s {
+        Service::Loan => pb::ServiceType::Loan as i32,
+        Service::Copy => pb::ServiceType::Copy as i32,
+    }
+}
+
+/// Converts an engine answer to the wire.
+pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteResponse {
+    pb::RouteResponse {
+        request_id: s.request_id.clone(),
+        lenders: s
+            .lenders
+            .into_iter()
+            .map(|l| ranked(l, &s.request_id))
+            .collect(),
+        excluded: s
+            .excluded
+            .iter()
+            .map(|e| pb::ExcludedLender {
+                symbol: e.symbol.clone(),
+                reason: serde_json::to_value(e.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                description: e.reason.describe().into(),
+            })
+            .collect(),
+        expected_hours_to_fill: s.expected_hours_to_fill,
+        p_filled: s.p_filled,
+        matches: s
+            .matches
+            .iter()
+            .map(|m| pb::CatalogMatch {
+                cluster: m.cluster,
+                method: m.method.name().into(),
+                confidence: f64::from(m.confidence),
+                title: cat.info(m.cluster).map(|i| i.title).unwrap_or_default(),
+            })
+            .collect(),
+        profile: s.profile,
+        error: None,
+    }
+}
+
+fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
+    pb::RankedLender {
+        symbol: l.symbol,
+        rank: l.rank,
+        score: l.score,
+        p_fill: l.p_fill,
+        expected_hours: l.expected_hours,
+        deliver_hours: l.deliver_hours,
+        answer_hours: l.answer_hours,
+        service_type: svc_wire(l.service),
+        cluster: l.cluster,
+        factors: l
+            .factors
+            .into_iter()
+            .map(|f| pb::Factor {
+                name: f.name.into(),
+                value: f.value,
+                contribution: f.contribution,
+            })
+            .collect(),
+        reason: l.reason,
+        request_id: request_id.to_string(),
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn route_one(app: &App, p: &Principal, r: &pb::RouteRequest) -> Result<pb::RouteResponse, Status> {
+    let req = to_request(r, now())?;
+    may_act_for(p, &req.borrower)?;
+    let eng = app.engine.load();
+    let live = app.live.read().unwrap_or_else(|e| e.into_inner());
+    let s = eng.route(&live, &req).map_err(|e| route_status(&e))?;
+    drop(live);
+    Ok(to_response(s, eng.catalog()))
+}
+
+// ------------------------------------------------------------------ Routing
+
+/// `rota.v1.Routing`.
+#[derive(Clone)]
+pub struct RoutingSvc(pub Shared);
+
+#[tonic::async_trait]
+impl pb::routing_server::Routing for RoutingSvc {
+    async fn route(
+        &self,
+        req: GReq<pb::RouteRequest>,
+    ) -> Result<Response<pb::RouteResponse>, Status> {
+        let t = Instant::now();
+        let r = (|| {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            route_one(&app, &p, req.get_ref()).map(Response::new)
+        })();
+        observe("Route", t, &r);
+        r
+    }
+
+    type RouteStreamStream = BoxStream<pb::RankedLender>;
+
+    async fn route_stream(
+        &self,
+        req: GReq<pb::RouteRequest>,
+    ) -> Result<Response<Self::RouteStreamStream>, Status> {
+        let t = Instant::now();
+        let r = (|| {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            route_one(&app, &p, req.get_ref())
+        })();
+        observe("RouteStream", t, &r);
+        let resp = r?;
+        let items: Vec<Result<pb::RankedLender, Status>> =
+            resp.lenders.into_iter().map(Ok).collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(items))))
+    }
+
+    type RouteBatchStream = BoxStream<pb::RouteResponse>;
+
+    async fn route_batch(
+        &self,
+        req: GReq<Streaming<pb::RouteRequest>>,
+    ) -> Result<Response<Self::RouteBatchStream>, Status> {
+        let app = self.0.app()?;
+        let p = principal(&req)?;
+        let max_items = self.0.max_stream_items;
+        let mut input = req.into_inner();
+        // bounded: a slow reader stops us reading more requests (backpressure, no growth)
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::RouteResponse, Status>>(256);
+        tokio::spawn(async move {
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut n = 0u64;
+            while let Some(item) = input.next().await {
+                let r = match item {
+                    Ok(r) => r,
+                    Err(s) => {
+                        let _ = tx.send(Err(s)).await;
+                        return;
+                    }
+                };
+                n += 1;
+                if n > max_items {
+                    let _ = tx
+                        .send(Err(Status::resource_exhausted(format!(
+                            "a RouteBatch stream carries at most {max_items} requests; open another"
+                        ))))
+                        .await;
+                    return;
+                }
+                let t = Instant::now();
+                let out = if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) {
+                    Err(Status::invalid_argument(format!(
+                        "request_id: {:?} appears twice in this batch",
+                        r.request_id
+                    )))
+                } else {
+                    route_one(&app, &p, &r)
+                };
+                observe("RouteBatch.item", t, &out);
+                let msg = out.unwrap_or_else(|s| pb::RouteResponse {
+                    request_id: r.request_id.clone(),
+                    error: Some(pb::RouteError {
+                        code: format!("{:?}", s.code()),
+                        message: s.message().to_string(),
+                    }),
+                    ..Default::default()
+                });
+                if tx.send(Ok(msg)).await.is_err() {
+                    return; // client went away
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+// ------------------------------------------------------------------ Events
+
+/// `rota.v1.Events`.
+#[derive(Clone)]
+pub struct EventsSvc(pub Shared);
+
+fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Status> {
+    use pb::EventKind as K;
+    may_act_for(p, &e.borrower)?;
+    let kind = match K::try_from(e.kind) {
+        Ok(K::Sent) => EventKind::Sent,
+        Ok(K::WillSupply) => EventKind::WillSupply,
+        Ok(K::Loaned) => EventKind::Loaned,
+        Ok(K::CopyCompleted) => EventKind::CopyCompleted,
+        Ok(K::Unfilled) => match answer(e.reason, "reason")? {
+            Answer::Unfilled(r) => EventKind::Unfilled(r),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "reason: UNFILLED needs a ReasonUnfilled (NOT_HELD … POOR_CONDITION)",
+                ));
+            }
+        },
+        Ok(K::RetryPossible) => match answer(e.reason, "reason")? {
+            Answer::Retry(r) => EventKind::RetryPossible(r),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "reason: RETRY_POSSIBLE needs a ReasonRetry (ON_LOAN, …)",
+                ));
+            }
+        },
+        Ok(K::Received) => EventKind::Received,
+        Ok(K::Returned) => EventKind::Returned,
+        Ok(K::Cancelled) => EventKind::Cancelled,
+        Ok(K::Unspecified) => return Err(Status::invalid_argument("kind: required")),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "kind: unknown value {}",
+                e.kind
+            )));
+        }
+    };
+    let svc = match service_type(e.service_type, "service_type")? {
+        ServiceType::Copy => Service::Copy,
+        _ => Service::Loan,
+    };
+    let ev = Event {
+        at: if e.at == 0 { now() } else { e.at },
+        request_id: e.request_id.clone(),
+        borrower: e.borrower.clone(),
+        lender: e.lender.clone(),
+        cluster: e.has_cluster.then_some(e.cluster),
+        service: svc,
+        kind,
+    };
+    // validate before logging: an event that cannot apply must not be made durable
+    let eng = app.engine.load();
+    if ev.request_id.is_empty() {
+        return Err(event_status(&EventError::EmptyRequestId));
+    }
+    if eng.directory().index(&ev.lender).is_none() {
+        return Err(event_status(&EventError::UnknownLender(ev.lender.clone())));
+    }
+    if eng.directory().index(&ev.borrower).is_none() {
+        return Err(event_status(&EventError::UnknownBorrower(
+            ev.borrower.clone(),
+        )));
+    }
+    if let Some(c) = ev.cluster
+        && c >= eng.catalog().clusters()
+    {
+        return Err(Status::invalid_argument(format!(
+            "cluster: {c} does not exist"
+        )));
+    }
+    Ok(ev)
+}
+
+#[tonic::async_trait]
+impl pb::events_server::Events for EventsSvc {
+    async fn report(
+        &self,
+        req: GReq<Streaming<pb::LenderEvent>>,
+    ) -> Result<Response<pb::ReportSummary>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            let mut input = req.into_inner();
+            let mut accepted = 0u64;
+            let mut last = 0u64;
+            // keep many appends in flight so they share fsyncs (group commit)
+            let mut pending = futures::stream::FuturesOrdered::new();
+            loop {
+                tokio::select! {
+                    item = input.next(), if pending.len() < 4096 => {
+                        let Some(item) = item else { break };
+                        let ev = to_event(&app, &p, &item?)?;
+                        accepted += 1;
+                        if accepted > self.0.max_stream_items {
+                            return Err(Status::resource_exhausted("too many events on one stream; open another"));
+                        }
+                        // queued in stream order; durability is awaited concurrently
+                        let receipt = app.log.submit(LogRecord::Event(ev)).await.map_err(|e| log_status(&e))?;
+                        pending.push_back(receipt.durable());
+                    }
+                    Some(done) = pending.next(), if !pending.is_empty() => {
+                        last = done.map_err(|e| log_status(&e))?;
+                    }
+                }
+            }
+            while let Some(done) = pending.next().await {
+                last = done.map_err(|e| log_status(&e))?;
+            }
+            Ok(Response::new(pb::ReportSummary { accepted, last_sequence: last }))
+        }
+        .await;
+        observe("Report", t, &r);
+        r
+    }
+
+    async fn report_one(
+        &self,
+        req: GReq<pb::LenderEvent>,
+    ) -> Result<Response<pb::ReportAck>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            let ev = to_event(&app, &p, req.get_ref())?;
+            let seq = app
+                .log
+                .append(LogRecord::Event(ev))
+                .await
+                .map_err(|e| log_status(&e))?;
+            Ok(Response::new(pb::ReportAck { sequence: seq }))
+        }
+        .await;
+        observe("ReportOne", t, &r);
+        r
+    }
+}
+
+// ------------------------------------------------------------------ Catalog
+
+/// `rota.v1.Catalog`.
+#[derive(Clone)]
+pub struct CatalogSvc(pub Shared);
+
+impl CatalogSvc {
+    async fn holdings(
+        &self,
+        req: GReq<Streaming<pb::HoldingChange>>,
+        upsert: bool,
+    ) -> Result<Response<pb::HoldingsSummary>, Status> {
+        let app = self.0.app()?;
+        let p = principal(&req)?;
+        require(&p, Role::Admin)?;
+        let mut input = req.into_inner();
+        let mut ops: Vec<DeltaOp> = Vec::new();
+        let mut applied = 0u64;
+        let mut n = 0u64;
+        while let Some(item) = input.next().await {
+            let h = item?;
+            n += 1;
+            if n > self.0.max_stream_items {
+                return Err(Status::resource_exhausted(
+                    "too many holdings changes on one stream",
+                ));
+            }
+            if h.symbol.trim().is_empty() {
+                return Err(Status::invalid_argument(format!(
+                    "change {n}: symbol: required"
+                )));
+            }
+            let eng = app.engine.load();
+            let cluster = if h.has_cluster {
+                if h.cluster >= eng.catalog().clusters() {
+                    return Err(Status::not_found(format!(
+                        "change {n}: cluster {} does not exist",
+                        h.cluster
+                    )));
+                }
+                h.cluster
+            } else {
+                let c = citation(h.citation.as_ref());
+                let c = Citation {
+                    title: None,
+                    author: None,
+                    year: None,
+                    ..c
+                };
+                let m = eng
+                    .catalog()
+                    .lookup(&c, LookupOptions::default())
+                    .map_err(|e| lookup_status(&e))?;
+                match m.as_slice() {
+                    [one] => one.cluster,
+                    [] => {
+                        return Err(Status::not_found(format!(
+                            "change {n}: no cluster has that identifier"
+                        )));
+                    }
+                    _ => {
+                        return Err(Status::invalid_argument(format!(
+                            "change {n}: identifier matches several clusters; give cluster"
+                        )));
+                    }
+                }
+            };
+            if !upsert && eng.catalog().library_id(&h.symbol).is_none() {
+                return Err(Status::not_found(format!(
+                    "change {n}: library {:?} is not in the catalogue",
+                    h.symbol
+                )));
+            }
+            ops.push(if upsert {
+                DeltaOp::Upsert {
+                    cluster,
+                    symbol: h.symbol.clone(),
+                    copies: u8::try_from(h.copies.max(1)).unwrap_or(15),
+                    lendable: h.lendable,
+                    format: None,
+                }
+            } else {
+                DeltaOp::Withdraw {
+                    cluster,
+                    symbol: h.symbol.clone(),
+                }
+            });
+            if ops.len() >= 10_000 {
+                applied += ops.len() as u64;
+                let batch = std::mem::take(&mut ops);
+                app.log
+                    .append(LogRecord::Holdings {
+                        who: p.name.clone(),
+                        ops: batch,
+                    })
+                    .await
+                    .map_err(|e| log_status(&e))?;
+            }
+        }
+        if !ops.is_empty() {
+            applied += ops.len() as u64;
+            app.log
+                .append(LogRecord::Holdings {
+                    who: p.name.clone(),
+                    ops,
+                })
+                .await
+                .map_err(|e| log_status(&e))?;
+        }
+        let delta = app.engine.load().catalog().delta_len() as u64;
+        Ok(Response::new(pb::HoldingsSummary {
+            applied,
+            delta_clusters: delta,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::catalog_server::Catalog for CatalogSvc {
+    async fn lookup(
+        &self,
+        req: GReq<pb::LookupRequest>,
+    ) -> Result<Response<pb::LookupResponse>, Status> {
+        let t = Instant::now();
+        let r = (|| {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            principal(&req)?;
+            let r = req.get_ref();
+            let limit = if r.limit == 0 {
+                10
+            } else {
+                r.limit.min(100) as usize
+            };
+            let eng = app.engine.load();
+            let cat = eng.catalog();
+            let ms = cat
+                .lookup(
+                    &citation(r.citation.as_ref()),
+                    LookupOptions {
+                        limit,
+                        ..LookupOptions::default()
+                    },
+                )
+                .map_err(|e| lookup_status(&e))?;
+            Ok(Response::new(pb::LookupResponse {
+                matches: ms
+                    .into_iter()
+                    .map(|m| {
+                        let info = cat.info(m.cluster);
+                        pb::ClusterMatch {
+                            cluster: m.cluster,
+                            method: m.method.name().into(),
+                            confidence: f64::from(m.confidence),
+                            title: info.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
+                            author: info.as_ref().map(|i| i.author.clone()).unwrap_or_default(),
+                            year: info.as_ref().and_then(|i| i.year).map_or(0, u32::from),
+                            identifiers: info.map(|i| i.ids).unwrap_or_default(),
+                            holders: cat
+                                .holders(m.cluster)
+                                .iter()
+                                .map(|h| pb::HolderInfo {
+                                    symbol: cat.libraries()[h.library as usize].symbol.clone(),
+                                    copies: u32::from(h.copies),
+                                    lendable: h.lendable,
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            }))
+        })();
+        observe("Lookup", t, &r);
+        r
+    }
+
+    async fn stats(
+        &self,
+        req: GReq<pb::StatsRequest>,
+    ) -> Result<Response<pb::StatsResponse>, Status> {
+        let app = self.0.app()?;
+        principal(&req)?;
+        let eng = app.engine.load();
+        let cat = eng.catalog();
+        let applied = app.live.read().unwrap_or_else(|e| e.into_inner()).applied();
+        Ok(Response::new(pb::StatsResponse {
+            clusters: u64::from(cat.clusters()),
+            holdings: cat.meta().holdings,
+            libraries: cat.libraries().len() as u64,
+            lenders: eng.directory().len() as u64,
+            snapshot_bytes: cat.size_bytes() as u64,
+            delta_clusters: cat.delta_len() as u64,
+            events_applied: applied,
+            source: cat.meta().source.clone(),
+        }))
+    }
+
+    async fn upsert_holdings(
+        &self,
+        req: GReq<Streaming<pb::HoldingChange>>,
+    ) -> Result<Response<pb::HoldingsSummary>, Status> {
+        let t = Instant::now();
+        let r = self.holdings(req, true).await;
+        observe("UpsertHoldings", t, &r);
+        r
+    }
+
+    async fn withdraw_holdings(
+        &self,
+        req: GReq<Streaming<pb::HoldingChange>>,
+    ) -> Result<Response<pb::HoldingsSummary>, Status> {
+        let t = Instant::now();
+        let r = self.holdings(req, false).await;
+        observe("WithdrawHoldings", t, &r);
+        r
+    }
+
+    async fn reload(
+        &self,
+        req: GReq<pb::ReloadRequest>,
+    ) -> Result<Response<pb::ReloadResponse>, Status> {
+        let app = self.0.app()?;
+        let p = principal(&req)?;
+        require(&p, Role::Admin)?;
+        let path = opt(&req.get_ref().path)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| app.snapshot_path.clone());
+        let a2 = app.clone();
+        let (c, h) = tokio::task::spawn_blocking(move || a2.reload(&path))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::failed_precondition(format!("snapshot refused: {e}")))?;
+        tracing::info!(who = %p.name, clusters = c, holdings = h, "catalogue reloaded");
+        Ok(Response::new(pb::ReloadResponse {
+            clusters: c,
+            holdings: h,
+        }))
+    }
+}
+
+// ------------------------------------------------------------------ Admin
+
+/// `rota.v1.Admin`.
+#[derive(Clone)]
+pub struct AdminSvc(pub Shared);
+
+fn profile_wire(p: &Profile, version: u64) -> pb::WeightProfile {
+    let w = p.weights;
+    let a = p.adjustments;
+    pb::WeightProfile {
+        name: p.name.clone(),
+        mode: match p.mode {
+            Mode::FastestFill => pb::RankingMode::FastestFill as i32,
+            Mode::WeightedScore => pb::RankingMode::WeightedScore as i32,
+        },
+        w_holdings: w.holdings,
+        w_load: w.load,
+        w_reciprocity: w.reciprocity,
+        w_tier: w.tier,
+        w_cost: w.cost,
+        w_distance: w.distance,
+        w_turnaround: w.turnaround,
+        w_fill_rate: w.fill_rate,
+        adj_reciprocity: a.reciprocity,
+        adj_cost: a.cost,
+        adj_fairness: a.fairness,
+        adj_tier: a.tier,
+        version,
+    }
+}
+
+fn profile_from_wire(w: &pb::WeightProfile, base: Option<&Profile>) -> Result<Profile, Status> {
+    let mode = match pb::RankingMode::try_from(w.mode) {
+        Ok(pb::RankingMode::FastestFill) => Mode::FastestFill,
+        Ok(pb::RankingMode::WeightedScore) => Mode::WeightedScore,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "mode: unknown value {}",
+                w.mode
+            )));
+        }
+    };
+    let mut p = base.cloned().unwrap_or_default();
+    p.name = w.name.clone();
+    p.mode = mode;
+    p.weights = rota_routing::profile::Weights {
+        holdings: w.w_holdings,
+        load: w.w_load,
+        reciprocity: w.w_reciprocity,
+        tier: w.w_tier,
+        cost: w.w_cost,
+        distance: w.w_distance,
+        turnaround: w.w_turnaround,
+        fill_rate: w.w_fill_rate,
+    };
+    p.adjustments = rota_routing::profile::Adjustments {
+        reciprocity: w.adj_reciprocity,
+        cost: w.adj_cost,
+        fairness: w.adj_fairness,
+        tier: w.adj_tier,
+    };
+    p.validate()
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    Ok(p)
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for AdminSvc {
+    async fn get_profile(
+        &self,
+        req: GReq<pb::GetProfileRequest>,
+    ) -> Result<Response<pb::WeightProfile>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let name = &req.get_ref().name;
+        let p = eng
+            .profile(name)
+            .ok_or_else(|| Status::not_found(format!("profile {name:?} does not exist")))?;
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .profiles
+            .get(name)
+            .copied()
+            .unwrap_or(0);
+        Ok(Response::new(profile_wire(p, v)))
+    }
+
+    async fn put_profile(
+        &self,
+        req: GReq<pb::WeightProfile>,
+    ) -> Result<Response<pb::PutResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let app = self.0.app()?;
+            let who = principal(&req)?;
+            require(&who, Role::Ops)?;
+            let w = req.get_ref();
+            if w.name.trim().is_empty() {
+                return Err(Status::invalid_argument("name: required"));
+            }
+            let eng = app.engine.load();
+            let p = profile_from_wire(w, eng.profile(&w.name))?;
+            let current = app.versions.lock().unwrap_or_else(|e| e.into_inner()).profiles.get(&w.name).copied().unwrap_or(0);
+            if w.version != current {
+                return Err(Status::aborted(format!(
+                    "version: profile {:?} is at version {current}, not {}; read it again",
+                    w.name, w.version
+                )));
+            }
+            let seq = app
+                .log
+                .append(LogRecord::Profile { who: who.name.clone(), profile: p, version: current + 1 })
+                .await
+                .map_err(|e| log_status(&e))?;
+            tracing::info!(who = %who.name, profile = %w.name, version = current + 1, seq, "profile changed");
+            Ok(Response::new(pb::PutResponse { version: current + 1, sequence: seq }))
+        }
+        .await;
+        observe("PutProfile", t, &r);
+        r
+    }
+
+    async fn list_profiles(
+        &self,
+        req: GReq<pb::ListProfilesRequest>,
+    ) -> Result<Response<pb::ListProfilesResponse>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok(Response::new(pb::ListProfilesResponse {
+            profiles: eng
+                .profiles()
+                .into_iter()
+                .map(|p| profile_wire(p, v.profiles.get(&p.name).copied().unwrap_or(0)))
+                .collect(),
+        }))
+    }
+
+    async fn get_lender(
+        &self,
+        req: GReq<pb::GetLenderRequest>,
+    ) -> Result<Response<pb::LenderEntry>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let sym = &req.get_ref().symbol;
+        let i = eng
+            .directory()
+            .index(sym)
+            .ok_or_else(|| Status::not_found(format!("lender {sym:?} does not exist")))?;
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lenders
+            .get(sym)
+            .copied()
+            .unwrap_or(0);
+        Ok(Response::new(pb::LenderEntry {
+            symbol: sym.clone(),
+            entry_json: serde_json::to_string(eng.directory().get(i)).unwrap_or_default(),
+            version: v,
+        }))
+    }
+
+    async fn put_lender(
+        &self,
+        req: GReq<pb::LenderEntry>,
+    ) -> Result<Response<pb::PutResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let app = self.0.app()?;
+            let who = principal(&req)?;
+            require(&who, Role::Ops)?;
+            let e = req.get_ref();
+            let lender: rota_routing::Lender = serde_json::from_str(&e.entry_json)
+                .map_err(|err| Status::invalid_argument(format!("entry_json: {err}")))?;
+            if lender.symbol != e.symbol {
+                return Err(Status::invalid_argument("entry_json.symbol: differs from symbol"));
+            }
+            // validate the entry as a directory of one, so errors name the field
+            rota_routing::Directory::new(vec![lender.clone()], "entry_json")
+                .map_err(|err| Status::invalid_argument(err.to_string()))?;
+            let current = app.versions.lock().unwrap_or_else(|p| p.into_inner()).lenders.get(&e.symbol).copied().unwrap_or(0);
+            if e.version != current {
+                return Err(Status::aborted(format!(
+                    "version: lender {:?} is at version {current}, not {}; read it again",
+                    e.symbol, e.version
+                )));
+            }
+            let seq = app
+                .log
+                .append(LogRecord::Lender { who: who.name.clone(), lender: Box::new(lender), version: current + 1 })
+                .await
+                .map_err(|err| log_status(&err))?;
+            tracing::info!(who = %who.name, lender = %e.symbol, version = current + 1, seq, "lender changed");
+            Ok(Response::new(pb::PutResponse { version: current + 1, sequence: seq }))
+        }
+        .await;
+        observe("PutLender", t, &r);
+        r
+    }
+
+    async fn list_lenders(
+        &self,
+        req: GReq<pb::ListLendersRequest>,
+    ) -> Result<Response<pb::ListLendersResponse>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let r = req.get_ref();
+        let size = if r.page_size == 0 {
+            100
+        } else {
+            r.page_size.min(1000)
+        } as usize;
+        let eng = app.engine.load();
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let all = eng.directory().lenders();
+        Ok(Response::new(pb::ListLendersResponse {
+            lenders: all
+                .iter()
+                .skip(r.offset as usize)
+                .take(size)
+                .map(|l| pb::LenderEntry {
+                    symbol: l.symbol.clone(),
+                    entry_json: serde_json::to_string(l).unwrap_or_default(),
+                    version: v.lenders.get(&l.symbol).copied().unwrap_or(0),
+                })
+                .collect(),
+            total: all.len() as u32,
+        }))
+    }
+}
