@@ -95,7 +95,7 @@ pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
     while out.len() < n {
         let lender = syms[rng.gen_range(0..syms.len())].to_string();
         let borrower = syms[rng.gen_range(0..syms.len())].to_string();
-        let at = NOW - 86_400 * 60 + (k as i64) * 30;
+        let at = NOW - (n as i64 / 2) * 30 + (k as i64) * 30 - 300_000;
         let id = format!("req-{k}");
         let cluster = Some(rng.gen_range(0..clusters.max(1)));
         let sent = Event {

@@ -82,7 +82,7 @@ fn routes_every_swb_record_within_the_rules() {
         assert_eq!(syms.len(), s.lenders.len());
         assert!(!syms.contains(borrower.as_str()));
         assert!(!syms.contains(first_holder.as_str()));
-        let accounted = s.lenders.len() + s.excluded.len();
+        let accounted = s.lenders.len() + s.excluded.len() + s.not_ranked as usize;
         assert_eq!(
             accounted,
             holders.len(),

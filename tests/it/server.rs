@@ -812,3 +812,87 @@ fn python_grpcio_client() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("python client ok"));
 }
+
+#[test]
+fn reroute_and_route_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(&tmp.path().join("data"), &[]);
+    rt().block_on(async {
+        channel(&s.addr).await;
+    });
+    let server = format!("http://{}", s.addr);
+    // rota route --server
+    let o = Command::new(rota_bin())
+        .args([
+            "route",
+            "--server",
+            &server,
+            "--borrower",
+            "L00001",
+            "--isbn",
+            &isbn(7),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(!v["lenders"].as_array().unwrap().is_empty());
+    // rota reroute: 300 unfilled requests, each with lenders already tried, one bad line,
+    // one unknown borrower
+    let input = tmp.path().join("unfilled.jsonl");
+    let mut lines = String::new();
+    for k in 0..300u64 {
+        let first = v["lenders"][0]["symbol"].as_str().unwrap();
+        lines.push_str(&format!(
+            "{{\"request_id\":\"u{k}\",\"borrower\":\"L00002\",\"citation\":{{\"isbn\":\"{}\"}},\"tried\":[{{\"lender\":\"{first}\",\"answer\":\"not_held\"}}]}}\n",
+            isbn(k)
+        ));
+    }
+    lines.push_str("{not json}\n");
+    lines.push_str(&format!(
+        "{{\"request_id\":\"x\",\"borrower\":\"NOBODY\",\"citation\":{{\"isbn\":\"{}\"}}}}\n",
+        isbn(1)
+    ));
+    std::fs::write(&input, lines).unwrap();
+    let out = tmp.path().join("strings.jsonl");
+    let o = Command::new(rota_bin())
+        .args([
+            "reroute",
+            "--server",
+            &server,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "errors and unreadable lines make a non-zero exit: {err}"
+    );
+    assert!(
+        err.contains("errors 1") && err.contains("unreadable lines 1"),
+        "{err}"
+    );
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 301, "every readable request answered");
+    let first = v["lenders"][0]["symbol"].as_str().unwrap();
+    for r in rows.iter().filter(|r| r["error"].is_null()) {
+        assert!(
+            r["lenders"].as_array().unwrap().iter().all(|l| l != first),
+            "a tried lender was re-routed to"
+        );
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r["request_id"] == "x" && r["error"].as_str().unwrap().contains("borrower"))
+    );
+}

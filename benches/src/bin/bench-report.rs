@@ -57,6 +57,29 @@ fn main() {
             .unwrap_or_default()
     );
 
+    let only_routing = args.iter().any(|a| a == "--only-routing");
+    if args.iter().any(|a| a == "--profile-route200") {
+        // a loop to profile: routes for 200-holder items only
+        let (engine, state, _) = engine_with_history(two_hundred_holders(200_000), 1_000_000);
+        let dir = engine.directory().clone();
+        let mut n = 0;
+        for k in 0..200_000u64 {
+            let req = request(&dir, (k % 200) * 1000, k as usize);
+            n += engine
+                .route(&state, &req)
+                .map(|s| s.lenders.len())
+                .unwrap_or(0);
+        }
+        println!("{n}");
+        return;
+    }
+    if !only_routing {
+        catalog_sections(records);
+    }
+    routing_section();
+}
+
+fn catalog_sections(records: usize) {
     // 1. LoC parse + normalise + cluster
     let loc = std::env::var_os("HOME")
         .map(|h| std::path::PathBuf::from(h).join(".cache/rota/BooksAll.2016.part01.utf8"));
@@ -276,7 +299,9 @@ fn main() {
     println!("{}", lat_line("title + author, 1 typo", lat));
     println!("\nthe intended record was among the matches in {found} of {n_t} queries");
     drop(cat);
+}
 
+fn routing_section() {
     // 4. routing: an item held by 200 of 1,000 lenders
     let t = Instant::now();
     let (engine, state, events) = engine_with_history(two_hundred_holders(200_000), 1_000_000);

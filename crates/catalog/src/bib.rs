@@ -196,6 +196,17 @@ pub struct Bib {
     pub warnings: Vec<String>,
 }
 
+/// The tags [`Bib::from_record`] reads (besides the holdings fields).
+pub const BIB_TAGS: &[&[u8; 3]] = &[
+    b"001", b"003", b"007", b"008", b"010", b"016", b"019", b"020", b"022", b"035", b"100", b"110",
+    b"111", b"245", b"250", b"260", b"264", b"300", b"700", b"710",
+];
+
+/// Whether a tag is one a [`Bib`] needs, given the holdings fields in use.
+pub fn bib_needs(tag: &[u8; 3], holding_fields: &[HoldingField]) -> bool {
+    BIB_TAGS.contains(&tag) || holding_fields.iter().any(|h| h.tag.as_bytes() == tag)
+}
+
 impl Bib {
     /// Extracts a [`Bib`] from a MARC record, reading holdings from `holding_fields`.
     pub fn from_record(r: &Record, holding_fields: &[HoldingField]) -> Bib {

@@ -140,7 +140,7 @@ fn isbn_for(i: u64) -> String {
 fn holders_count(rng: &mut impl Rng, mean: f64, max: usize) -> usize {
     // log-normal with sigma 1.1; mu chosen so the mean after rounding/clamping is ~mean
     let sigma = 1.1;
-    let mu = mean.ln() - sigma * sigma / 2.0 - 0.05;
+    let mu = mean.ln() - sigma * sigma / 2.0;
     let x = (mu + sigma * std_normal(rng)).exp();
     (x.round() as usize).clamp(1, max)
 }
@@ -267,9 +267,24 @@ pub fn libraries(n: usize) -> Vec<Library> {
 /// Generates a catalogue snapshot. `progress` is called with records done.
 pub fn generate(p: &GenParams, progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<u8>, BuildError> {
     let weights = library_weights(p.libraries.max(1), p.seed);
-    let alias = Alias::new(&weights);
+    generate_for(p, libraries(p.libraries.max(1)), &weights, progress)
+}
+
+/// Generates a catalogue over given libraries, drawing holders in proportion to
+/// `weights` (e.g. real collection sizes).
+pub fn generate_for(
+    p: &GenParams,
+    libs: Vec<Library>,
+    weights: &[f64],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<u8>, BuildError> {
+    let p = GenParams {
+        libraries: libs.len(),
+        ..p.clone()
+    };
+    let alias = Alias::new(weights);
     let mut b = IndexBuilder::new(
-        libraries(p.libraries.max(1)),
+        libs,
         format!(
             "synthetic: {} libraries, {} records, seed {}",
             p.libraries, p.records, p.seed
@@ -281,7 +296,7 @@ pub fn generate(p: &GenParams, progress: &(dyn Fn(usize) + Sync)) -> Result<Vec<
         let end = (start + CHUNK).min(p.records);
         let chunk: Vec<ClusterData> = (start..end)
             .into_par_iter()
-            .map(|i| record_with(i as u64, p, &alias))
+            .map(|i| record_with(i as u64, &p, &alias))
             .collect();
         for c in chunk {
             b.add(c)?;

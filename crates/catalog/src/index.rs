@@ -18,8 +18,10 @@
 //! - **Tokens** (`TOKENS`, `POSTINGS`): fst from `t`+title word / `a`+author word to a
 //!   serialised roaring bitmap of clusters, searched with Levenshtein automata.
 //! - **Text** (`TEXT_OFF`, `TEXT`): title, author and identifiers per cluster for display,
-//!   lz4-compressed in blocks of 64 clusters: display text is the bulk of a catalogue and
-//!   is read only for the few clusters a lookup returns.
+//!   zstd-compressed in blocks of 256 clusters with a dictionary trained on the catalogue
+//!   itself (`TEXT_DICT`): display text is the bulk of a catalogue, is read only for the
+//!   few clusters a lookup returns, and small blocks compress well only with a shared
+//!   dictionary. Identifiers are stored as their typed keys (`i978…`), not as prose.
 
 use std::collections::HashMap;
 
@@ -46,7 +48,10 @@ const S_TEXT_OFF: u32 = 11;
 const S_TEXT: u32 = 12;
 
 const MULTI_BIT: u64 = 1 << 63;
-const TEXT_BLOCK: usize = 64;
+const TEXT_BLOCK: usize = 256;
+const S_TEXT_DICT: u32 = 13;
+const DICT_BYTES: usize = 112 * 1024;
+const ZSTD_LEVEL: i32 = 9;
 
 /// A library known to the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +145,7 @@ pub struct IndexBuilder {
     text_off: Vec<u64>,
     text: Vec<u8>,
     block: Vec<u8>,
+    raw_blocks: Vec<Vec<u8>>,
     source: String,
 }
 
@@ -174,6 +180,7 @@ impl IndexBuilder {
             text_off: Vec::new(),
             text: Vec::new(),
             block: Vec::new(),
+            raw_blocks: Vec::new(),
             source: source.into(),
         }
     }
@@ -257,23 +264,65 @@ impl IndexBuilder {
         self.block
             .extend_from_slice(c.author.replace(['\x1e', '\x1f'], " ").as_bytes());
         self.block.push(0x1F);
-        let ids: Vec<String> = c.ids.iter().map(|i| i.to_string()).collect();
-        self.block.extend_from_slice(ids.join("\x1d").as_bytes());
+        for (k, i) in c.ids.iter().enumerate() {
+            if k > 0 {
+                self.block.push(0x1D);
+            }
+            self.block.extend_from_slice(&i.key());
+        }
         Ok(id)
     }
 
     fn flush_block(&mut self) {
-        self.text_off.push(self.text.len() as u64);
-        let c = lz4_flex::compress_prepend_size(&self.block);
-        self.text.extend_from_slice(&c);
-        self.block.clear();
+        self.raw_blocks.push(std::mem::take(&mut self.block));
+    }
+
+    /// Trains a dictionary on a sample of the blocks and compresses them all with it.
+    fn compress_text(&mut self) -> Vec<u8> {
+        let blocks = std::mem::take(&mut self.raw_blocks);
+        // samples: records from blocks spread over the whole catalogue
+        let step = (blocks.len() / 400).max(1);
+        let samples: Vec<&[u8]> = blocks
+            .iter()
+            .step_by(step)
+            .flat_map(|b| b.split(|x| *x == 0x1E))
+            .take(40_000)
+            .collect();
+        let total: usize = samples.iter().map(|s| s.len()).sum();
+        let dict = if samples.len() >= 100 && total > 8 * DICT_BYTES {
+            zstd::dict::from_samples(&samples, DICT_BYTES).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let compressed: Vec<Vec<u8>> = blocks
+            .par_chunks(64)
+            .flat_map_iter(|chunk| {
+                let mut c = zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict).ok();
+                chunk
+                    .iter()
+                    .map(|b| {
+                        c.as_mut()
+                            .and_then(|c| c.compress(b).ok())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.text_off.clear();
+        self.text.clear();
+        for c in compressed {
+            self.text_off.push(self.text.len() as u64);
+            self.text.extend_from_slice(&c);
+        }
+        dict
     }
 
     /// Serialises the snapshot.
     pub fn finish(mut self) -> Result<Vec<u8>, BuildError> {
-        if !self.block.is_empty() || self.text_off.is_empty() {
+        if !self.block.is_empty() || self.raw_blocks.is_empty() {
             self.flush_block();
         }
+        let dict = self.compress_text();
         self.text_off.push(self.text.len() as u64);
         let clusters = self.years.len() as u64;
         // keys: sort, group duplicates into MULTI entries
@@ -380,6 +429,7 @@ impl IndexBuilder {
             self.text_off.iter().flat_map(|o| o.to_le_bytes()).collect(),
         );
         w.section(S_TEXT, self.text);
+        w.section(S_TEXT_DICT, dict);
         Ok(w.finish())
     }
 }
@@ -390,6 +440,23 @@ fn le_u32(v: &[u32]) -> Vec<u8> {
         out.extend_from_slice(&x.to_le_bytes());
     }
     out
+}
+
+/// `i9780…` → `isbn:9780…`; upper-case prefixes mark a bad check digit.
+fn display_key(k: &[u8]) -> String {
+    let v = String::from_utf8_lossy(&k[1..]);
+    let kind = match k[0].to_ascii_lowercase() {
+        b'i' => IdKind::Isbn,
+        b's' => IdKind::Issn,
+        b'o' => IdKind::Oclc,
+        _ => IdKind::Lccn,
+    };
+    Ident {
+        kind,
+        value: v.into_owned(),
+        valid: k[0].is_ascii_lowercase(),
+    }
+    .to_string()
 }
 
 #[inline]
@@ -475,6 +542,9 @@ pub struct Catalog {
     postings: Slice,
     text_off: Slice,
     text: Slice,
+    /// Prepared zstd dictionary for the text blocks (shared, built once at load).
+    dict: std::sync::Arc<zstd::dict::DecoderDictionary<'static>>,
+    dict_bytes: Slice,
     size: usize,
     /// Holdings changed since the snapshot: full replacement lists for touched clusters.
     overlay: std::sync::Arc<HashMap<u32, Vec<Holding>>>,
@@ -568,6 +638,10 @@ impl Catalog {
             postings: r.section(S_POSTINGS, "postings")?,
             text_off,
             text,
+            dict: std::sync::Arc::new(zstd::dict::DecoderDictionary::copy(
+                r.section(S_TEXT_DICT, "text_dict")?.as_ref(),
+            )),
+            dict_bytes: r.section(S_TEXT_DICT, "text_dict")?,
             size: r.len(),
             overlay: Default::default(),
         };
@@ -611,7 +685,7 @@ impl Catalog {
             ),
             ("token postings (roaring)", self.postings.as_ref().len()),
             (
-                "display text (lz4 blocks)",
+                "display text (zstd blocks + dictionary)",
                 self.text.as_ref().len() + self.text_off.as_ref().len(),
             ),
         ]
@@ -740,7 +814,9 @@ impl Catalog {
         };
         let (s, e) = (at(block)?, at(block + 1)?);
         let raw = self.text.as_ref().get(s..e)?;
-        let plain = lz4_flex::decompress_size_prepended(raw).ok()?;
+        let mut d = zstd::bulk::Decompressor::with_prepared_dictionary(&self.dict).ok()?;
+        // a block is at most TEXT_BLOCK records; titles are bounded by MARC's 9,999-byte field
+        let plain = d.decompress(raw, TEXT_BLOCK * 3 * 10_000).ok()?;
         let rec = plain
             .split(|b| *b == 0x1E)
             .nth(cluster as usize % TEXT_BLOCK)?;
@@ -751,8 +827,8 @@ impl Catalog {
             .next()
             .map(|p| {
                 p.split(|b| *b == 0x1D)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .filter(|s| s.len() > 1)
+                    .map(display_key)
                     .collect()
             })
             .unwrap_or_default();
@@ -770,7 +846,8 @@ impl Catalog {
     fn postings_at(&self, off: u64) -> RoaringBitmap {
         let p = self.postings.as_ref();
         p.get(off as usize..)
-            .and_then(|b| RoaringBitmap::deserialize_from(b).ok())
+            // the snapshot's checksum already vouched for these bytes
+            .and_then(|b| RoaringBitmap::deserialize_unchecked_from(b).ok())
             .unwrap_or_default()
     }
 
@@ -784,24 +861,29 @@ impl Catalog {
     ) -> Vec<(u8, RoaringBitmap)> {
         use crate::lookup::dfa_for;
         let key = format!("{prefix}{word}");
-        let mut out = Vec::new();
+        // a word the index knows is taken as spelled: expanding it to its neighbours would
+        // mostly add other real words (and their postings) to every query
+        if let Some(off) = self.tokens.get(&key) {
+            return vec![(0, self.postings_at(off))];
+        }
         if dist == 0 {
-            if let Some(off) = self.tokens.get(&key) {
-                out.push((0, self.postings_at(off)));
-            }
-            return out;
+            return Vec::new();
         }
         let dfa = dfa_for(&key, dist);
+        let mut found: Vec<(u8, u64)> = Vec::new();
         let mut stream = self.tokens.search(&dfa).into_stream();
         while let Some((k, off)) = stream.next() {
-            let d = dfa.distance_of(k);
-            out.push((d, self.postings_at(off)));
-            if out.len() >= 64 {
+            found.push((dfa.distance_of(k), off));
+            if found.len() >= 64 {
                 break; // a word with more neighbours than this is not telling us much
             }
         }
-        out.sort_by_key(|x| x.0);
-        out
+        found.sort_by_key(|x| x.0);
+        found.truncate(16);
+        found
+            .into_iter()
+            .map(|(d, off)| (d, self.postings_at(off)))
+            .collect()
     }
 
     /// All keys of the identifier fst (for stats and tests).
@@ -960,6 +1042,7 @@ impl Catalog {
         w.section(S_POSTINGS, self.postings.as_ref().to_vec());
         w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());
         w.section(S_TEXT, self.text.as_ref().to_vec());
+        w.section(S_TEXT_DICT, self.dict_bytes.as_ref().to_vec());
         w.finish()
     }
 

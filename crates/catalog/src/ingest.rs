@@ -314,7 +314,7 @@ pub fn build(
             path: path.clone(),
             ..FileReport::default()
         };
-        let data = match std::fs::read(&src.path) {
+        let input = match crate::snapshot::read_input(&src.path) {
             Ok(d) => d,
             Err(e) => {
                 fr.error = Some(format!("cannot read: {e}"));
@@ -331,6 +331,7 @@ pub fn build(
                 continue;
             }
         };
+        let data: &[u8] = input.as_ref();
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             fr.error = Some("file is empty".into());
             report.skip(
@@ -349,13 +350,13 @@ pub fn build(
             Some(h) => h.iter().filter_map(|s| HoldingField::parse(s)).collect(),
             None => HoldingField::defaults(),
         };
-        let parsed: Vec<Result<Bib, marc::RecordError>> = if marc::sniff_xml(&data) {
-            marc::read_marcxml(&data)
+        let parsed: Vec<Result<Bib, marc::RecordError>> = if marc::sniff_xml(data) {
+            marc::read_marcxml(data)
                 .into_par_iter()
                 .map(|r| r.map(|rec| bib_with_warnings(rec, &fields)))
                 .collect()
         } else {
-            marc::split_records(&data)
+            marc::split_records(data)
                 .into_par_iter()
                 .enumerate()
                 .map(|(i, (off, b, t))| {

@@ -3,6 +3,7 @@
 mod catalog_cmd;
 mod route_cmd;
 mod serve_cmd;
+mod sim_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,8 @@ enum Command {
     Route(Box<route_cmd::RouteArgs>),
     /// Re-route unfilled requests in bulk through a server's RouteBatch.
     Reroute(Box<serve_cmd::RerouteArgs>),
+    /// Compare routing strategies on a simulated consortium.
+    Simulate(Box<sim_cmd::SimArgs>),
     /// Token helpers.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -55,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => serve_cmd::serve(*a),
         Command::Route(a) => route_cmd::route(*a),
         Command::Reroute(a) => serve_cmd::reroute(*a),
+        Command::Simulate(a) => sim_cmd::simulate(*a),
         Command::Token(TokenCmd::Hash { token }) => {
             println!("{}", rota_server::hash_token(&token));
             Ok(std::process::ExitCode::SUCCESS)

@@ -161,8 +161,6 @@ pub enum Exclusion {
     NoInternationalShipping,
     /// Reached its daily capacity.
     DailyCapacityReached,
-    /// Ranked below the requested string length.
-    BeyondMaxLenders,
 }
 
 impl Exclusion {
@@ -185,7 +183,6 @@ impl Exclusion {
             Exclusion::CurrencyMismatch => "charges in another currency than the maximum cost",
             Exclusion::NoInternationalShipping => "does not ship to the borrower's country",
             Exclusion::DailyCapacityReached => "has reached its daily capacity",
-            Exclusion::BeyondMaxLenders => "ranked below the requested number of lenders",
         }
     }
 }
@@ -208,8 +205,10 @@ pub struct LendingString {
     pub matches: Vec<Match>,
     /// Ranked lenders, best first.
     pub lenders: Vec<RankedLender>,
-    /// Holders not in the string, with why.
+    /// Holders not in the string, with the rule that excluded each.
     pub excluded: Vec<Excluded>,
+    /// Holders that passed every rule but ranked below `max_lenders`.
+    pub not_ranked: u32,
     /// Expected hours until the item is filled or the string is exhausted.
     pub expected_hours_to_fill: f64,
     /// Probability one of the lenders fills.
@@ -392,7 +391,8 @@ impl Engine {
 
         // candidates: directory index -> (cluster, holding)
         let mut excluded: Vec<Excluded> = Vec::new();
-        let mut holding_of: HashMap<u32, (u32, Holding)> = HashMap::new();
+        // (lender, cluster, holding), sorted by lender once built
+        let mut cands: Vec<(u32, u32, Holding)> = Vec::new();
         let mut cand = RoaringBitmap::new();
         let mut buf = Vec::new();
         for m in &matches {
@@ -414,13 +414,17 @@ impl Engine {
                     }
                     continue;
                 }
-                // the first (best) match wins for a lender holding several clusters
-                if let std::collections::hash_map::Entry::Vacant(v) = holding_of.entry(li) {
-                    v.insert((m.cluster, *h));
-                    cand.insert(li);
-                }
+                cands.push((li, m.cluster, *h));
+                cand.insert(li);
             }
         }
+        // stable sort + dedup: the first (best) match wins for a lender holding several
+        cands.sort_by_key(|c| c.0);
+        cands.dedup_by_key(|c| c.0);
+        let holding_of = |i: u32| -> (u32, Holding) {
+            let k = cands.binary_search_by_key(&i, |c| c.0).unwrap_or(0);
+            (cands[k].1, cands[k].2)
+        };
         let sym = |i: u32| dir.get(i).symbol.clone();
         let drop_set = |cand: &mut RoaringBitmap,
                         gone: &RoaringBitmap,
@@ -443,10 +447,10 @@ impl Engine {
             Exclusion::Borrower,
             &mut excluded,
         );
-        let not_lendable: RoaringBitmap = holding_of
+        let not_lendable: RoaringBitmap = cands
             .iter()
-            .filter(|(_, (_, h))| !h.lendable)
-            .map(|(i, _)| *i)
+            .filter(|c| !c.2.lendable)
+            .map(|c| c.0)
             .collect();
         drop_set(
             &mut cand,
@@ -478,7 +482,7 @@ impl Engine {
         let mut known_not_held = RoaringBitmap::new();
         let mut retry_state = RoaringBitmap::new();
         for i in &cand {
-            let c = holding_of[&i].0;
+            let c = holding_of(i).0;
             if state.said_not_held(i, c) {
                 known_not_held.insert(i);
             } else if state.retry_after(i, c).is_some_and(|t| t > req.now) {
@@ -518,7 +522,7 @@ impl Engine {
         drop_set(&mut cand, &susp, Exclusion::Suspended, &mut excluded);
         drop_set(&mut cand, &closed, Exclusion::Closed, &mut excluded);
         // service/format: a lender qualifies for CopyOrLoan if it offers either
-        let fmt_of = |i: u32| req.format.unwrap_or(holding_of[&i].1.format);
+        let fmt_of = |i: u32| req.format.unwrap_or(holding_of(i).1.format);
         let services: &[Service] = match req.service {
             ServiceType::Loan => &[Service::Loan],
             ServiceType::Copy => &[Service::Copy],
@@ -543,7 +547,8 @@ impl Engine {
         let bgroups = &dir.get(borrower).groups;
         let bcountry = &dir.get(borrower).country;
         let cur = req.currency.as_deref().unwrap_or("USD");
-        let mut chosen: HashMap<u32, (Service, f64)> = HashMap::with_capacity(cand.len() as usize);
+        // (lender, service, charge), in ascending lender order as `cand` iterates
+        let mut chosen: Vec<(u32, Service, f64)> = Vec::with_capacity(cand.len() as usize);
         let mut per_rule: [RoaringBitmap; 5] = Default::default();
         for i in &cand {
             let f = fmt_of(i);
@@ -581,30 +586,34 @@ impl Engine {
                 outcome = Ok((s, charge));
                 break;
             }
-            match outcome {
-                Ok(v) => {
-                    chosen.insert(i, v);
+            let outcome = outcome.and_then(|(svc, charge)| {
+                let l = dir.get(i);
+                let foreign =
+                    !bcountry.is_empty() && !l.country.is_empty() && &l.country != bcountry;
+                if foreign && !l.ships_international {
+                    Err(Exclusion::NoInternationalShipping)
+                } else {
+                    Ok((svc, charge))
                 }
+            });
+            match outcome {
+                Ok((svc, charge)) => chosen.push((i, svc, charge)),
                 Err(e) => {
                     let k = match e {
                         Exclusion::NotOfferedToGroup => 0,
                         Exclusion::CurrencyMismatch => 1,
                         Exclusion::CostExceedsMax => 2,
+                        Exclusion::NoInternationalShipping => 4,
                         _ => 3,
                     };
                     per_rule[k].insert(i);
                 }
             }
-            if chosen.contains_key(&i) {
-                let l = dir.get(i);
-                let foreign =
-                    !bcountry.is_empty() && !l.country.is_empty() && &l.country != bcountry;
-                if foreign && !l.ships_international {
-                    chosen.remove(&i);
-                    per_rule[4].insert(i);
-                }
-            }
         }
+        let chosen_of = |i: u32| -> (Service, f64) {
+            let k = chosen.binary_search_by_key(&i, |c| c.0).unwrap_or(0);
+            (chosen[k].1, chosen[k].2)
+        };
         for (k, why) in [
             (0, Exclusion::NotOfferedToGroup),
             (1, Exclusion::CurrencyMismatch),
@@ -618,7 +627,7 @@ impl Engine {
         let mut daily = RoaringBitmap::new();
         for i in &cand {
             if let Some(cap) = dir.get(i).capacity.daily
-                && state.view(i, chosen[&i].0, req.now).sent_today >= cap
+                && state.view(i, chosen_of(i).0, req.now).sent_today >= cap
             {
                 daily.insert(i);
             }
@@ -635,26 +644,88 @@ impl Engine {
         let mut scored: Vec<Scored> = cand
             .iter()
             .map(|i| {
-                let (svc, charge) = chosen[&i];
-                let (cluster, h) = holding_of[&i];
+                let (svc, charge) = chosen_of(i);
+                let (cluster, h) = holding_of(i);
                 self.score(
-                    state, req, profile, borrower, i, svc, charge, cluster, h, seed,
+                    state,
+                    req,
+                    profile,
+                    borrower,
+                    i,
+                    svc,
+                    charge,
+                    cluster,
+                    h,
+                    seed,
+                    Pass::Bound,
                 )
             })
             .collect();
         let k = (req.max_lenders as usize).min(scored.len());
         let cmp = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.tie.cmp(&b.tie));
+        let not_ranked = scored.len() - k;
+        // Reciprocity needs a ledger lookup per candidate, the costliest part of scoring.
+        // Its effect is bounded, so score without it first, keep only candidates whose best
+        // possible score can still reach the k-th best worst possible score, and score those
+        // exactly: the same top k, without the lookups for the rest.
+        let w_r = match profile.mode {
+            Mode::FastestFill => profile.adjustments.reciprocity,
+            Mode::WeightedScore => profile.normalised_weights().reciprocity,
+        };
+        if w_r > 0.0 {
+            let bounds = |x: f64| match profile.mode {
+                Mode::FastestFill => (x * (-w_r).exp(), x * (1.5 * w_r).exp()),
+                Mode::WeightedScore => (x, x + w_r),
+            };
+            if k > 0 && scored.len() > k {
+                let mut lows: Vec<f64> = scored.iter().map(|s| bounds(s.score).0).collect();
+                lows.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                let kth = lows[k - 1];
+                scored.retain(|s| bounds(s.score).1 >= kth);
+            }
+            scored = scored
+                .into_iter()
+                .map(|s| {
+                    self.score(
+                        state,
+                        req,
+                        profile,
+                        borrower,
+                        s.lender,
+                        s.service,
+                        s.charge,
+                        s.cluster,
+                        s.holding,
+                        seed,
+                        Pass::Exact,
+                    )
+                })
+                .collect();
+        }
         if k < scored.len() {
             scored.select_nth_unstable_by(k, cmp);
-            for s in &scored[k..] {
-                excluded.push(Excluded {
-                    symbol: sym(s.lender),
-                    reason: Exclusion::BeyondMaxLenders,
-                });
-            }
             scored.truncate(k);
         }
         scored.sort_unstable_by(cmp);
+        // explanations only for the lenders returned
+        let scored: Vec<Scored> = scored
+            .into_iter()
+            .map(|s| {
+                self.score(
+                    state,
+                    req,
+                    profile,
+                    borrower,
+                    s.lender,
+                    s.service,
+                    s.charge,
+                    s.cluster,
+                    s.holding,
+                    seed,
+                    Pass::Explain,
+                )
+            })
+            .collect();
 
         let mut survive = 1.0;
         let mut expected = 0.0;
@@ -686,6 +757,7 @@ impl Engine {
             matches,
             lenders,
             excluded,
+            not_ranked: not_ranked as u32,
             expected_hours_to_fill: expected,
             p_filled: 1.0 - survive,
             profile: profile.name.clone(),
@@ -705,7 +777,9 @@ impl Engine {
         cluster: u32,
         h: Holding,
         seed: u64,
+        pass: Pass,
     ) -> Scored {
+        let explain = pass == Pass::Explain;
         let dir = &*self.directory;
         let l = dir.get(i);
         let v: LenderView = state.view(i, service, req.now);
@@ -713,7 +787,14 @@ impl Engine {
         let rho = f64::from(v.open) / cap;
         // load lowers p (requests pile up and time out) and raises a (slower answers)
         let p = (v.p_fill / (1.0 + 0.5 * (rho - 0.8).max(0.0))).clamp(1e-3, 0.999);
-        let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0));
+        // Little's law: a new request waits behind the open ones, at the rate the lender
+        // has recently been answering (learned, so it holds whatever capacity it declares)
+        let queue_h = if v.rate_per_day >= 0.5 {
+            24.0 * f64::from(v.open) / v.rate_per_day
+        } else {
+            0.0
+        };
+        let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0)) + queue_h;
         let km = dir.distance_km(i, borrower);
         // transit: a day per 800 km for physical loans, nothing for electronic copies
         let transit = if service == Service::Loan {
@@ -721,12 +802,18 @@ impl Engine {
         } else {
             0.0
         };
-        let d = v.deliver_hours + transit;
+        let d = v.deliver_hours + transit + queue_h;
         let a_eff = a;
         let e = p * d + (1.0 - p) * a_eff;
-        let (lent, borrowed) = state.reciprocity(i, borrower, req.now);
-        let imbalance = (lent - borrowed) / (lent + borrowed + 2.0);
-        let agreement = dir.reciprocal(i, borrower);
+        let (imbalance, agreement) = if pass == Pass::Bound {
+            (0.0, false)
+        } else {
+            let (lent, borrowed) = state.reciprocity(i, borrower, req.now);
+            (
+                (lent - borrowed) / (lent + borrowed + 2.0),
+                dir.reciprocal(i, borrower),
+            )
+        };
         let cost_ref = req.max_cost.filter(|c| *c > 0.0).unwrap_or(20.0);
         let cost_rel = (charge / cost_ref).min(3.0);
         let daily_ref = f64::from(l.capacity.daily.unwrap_or(20));
@@ -735,12 +822,19 @@ impl Engine {
         let late = req
             .need_before
             .is_some_and(|nb| req.now as f64 + d * 3600.0 > nb as f64);
-        let mut factors = Vec::with_capacity(9);
+        let mut factors = Facts {
+            on: explain,
+            v: if explain {
+                Vec::with_capacity(10)
+            } else {
+                Vec::new()
+            },
+        };
         let score = match profile.mode {
             Mode::FastestFill => {
                 let adj = profile.adjustments;
                 let mut log_mult = 0.0;
-                let mut push = |name: &'static str, value: f64, c: f64, f: &mut Vec<Factor>| {
+                let mut push = |name: &'static str, value: f64, c: f64, f: &mut Facts| {
                     log_mult += c;
                     f.push(Factor {
                         name,
@@ -761,6 +855,11 @@ impl Engine {
                 factors.push(Factor {
                     name: "load",
                     value: rho,
+                    contribution: 0.0,
+                });
+                factors.push(Factor {
+                    name: "queue_hours",
+                    value: queue_h,
                     contribution: 0.0,
                 });
                 let recip = adj.reciprocity * (imbalance - if agreement { 0.5 } else { 0.0 });
@@ -789,8 +888,12 @@ impl Engine {
                     ("load", 1.0 - rho.min(1.0)),
                     (
                         "reciprocity",
-                        (0.5 - 0.5 * imbalance + if agreement { 0.25 } else { 0.0 })
-                            .clamp(0.0, 1.0),
+                        if pass == Pass::Bound {
+                            0.0
+                        } else {
+                            (0.5 - 0.5 * imbalance + if agreement { 0.25 } else { 0.0 })
+                                .clamp(0.0, 1.0)
+                        },
                     ),
                     ("tier", tier),
                     ("cost", 1.0 - (charge / cost_ref).min(1.0)),
@@ -828,7 +931,9 @@ impl Engine {
             a: a_eff,
             service,
             cluster,
-            factors,
+            factors: factors.v,
+            charge,
+            holding: h,
             open: v.open,
             evidence: v.evidence,
             copies: h.copies,
@@ -855,9 +960,34 @@ struct Scored {
     service: Service,
     cluster: u32,
     factors: Vec<Factor>,
+    charge: f64,
+    holding: Holding,
     open: u32,
     evidence: f64,
     copies: u8,
+}
+
+/// Which scoring pass: a bound without reciprocity, exact, or exact with explanations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Bound,
+    Exact,
+    Explain,
+}
+
+/// Factors collected only when explaining (the top `max_lenders`), so ranking the other
+/// candidates allocates nothing.
+struct Facts {
+    on: bool,
+    v: Vec<Factor>,
+}
+
+impl Facts {
+    fn push(&mut self, f: Factor) {
+        if self.on {
+            self.v.push(f);
+        }
+    }
 }
 
 fn mix(mut x: u64) -> u64 {

@@ -34,9 +34,13 @@
 //! swapping it, so sorting by *e/p* ascending minimises *E* (a property test checks this
 //! against brute force on small sets).
 //!
-//! **Load** raises *a* (`a·(1 + max(0, ρ − 0.5))`, ρ = open requests / capacity) and
-//! lowers *p* (`p / (1 + 0.5·max(0, ρ − 0.8))`) before the key is formed, so a swamped
-//! lender falls naturally. **Adjustments** multiply the key by `exp(Σ wₖ·xₖ)` (weights
+//! **Load** raises *a* (`a·(1 + max(0, ρ − 0.5))`, ρ = open requests / declared
+//! capacity) and lowers *p* (`p / (1 + 0.5·max(0, ρ − 0.8))`) before the key is formed,
+//! and adds a queueing delay to both *a* and *d* by Little's law: a new request waits
+//! behind the lender's open requests, `24 h × open / rate`, where `rate` is the answers
+//! per day the lender has actually managed lately (learned from events with a 7-day
+//! half-life, so a lender that declares more capacity than it has is still seen as
+//! swamped). A swamped lender falls naturally, and load spreads. **Adjustments** multiply the key by `exp(Σ wₖ·xₖ)` (weights
 //! from the profile, 0 = off): reciprocity (`x` = (lent − borrowed)/(lent + borrowed + 2)
 //! to this borrower, minus 0.5 under a reciprocal agreement), cost (charge ÷ max cost,
 //! or ÷ 20 without one), fairness (requests sent today ÷ daily capacity, or ÷ 20) and

@@ -16,7 +16,7 @@
 //!
 //! All times are unix seconds; the engine never reads the clock.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,9 @@ pub enum EventKind {
     Returned,
     /// Cancelled by the borrower.
     Cancelled,
+    /// The lender let the request expire without an answer (the borrower's system moved
+    /// it on after its timeout). Counts as "not filled", after the whole wait.
+    Expired,
 }
 
 /// A lifecycle event.
@@ -183,12 +186,17 @@ struct Decayed {
 
 impl Decayed {
     fn decay_to(&mut self, t: i64, half_life_s: f64) {
-        if t > self.t {
-            if self.w > 0.0 {
-                let f = (-(t - self.t) as f64 * std::f64::consts::LN_2 / half_life_s).exp();
-                self.w *= f;
-                self.sum *= f;
-            }
+        if self.w == 0.0 {
+            self.t = self.t.max(t);
+            return;
+        }
+        // less than an hour's decay (0.4 % at the 7-day rate half-life, 0.03 % at 90 days)
+        // is left to accumulate: the clock stays where it was, so nothing is lost, and the
+        // exp, which would otherwise run several times per candidate per route, is skipped
+        if t - self.t >= 3600 {
+            let f = (-(t - self.t) as f64 * std::f64::consts::LN_2 / half_life_s).exp();
+            self.w *= f;
+            self.sum *= f;
             self.t = t;
         }
     }
@@ -213,7 +221,14 @@ struct LenderState {
     day: i64,
     by_service: [ServiceStats; 2],
     events: u64,
+    /// Answers of any kind, decayed with [`RATE_HALF_LIFE_DAYS`]: the lender's recent
+    /// processing rate, for the queueing delay of its open requests.
+    #[serde(default)]
+    answers: Decayed,
 }
+
+/// Half-life of the processing-rate estimate: short, because load changes by the week.
+pub const RATE_HALF_LIFE_DAYS: f64 = 7.0;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Open {
@@ -236,6 +251,8 @@ pub struct LenderView {
     pub open: u32,
     /// Requests sent to it on `day`.
     pub sent_today: u32,
+    /// Requests it answered per day recently (any answer), 0 without history.
+    pub rate_per_day: f64,
 }
 
 /// All live state. `apply` is the only writer.
@@ -244,8 +261,9 @@ pub struct LiveState {
     lenders: Vec<LenderState>,
     /// (request id hash, lender) -> open request
     open: HashMap<(u64, u32), Open>,
-    /// (smaller id, larger id) -> (lent by smaller to larger, lent by larger to smaller)
-    ledger: HashMap<(u32, u32), (Decayed, Decayed)>,
+    /// Per library `x`, per partner `y`: (lent by y to x, lent by x to y). Kept from both
+    /// sides, so one route (one borrower) reads one small row that stays in cache.
+    ledger: Vec<HashMap<u32, (Decayed, Decayed)>>,
     not_held: Vec<RoaringBitmap>,
     /// (lender, cluster) -> retry after (unix s)
     retry_after: HashMap<(u32, u32), i64>,
@@ -279,7 +297,9 @@ fn hash_id(s: &str) -> u64 {
 pub const RETRY_WINDOW_S: i64 = 14 * 24 * 3600;
 
 impl LiveState {
-    /// Empty state for a directory of `n` lenders.
+    /// Empty state for a directory of `n` lenders. (The maps use a fast non-cryptographic
+    /// hash: their keys are our own integers, and the ledger lookup is on the routing
+    /// hot path, once per candidate.)
     pub fn new(n: usize, priors: Priors) -> LiveState {
         LiveState {
             lenders: vec![LenderState::default(); n],
@@ -338,6 +358,17 @@ impl LiveState {
         let key = (rid, lender);
         let s = &mut self.lenders[lender as usize];
         s.events += 1;
+        if matches!(
+            e.kind,
+            EventKind::Loaned
+                | EventKind::CopyCompleted
+                | EventKind::Unfilled(_)
+                | EventKind::RetryPossible(_)
+                | EventKind::Expired
+        ) {
+            s.answers.decay_to(e.at, RATE_HALF_LIFE_DAYS * 86_400.0);
+            s.answers.w += 1.0;
+        }
         let svc = e.service.index();
         let hours_since =
             |open: Option<Open>| open.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
@@ -381,20 +412,31 @@ impl LiveState {
                     );
                     add_sample(&mut st.deliver, e.at, hl, h.min(4.0 * est));
                 }
-                let k = if lender < borrower {
-                    (lender, borrower)
-                } else {
-                    (borrower, lender)
+                let n = self.lenders.len();
+                if self.ledger.len() < n {
+                    self.ledger.resize_with(n, HashMap::default);
+                }
+                let mut add = |row: u32, partner: u32, first: bool| {
+                    let entry = self.ledger[row as usize].entry(partner).or_default();
+                    let slot = if first { &mut entry.0 } else { &mut entry.1 };
+                    slot.decay_to(e.at, hl);
+                    slot.w += 1.0;
                 };
-                let entry = self.ledger.entry(k).or_default();
-                // .0 counts lent by the smaller id to the larger, .1 the other way
-                let slot = if lender < borrower {
-                    &mut entry.0
-                } else {
-                    &mut entry.1
-                };
-                slot.decay_to(e.at, hl);
-                slot.w += 1.0;
+                add(borrower, lender, true);
+                add(lender, borrower, false);
+            }
+            EventKind::Expired => {
+                let o = self.open.remove(&key);
+                if o.is_some() {
+                    s.open = s.open.saturating_sub(1);
+                }
+                let st = &mut s.by_service[svc];
+                st.unfilled.decay_to(e.at, hl);
+                st.unfilled.w += 1.0;
+                if let Some(h) = hours_since(o) {
+                    // the dead time is the lesson: no clipping, it is the cost of asking
+                    add_sample(&mut st.answer, e.at, hl, h);
+                }
             }
             EventKind::Unfilled(reason) => {
                 let o = self.open.remove(&key);
@@ -448,6 +490,7 @@ impl LiveState {
                 deliver_hours: prior_deliver(&p, service),
                 open: 0,
                 sent_today: 0,
+                rate_per_day: 0.0,
             };
         };
         let st = s.by_service[service.index()];
@@ -472,28 +515,29 @@ impl LiveState {
             } else {
                 0
             },
+            // a decayed count of a steady rate r settles at r × half-life / ln 2
+            rate_per_day: {
+                let mut a = s.answers;
+                a.decay_to(now, RATE_HALF_LIFE_DAYS * 86_400.0);
+                a.w * std::f64::consts::LN_2 / RATE_HALF_LIFE_DAYS
+            },
         }
     }
 
     /// Decayed (lent to borrower, borrowed from borrower) counts for a lender.
     pub fn reciprocity(&self, lender: u32, borrower: u32, now: i64) -> (f64, f64) {
         let hl = self.priors().half_life_days * 86_400.0;
-        let k = if lender < borrower {
-            (lender, borrower)
-        } else {
-            (borrower, lender)
-        };
-        let Some((a, b)) = self.ledger.get(&k).copied() else {
+        let Some((mut lent, mut borrowed)) = self
+            .ledger
+            .get(borrower as usize)
+            .and_then(|row| row.get(&lender))
+            .copied()
+        else {
             return (0.0, 0.0);
         };
-        let (mut a, mut b) = (a, b);
-        a.decay_to(now, hl);
-        b.decay_to(now, hl);
-        if lender < borrower {
-            (a.w, b.w)
-        } else {
-            (b.w, a.w)
-        }
+        lent.decay_to(now, hl);
+        borrowed.decay_to(now, hl);
+        (lent.w, borrowed.w)
     }
 
     /// Whether the lender has said it does not hold (or will never lend) the cluster.
@@ -518,7 +562,12 @@ impl LiveState {
         let f = StateFile {
             lenders: self.lenders.clone(),
             open: self.open.iter().map(|(k, v)| (*k, *v)).collect(),
-            ledger: self.ledger.iter().map(|(k, v)| (*k, *v)).collect(),
+            ledger: self
+                .ledger
+                .iter()
+                .enumerate()
+                .flat_map(|(row, m)| m.iter().map(move |(p, v)| ((row as u32, *p), *v)))
+                .collect(),
             not_held: self
                 .not_held
                 .iter()
@@ -545,7 +594,15 @@ impl LiveState {
         Ok(LiveState {
             lenders: f.lenders,
             open: f.open.into_iter().collect(),
-            ledger: f.ledger.into_iter().collect(),
+            ledger: {
+                let mut rows: Vec<HashMap<u32, (Decayed, Decayed)>> = vec![HashMap::default(); n];
+                for ((row, partner), v) in f.ledger {
+                    if let Some(r) = rows.get_mut(row as usize) {
+                        r.insert(partner, v);
+                    }
+                }
+                rows
+            },
             not_held,
             retry_after: f.retry_after.into_iter().collect(),
             priors: f.priors,

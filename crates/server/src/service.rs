@@ -357,6 +357,7 @@ pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteRe
             .collect(),
         profile: s.profile,
         error: None,
+        not_ranked: s.not_ranked,
     }
 }
 
@@ -536,6 +537,7 @@ fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Stat
         Ok(K::Received) => EventKind::Received,
         Ok(K::Returned) => EventKind::Returned,
         Ok(K::Cancelled) => EventKind::Cancelled,
+        Ok(K::Expired) => EventKind::Expired,
         Ok(K::Unspecified) => return Err(Status::invalid_argument("kind: required")),
         Err(_) => {
             return Err(Status::invalid_argument(format!(
