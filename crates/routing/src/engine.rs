@@ -668,6 +668,12 @@ impl Engine {
         // Its effect is bounded, so score without it first, keep only candidates whose best
         // possible score can still reach the k-th best worst possible score, and score those
         // exactly: the same top k, without the lookups for the rest.
+        let rescore = |s: Scored, pass: Pass| {
+            self.score(
+                state, req, profile, borrower, s.lender, s.service, s.charge, s.cluster, s.holding,
+                seed, pass,
+            )
+        };
         let w_r = match profile.mode {
             Mode::FastestFill => profile.adjustments.reciprocity,
             Mode::WeightedScore => profile.normalised_weights().reciprocity,
@@ -685,21 +691,7 @@ impl Engine {
             }
             scored = scored
                 .into_iter()
-                .map(|s| {
-                    self.score(
-                        state,
-                        req,
-                        profile,
-                        borrower,
-                        s.lender,
-                        s.service,
-                        s.charge,
-                        s.cluster,
-                        s.holding,
-                        seed,
-                        Pass::Exact,
-                    )
-                })
+                .map(|s| rescore(s, Pass::Exact))
                 .collect();
         }
         if k < scored.len() {
@@ -710,21 +702,7 @@ impl Engine {
         // explanations only for the lenders returned
         let scored: Vec<Scored> = scored
             .into_iter()
-            .map(|s| {
-                self.score(
-                    state,
-                    req,
-                    profile,
-                    borrower,
-                    s.lender,
-                    s.service,
-                    s.charge,
-                    s.cluster,
-                    s.holding,
-                    seed,
-                    Pass::Explain,
-                )
-            })
+            .map(|s| rescore(s, Pass::Explain))
             .collect();
 
         let mut survive = 1.0;

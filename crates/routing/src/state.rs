@@ -358,20 +358,29 @@ impl LiveState {
         let key = (rid, lender);
         let s = &mut self.lenders[lender as usize];
         s.events += 1;
-        if matches!(
+        let answers = matches!(
             e.kind,
             EventKind::Loaned
                 | EventKind::CopyCompleted
                 | EventKind::Unfilled(_)
                 | EventKind::RetryPossible(_)
                 | EventKind::Expired
-        ) {
-            s.answers.decay_to(e.at, RATE_HALF_LIFE_DAYS * 86_400.0);
-            s.answers.w += 1.0;
+        );
+        if answers {
+            bump(&mut s.answers, e.at, RATE_HALF_LIFE_DAYS * 86_400.0);
         }
-        let svc = e.service.index();
-        let hours_since =
-            |open: Option<Open>| open.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
+        // an answer or a cancellation closes the request at this lender
+        let closed = if answers || e.kind == EventKind::Cancelled {
+            let o = self.open.remove(&key);
+            if o.is_some() {
+                s.open = s.open.saturating_sub(1);
+            }
+            o
+        } else {
+            None
+        };
+        let hours = closed.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
+        let st = &mut s.by_service[e.service.index()];
         match e.kind {
             EventKind::Sent => {
                 if self
@@ -394,16 +403,9 @@ impl LiveState {
                 }
                 s.sent_today += 1;
             }
-            EventKind::WillSupply => {}
             EventKind::Loaned | EventKind::CopyCompleted => {
-                let o = self.open.remove(&key);
-                if o.is_some() {
-                    s.open = s.open.saturating_sub(1);
-                }
-                let st = &mut s.by_service[svc];
-                st.fills.decay_to(e.at, hl);
-                st.fills.w += 1.0;
-                if let Some(h) = hours_since(o) {
+                bump(&mut st.fills, e.at, hl);
+                if let Some(h) = hours {
                     // time to ship; transit is added by the ranking from distance
                     let est = estimate(
                         &st.deliver,
@@ -416,37 +418,21 @@ impl LiveState {
                 if self.ledger.len() < n {
                     self.ledger.resize_with(n, HashMap::default);
                 }
-                let mut add = |row: u32, partner: u32, first: bool| {
-                    let entry = self.ledger[row as usize].entry(partner).or_default();
-                    let slot = if first { &mut entry.0 } else { &mut entry.1 };
-                    slot.decay_to(e.at, hl);
-                    slot.w += 1.0;
-                };
-                add(borrower, lender, true);
-                add(lender, borrower, false);
+                let entry = self.ledger[borrower as usize].entry(lender).or_default();
+                bump(&mut entry.0, e.at, hl);
+                let entry = self.ledger[lender as usize].entry(borrower).or_default();
+                bump(&mut entry.1, e.at, hl);
             }
             EventKind::Expired => {
-                let o = self.open.remove(&key);
-                if o.is_some() {
-                    s.open = s.open.saturating_sub(1);
-                }
-                let st = &mut s.by_service[svc];
-                st.unfilled.decay_to(e.at, hl);
-                st.unfilled.w += 1.0;
-                if let Some(h) = hours_since(o) {
+                bump(&mut st.unfilled, e.at, hl);
+                if let Some(h) = hours {
                     // the dead time is the lesson: no clipping, it is the cost of asking
                     add_sample(&mut st.answer, e.at, hl, h);
                 }
             }
             EventKind::Unfilled(reason) => {
-                let o = self.open.remove(&key);
-                if o.is_some() {
-                    s.open = s.open.saturating_sub(1);
-                }
-                let st = &mut s.by_service[svc];
-                st.unfilled.decay_to(e.at, hl);
-                st.unfilled.w += 1.0;
-                if let Some(h) = hours_since(o) {
+                bump(&mut st.unfilled, e.at, hl);
+                if let Some(h) = hours {
                     let est = estimate(&st.answer, p.time_prior_weight, p.answer_hours);
                     add_sample(&mut st.answer, e.at, hl, h.min(4.0 * est));
                 }
@@ -461,20 +447,14 @@ impl LiveState {
                 }
             }
             EventKind::RetryPossible(_) => {
-                let o = self.open.remove(&key);
-                if o.is_some() {
-                    s.open = s.open.saturating_sub(1);
-                }
                 if let Some(c) = e.cluster {
                     self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
                 }
             }
-            EventKind::Cancelled => {
-                if self.open.remove(&key).is_some() {
-                    s.open = s.open.saturating_sub(1);
-                }
-            }
-            EventKind::Received | EventKind::Returned => {}
+            EventKind::WillSupply
+            | EventKind::Cancelled
+            | EventKind::Received
+            | EventKind::Returned => {}
         }
     }
 
@@ -616,6 +596,12 @@ fn prior_deliver(p: &Priors, s: Service) -> f64 {
         Service::Loan => p.deliver_hours,
         Service::Copy => p.copy_hours,
     }
+}
+
+/// One more piece of evidence, now.
+fn bump(d: &mut Decayed, t: i64, hl: f64) {
+    d.decay_to(t, hl);
+    d.w += 1.0;
 }
 
 fn add_sample(d: &mut Decayed, t: i64, hl: f64, hours: f64) {

@@ -281,6 +281,14 @@ mod tests {
     }
 
     #[test]
+    fn the_deploy_example_parses_and_validates() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rota.toml");
+        let c = Config::from_file(&p).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.tokens.len(), 3);
+    }
+
+    #[test]
     fn no_tokens_only_on_loopback() {
         let mut c = Config::default();
         c.validate().unwrap();

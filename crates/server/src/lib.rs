@@ -57,6 +57,53 @@ pub fn install_metrics(addr: SocketAddr) {
     });
 }
 
+/// Publishes lender load with bounded cardinality: no per-symbol series (a consortium has
+/// hundreds), but the distribution of load ratios in five fixed buckets and the ten
+/// busiest lenders' open requests by rank.
+fn spawn_load_gauges(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            let eng = app.engine.load();
+            let dir = eng.directory();
+            let mut opens: Vec<(u32, f64)> = {
+                let live = app.live.read().unwrap_or_else(|e| e.into_inner());
+                (0..dir.len() as u32)
+                    .map(|i| {
+                        let open = live.open_requests(i);
+                        let cap = f64::from(dir.get(i).capacity.open_requests.unwrap_or(100));
+                        (open, f64::from(open) / cap)
+                    })
+                    .collect()
+            };
+            let buckets = [
+                ("lt25", 0.25),
+                ("lt50", 0.5),
+                ("lt75", 0.75),
+                ("lt100", 1.0),
+                ("over", f64::INFINITY),
+            ];
+            let mut counts = [0u64; 5];
+            for (_, r) in &opens {
+                let k = buckets.iter().position(|(_, hi)| r < hi).unwrap_or(4);
+                counts[k] += 1;
+            }
+            for ((name, _), n) in buckets.iter().zip(counts) {
+                metrics::gauge!("rota_lenders_by_load", "bucket" => *name).set(n as f64);
+            }
+            opens.sort_by(|a, b| b.0.cmp(&a.0));
+            const RANKS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+            for (rank, (open, _)) in RANKS.iter().zip(opens.iter()) {
+                metrics::gauge!("rota_lender_busiest_open_requests", "rank" => *rank)
+                    .set(f64::from(*open));
+            }
+            metrics::gauge!("rota_events_applied")
+                .set(app.live.read().unwrap_or_else(|e| e.into_inner()).applied() as f64);
+        }
+    });
+}
+
 /// Serves until `shutdown` resolves, then drains in-flight calls and writes a checkpoint.
 /// `load` runs on a blocking thread after the listener is bound; `on_bound` is called
 /// with the bound address before loading starts.
@@ -140,6 +187,7 @@ pub async fn serve(
                         }
                         tracing::info!(events = n, "recorded the demo history");
                     }
+                    spawn_load_gauges(app.clone());
                     let _ = slot.set(app);
                     health
                         .set_service_status("", tonic_health::ServingStatus::Serving)

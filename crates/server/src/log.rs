@@ -411,6 +411,31 @@ mod tests {
         })
     }
 
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_disk_fails_the_append_and_keeps_the_writer_alive() {
+        // /dev/full answers every write with ENOSPC, as a full disk does
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(
+            "/dev/full",
+            dir.path().join("log-00000000000000000001.rlog"),
+        )
+        .unwrap();
+        let h = start(
+            dir.path(),
+            1,
+            |_| panic!("nothing may be applied"),
+            Box::new(|_, _| {}),
+            16,
+        )
+        .unwrap();
+        for i in 0..3 {
+            let e = h.append(ev(i)).await.unwrap_err();
+            assert!(matches!(e, LogError::Io(_)), "{e}");
+            assert!(e.to_string().contains("No space left"), "{e}");
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn append_replay_and_torn_tail() {
         let dir = tempfile::tempdir().unwrap();

@@ -195,6 +195,35 @@ pub fn interceptor(
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_mapping() {
+        assert_eq!(
+            log_status(&LogError::Io("No space left on device".into())).code(),
+            tonic::Code::Unavailable
+        );
+        assert_eq!(
+            log_status(&LogError::Closed).code(),
+            tonic::Code::Unavailable
+        );
+        assert_eq!(
+            log_status(&LogError::TooLarge(1 << 30)).code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            event_status(&EventError::UnknownLender("X".into())).code(),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            route_status(&RouteError::BadMaxLenders(0)).code(),
+            tonic::Code::InvalidArgument
+        );
+    }
+}
+
 // ------------------------------------------------------------------ conversions
 
 fn opt(s: &str) -> Option<String> {
