@@ -92,7 +92,7 @@ fn spawn_load_gauges(app: Arc<App>) {
             for ((name, _), n) in buckets.iter().zip(counts) {
                 metrics::gauge!("rota_lenders_by_load", "bucket" => *name).set(n as f64);
             }
-            opens.sort_by(|a, b| b.0.cmp(&a.0));
+            opens.sort_by_key(|o| std::cmp::Reverse(o.0));
             const RANKS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
             for (rank, (open, _)) in RANKS.iter().zip(opens.iter()) {
                 metrics::gauge!("rota_lender_busiest_open_requests", "rank" => *rank)
