@@ -200,6 +200,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn overload_is_shed_not_queued() {
+        let shared = Shared {
+            slot: Arc::new(OnceLock::new()),
+            permits: Arc::new(Semaphore::new(1)),
+            max_stream_items: 10,
+        };
+        let held = shared.permit().expect("the one permit");
+        let e = shared.permit().unwrap_err();
+        assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+        drop(held);
+        assert!(
+            shared.permit().is_ok(),
+            "capacity returns when a call finishes"
+        );
+        // and before the catalogue is loaded, calls are refused as UNAVAILABLE
+        assert_eq!(
+            shared.app().err().map(|s| s.code()),
+            Some(tonic::Code::Unavailable)
+        );
+    }
+
+    #[test]
     fn the_error_mapping() {
         assert_eq!(
             log_status(&LogError::Io("No space left on device".into())).code(),
