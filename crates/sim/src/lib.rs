@@ -42,6 +42,10 @@ use serde::{Deserialize, Serialize};
 pub mod report;
 
 const H: i64 = 3600;
+/// An interlibrary loan's period, shipping to return: four weeks.
+const LOAN_PERIOD: i64 = 28 * 86_400;
+/// Share of held copies out to local patrons in any loan period.
+const LOCAL_ON_LOAN: f64 = 0.08;
 const DAY: i64 = 86_400;
 /// Start of simulated time: Monday 2026-01-05 00:00 UTC.
 pub const T0: i64 = 1_767_571_200;
@@ -608,6 +612,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
     let mut active_loans = vec![0i64; n];
     let mut active_borrows = vec![0i64; n];
     let mut load = vec![0u32; n];
+    let mut on_loan: HashMap<(u32, u64), i64> = HashMap::new();
     let seed = s.seed;
     let lender_of_lib: Vec<Option<u32>> = w
         .catalog
@@ -658,7 +663,8 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                            heap: &mut BinaryHeap<Reverse<(i64, u64, Ev)>>,
                            load: &mut Vec<u32>,
                            active_loans: &mut Vec<i64>,
-                           active_borrows: &[i64]|
+                           active_borrows: &[i64],
+                           on_loan: &mut HashMap<(u32, u64), i64>|
          -> bool {
             loop {
                 if o.pos < o.string.len() {
@@ -674,17 +680,33 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     // overload: past a day's work the lender slows and fills less
                     let overload = (f64::from(load[l as usize]) / t.per_day - 1.0).max(0.0);
                     let stale = unit(seed, u64::from(l), r.record) < s.stale_holdings;
+                    // the copy is out: lent through ILL earlier in this run, or to a local
+                    // patron this loan period (the same for every request in the period)
+                    let period = (now - T0).div_euclid(LOAN_PERIOD);
+                    let out_locally = unit(
+                        seed ^ 0x10CA1,
+                        u64::from(l),
+                        r.record ^ (period as u64).wrapping_mul(0x9E37),
+                    ) < LOCAL_ON_LOAN;
+                    let out_ill = on_loan
+                        .get(&(l, r.record))
+                        .is_some_and(|until| *until > now);
                     let (kind, hours) = if u(1) < t.silent {
                         (4u8, s.timeout_hours)
                     } else if stale {
                         (2, t.answer_h * (0.5 + u(2)) * (1.0 + overload))
+                    } else if out_locally || out_ill {
+                        (1, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
                     } else if u(3) < t.p_fill / (1.0 + 0.5 * overload) {
                         (3, t.ship_h * (0.5 + u(4)) * (1.0 + overload))
-                    } else if u(5) < 0.3 {
-                        (1, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
                     } else {
                         (0, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
                     };
+                    if kind == 3 {
+                        // out on interlibrary loan until shipped, used and returned
+                        on_loan
+                            .insert((l, r.record), now + (hours * H as f64) as i64 + LOAN_PERIOD);
+                    }
                     // answers wait for the next working day (no weekend processing)
                     let mut at = now + (hours * H as f64) as i64;
                     if kind != 4 {
@@ -739,6 +761,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     &mut load,
                     &mut active_loans,
                     &active_borrows,
+                    &mut on_loan,
                 ) {
                     active_borrows[r.borrower as usize] -= 1;
                     out[rid as usize] = Some(Outcome {
@@ -803,6 +826,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                         &mut load,
                         &mut active_loans,
                         &active_borrows,
+                        &mut on_loan,
                     );
                 if sent {
                     open.insert(rid, o);
