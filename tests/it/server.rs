@@ -31,21 +31,22 @@ fn start(data: &Path, extra: &[&str]) -> Server {
     let mut cmd = Command::new(rota_bin());
     cmd.args([
         "serve",
-        "--listen",
-        "127.0.0.1:0",
         "--metrics-listen",
         "off",
         "--demo-records",
         "20000",
         "--demo-libraries",
         "60",
-    ])
-    .arg("--data-dir")
-    .arg(data)
-    .args(extra)
-    .env("ROTA_LOG", "warn")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    ]);
+    if !extra.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.arg("--data-dir")
+        .arg(data)
+        .args(extra)
+        .env("ROTA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn rota serve");
     let out = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(out).lines();
@@ -895,4 +896,85 @@ fn reroute_and_route_through_the_cli() {
         rows.iter()
             .any(|r| r["request_id"] == "x" && r["error"].as_str().unwrap().contains("borrower"))
     );
+}
+
+#[test]
+fn tls_with_tokens_on_every_interface() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(tmp.path().join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(tmp.path().join("key.pem"), key.serialize_pem()).unwrap();
+    let cfg = tmp.path().join("rota.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[tokens]]\nname = \"t\"\nsha256 = \"{}\"\nrole = \"admin\"\n\n[tls]\ncert = {:?}\nkey = {:?}\n",
+            rota_server::hash_token("tls-secret"),
+            tmp.path().join("cert.pem").to_str().unwrap(),
+            tmp.path().join("key.pem").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    // with tokens and TLS the server may listen beyond loopback
+    let s = start(
+        &tmp.path().join("data"),
+        &["--config", cfg.to_str().unwrap(), "--listen", "0.0.0.0:0"],
+    );
+    let port = s.addr.rsplit(':').next().unwrap().to_string();
+    rt().block_on(async {
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(cert.pem()))
+            .domain_name("localhost");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let ch = loop {
+            let ep = tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
+                .unwrap()
+                .tls_config(tls.clone())
+                .unwrap();
+            if let Ok(c) = ep.connect().await {
+                let mut st = pb::catalog_client::CatalogClient::new(c.clone());
+                if st
+                    .stats(authed(pb::StatsRequest {}, "tls-secret"))
+                    .await
+                    .is_ok()
+                {
+                    break c;
+                }
+            }
+            assert!(Instant::now() < deadline, "TLS server never answered");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let mut routing = pb::routing_client::RoutingClient::new(ch);
+        let r = routing
+            .route(authed(req("tls", "L00001", 7), "tls-secret"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!r.lenders.is_empty());
+        assert_eq!(
+            routing
+                .route(req("tls", "L00001", 7))
+                .await
+                .unwrap_err()
+                .code(),
+            Code::Unauthenticated
+        );
+        // plaintext to a TLS port does not get through
+        let plain = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await;
+        if let Ok(c) = plain {
+            let mut rc = pb::routing_client::RoutingClient::new(c);
+            assert!(
+                rc.route(authed(req("p", "L00001", 7), "tls-secret"))
+                    .await
+                    .is_err()
+            );
+        }
+    });
 }
