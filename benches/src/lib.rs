@@ -95,7 +95,9 @@ pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
     while out.len() < n {
         let lender = syms[rng.gen_range(0..syms.len())].to_string();
         let borrower = syms[rng.gen_range(0..syms.len())].to_string();
-        let at = NOW - (n as i64 / 2) * 30 + (k as i64) * 30 - 300_000;
+        // requests sent until 3.5 days before NOW, answered up to NOW: the live state is
+        // current, as in production, where events arrive all day
+        let at = NOW - 300_000 - (n as i64 / 2) * 30 + (k as i64) * 30;
         let id = format!("req-{k}");
         let cluster = Some(rng.gen_range(0..clusters.max(1)));
         let sent = Event {
@@ -108,7 +110,7 @@ pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
             kind: EventKind::Sent,
         };
         let mut ans = sent.clone();
-        ans.at += rng.gen_range(3600..300_000);
+        ans.at += rng.gen_range(3600..300_000); // answers land up to NOW
         ans.kind = if rng.gen_bool(0.8) {
             EventKind::Loaned
         } else {

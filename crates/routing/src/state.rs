@@ -225,7 +225,27 @@ struct LenderState {
     /// processing rate, for the queueing delay of its open requests.
     #[serde(default)]
     answers: Decayed,
+    /// The view as of the lender's last event, per service (see [`CACHE_S`]).
+    #[serde(skip)]
+    cache: [Option<Cached>; 2],
 }
+
+/// A lender's estimates as computed at time `t`.
+#[derive(Clone, Copy, Debug)]
+struct Cached {
+    t: i64,
+    p_fill: f64,
+    evidence: f64,
+    answer_hours: f64,
+    deliver_hours: f64,
+    rate_per_day: f64,
+}
+
+/// How long a lender's cached estimates stand in for a fresh computation: six hours,
+/// over which the 90-day evidence half-life moves them by under 0.2 % and the 7-day rate
+/// half-life by under 2.5 %. Busy lenders refresh on every event; routing then reads one
+/// cached struct per candidate instead of decaying six counters.
+pub const CACHE_S: i64 = 6 * 3600;
 
 /// Half-life of the processing-rate estimate: short, because load changes by the week.
 pub const RATE_HALF_LIFE_DAYS: f64 = 7.0;
@@ -456,12 +476,14 @@ impl LiveState {
             | EventKind::Received
             | EventKind::Returned => {}
         }
+        if answers {
+            self.refresh(lender, e.service, e.at);
+        }
     }
 
     /// The view of one lender at `now` for a service.
     pub fn view(&self, lender: u32, service: Service, now: i64) -> LenderView {
         let p = self.priors();
-        let hl = p.half_life_days * 86_400.0;
         let Some(s) = self.lenders.get(lender as usize) else {
             return LenderView {
                 p_fill: p.fill_alpha / (p.fill_alpha + p.fill_beta),
@@ -473,34 +495,43 @@ impl LiveState {
                 rate_per_day: 0.0,
             };
         };
-        let st = s.by_service[service.index()];
-        let decayed = |d: Decayed| {
-            let mut d = d;
-            d.decay_to(now, hl);
-            d
+        let sent_today = if s.day == now.div_euclid(86_400) {
+            s.sent_today
+        } else {
+            0
         };
-        let (f, u) = (decayed(st.fills).w, decayed(st.unfilled).w);
+        if let Some(c) = s.cache[service.index()]
+            && now >= c.t
+            && now - c.t < CACHE_S
+        {
+            return LenderView {
+                p_fill: c.p_fill,
+                evidence: c.evidence,
+                answer_hours: c.answer_hours,
+                deliver_hours: c.deliver_hours,
+                open: s.open,
+                sent_today,
+                rate_per_day: c.rate_per_day,
+            };
+        }
+        let c = compute(s, service, now, &p);
         LenderView {
-            p_fill: (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + u),
-            evidence: f + u,
-            answer_hours: estimate(&decayed(st.answer), p.time_prior_weight, p.answer_hours),
-            deliver_hours: estimate(
-                &decayed(st.deliver),
-                p.time_prior_weight,
-                prior_deliver(&p, service),
-            ),
+            p_fill: c.p_fill,
+            evidence: c.evidence,
+            answer_hours: c.answer_hours,
+            deliver_hours: c.deliver_hours,
             open: s.open,
-            sent_today: if s.day == now.div_euclid(86_400) {
-                s.sent_today
-            } else {
-                0
-            },
-            // a decayed count of a steady rate r settles at r × half-life / ln 2
-            rate_per_day: {
-                let mut a = s.answers;
-                a.decay_to(now, RATE_HALF_LIFE_DAYS * 86_400.0);
-                a.w * std::f64::consts::LN_2 / RATE_HALF_LIFE_DAYS
-            },
+            sent_today,
+            rate_per_day: c.rate_per_day,
+        }
+    }
+
+    /// Refreshes a lender's cached estimates after an event.
+    fn refresh(&mut self, lender: u32, service: Service, now: i64) {
+        let p = self.priors();
+        if let Some(s) = self.lenders.get_mut(lender as usize) {
+            let c = compute(s, service, now, &p);
+            s.cache[service.index()] = Some(c);
         }
     }
 
@@ -595,6 +626,33 @@ fn prior_deliver(p: &Priors, s: Service) -> f64 {
     match s {
         Service::Loan => p.deliver_hours,
         Service::Copy => p.copy_hours,
+    }
+}
+
+/// The estimates of one lender and service at `now` (the uncached path of `view`).
+fn compute(s: &LenderState, service: Service, now: i64, p: &Priors) -> Cached {
+    let hl = p.half_life_days * 86_400.0;
+    let st = s.by_service[service.index()];
+    let decayed = |d: Decayed| {
+        let mut d = d;
+        d.decay_to(now, hl);
+        d
+    };
+    let (f, u) = (decayed(st.fills).w, decayed(st.unfilled).w);
+    let mut a = s.answers;
+    a.decay_to(now, RATE_HALF_LIFE_DAYS * 86_400.0);
+    Cached {
+        t: now,
+        p_fill: (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + u),
+        evidence: f + u,
+        answer_hours: estimate(&decayed(st.answer), p.time_prior_weight, p.answer_hours),
+        deliver_hours: estimate(
+            &decayed(st.deliver),
+            p.time_prior_weight,
+            prior_deliver(p, service),
+        ),
+        // a decayed count of a steady rate r settles at r × half-life / ln 2
+        rate_per_day: a.w * std::f64::consts::LN_2 / RATE_HALF_LIFE_DAYS,
     }
 }
 
