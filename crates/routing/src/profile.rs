@@ -120,7 +120,9 @@ pub struct Profile {
     /// Fastest-fill adjustments.
     #[serde(default)]
     pub adjustments: Adjustments,
-    /// Priors for the live-state estimates.
+    /// Priors for the live-state estimates. They shape how a [`crate::LiveState`] learns,
+    /// so they apply where a state is built for this profile (the simulator does so per
+    /// strategy); the server's one live state uses the `default` profile's priors.
     #[serde(default)]
     pub priors: Priors,
 }

@@ -601,7 +601,12 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
     };
     let engine = Engine::new(w.catalog.clone(), dir.clone(), profiles)
         .expect("profiles validated when parsed");
-    let mut state: LiveState = engine.new_state();
+    // the live state learns with the strategy's own priors and half-life
+    let priors = match strategy {
+        Strategy::Rota(p) => p.priors,
+        _ => rota_routing::Priors::default(),
+    };
+    let mut state = LiveState::new(dir.len(), priors);
     let mut heap: BinaryHeap<Reverse<(i64, u64, Ev)>> = BinaryHeap::new();
     for r in reqs {
         seq_push(&mut heap, r.at, Ev::Arrive(r.id));
