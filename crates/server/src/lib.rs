@@ -248,7 +248,16 @@ pub async fn serve(
                 .max_decoding_message_size(max),
             icpt,
         ));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Nagle's algorithm plus delayed ACKs stall small responses for ~40 ms; tonic sets
+    // TCP_NODELAY only on listeners it binds itself, so set it on each accepted socket
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |s| {
+            s.inspect(|s| {
+                let _ = s.set_nodelay(true);
+            })
+        },
+    );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serve = router.serve_with_incoming_shutdown(incoming, async move {
         let _ = stop_rx.await;

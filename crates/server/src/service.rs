@@ -507,45 +507,77 @@ impl pb::routing_server::Routing for RoutingSvc {
         // bounded: a slow reader stops us reading more requests (backpressure, no growth)
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::RouteResponse, Status>>(256);
         tokio::spawn(async move {
+            use futures::FutureExt;
             let mut seen: HashSet<String> = HashSet::new();
             let mut n = 0u64;
-            while let Some(item) = input.next().await {
-                let r = match item {
-                    Ok(r) => r,
-                    Err(s) => {
-                        let _ = tx.send(Err(s)).await;
+            loop {
+                // take what has already arrived (up to a chunk) and route it on all cores
+                let Some(first) = input.next().await else {
+                    return;
+                };
+                let mut chunk = vec![first];
+                while chunk.len() < 512 {
+                    match input.next().now_or_never() {
+                        Some(Some(x)) => chunk.push(x),
+                        _ => break,
+                    }
+                }
+                let mut reqs: Vec<(pb::RouteRequest, bool)> = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    let r = match item {
+                        Ok(r) => r,
+                        Err(s) => {
+                            let _ = tx.send(Err(s)).await;
+                            return;
+                        }
+                    };
+                    n += 1;
+                    if n > max_items {
+                        let _ = tx
+                            .send(Err(Status::resource_exhausted(format!(
+                                "a RouteBatch stream carries at most {max_items} requests; open another"
+                            ))))
+                            .await;
                         return;
                     }
-                };
-                n += 1;
-                if n > max_items {
-                    let _ = tx
-                        .send(Err(Status::resource_exhausted(format!(
-                            "a RouteBatch stream carries at most {max_items} requests; open another"
-                        ))))
-                        .await;
-                    return;
+                    let dup = !r.request_id.is_empty() && !seen.insert(r.request_id.clone());
+                    reqs.push((r, dup));
                 }
-                let t = Instant::now();
-                let out = if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) {
-                    Err(Status::invalid_argument(format!(
-                        "request_id: {:?} appears twice in this batch",
-                        r.request_id
-                    )))
-                } else {
-                    route_one(&app, &p, &r)
+                let (a2, p2) = (app.clone(), p.clone());
+                let routed = tokio::task::spawn_blocking(move || {
+                    use rayon::prelude::*;
+                    reqs.into_par_iter()
+                        .map(|(r, dup)| {
+                            let t = Instant::now();
+                            let out = if dup {
+                                Err(Status::invalid_argument(format!(
+                                    "request_id: {:?} appears twice in this batch",
+                                    r.request_id
+                                )))
+                            } else {
+                                route_one(&a2, &p2, &r)
+                            };
+                            observe("RouteBatch.item", t, &out);
+                            out.unwrap_or_else(|s| pb::RouteResponse {
+                                request_id: r.request_id.clone(),
+                                error: Some(pb::RouteError {
+                                    code: format!("{:?}", s.code()),
+                                    message: s.message().to_string(),
+                                }),
+                                ..Default::default()
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                let Ok(routed) = routed else {
+                    let _ = tx.send(Err(Status::internal("routing task failed"))).await;
+                    return;
                 };
-                observe("RouteBatch.item", t, &out);
-                let msg = out.unwrap_or_else(|s| pb::RouteResponse {
-                    request_id: r.request_id.clone(),
-                    error: Some(pb::RouteError {
-                        code: format!("{:?}", s.code()),
-                        message: s.message().to_string(),
-                    }),
-                    ..Default::default()
-                });
-                if tx.send(Ok(msg)).await.is_err() {
-                    return; // client went away
+                for msg in routed {
+                    if tx.send(Ok(msg)).await.is_err() {
+                        return; // client went away
+                    }
                 }
             }
         });
