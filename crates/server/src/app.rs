@@ -39,6 +39,8 @@ pub struct App {
     checkpoint_lock: Mutex<()>,
     /// Sequence of the last checkpoint.
     last_checkpoint: AtomicU64,
+    /// Serialises admin changes (version check + append).
+    pub admin_lock: tokio::sync::Mutex<()>,
 }
 
 /// Versions per name.
@@ -267,6 +269,7 @@ impl App {
             snapshot_path,
             checkpoint_lock: Mutex::new(()),
             last_checkpoint: AtomicU64::new(from_seq),
+            admin_lock: tokio::sync::Mutex::new(()),
         });
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::downgrade(&app));
         Ok(app)

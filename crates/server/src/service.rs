@@ -977,6 +977,36 @@ impl pb::catalog_server::Catalog for CatalogSvc {
 #[derive(Clone)]
 pub struct AdminSvc(pub Shared);
 
+/// An admin change with optimistic concurrency: refused unless the caller read the current
+/// version, then made durable (and applied) before the answer. Callers hold
+/// `App::admin_lock`, so the check and the append cannot interleave with another change.
+async fn versioned_put(
+    app: &App,
+    kind: &str,
+    name: &str,
+    current: u64,
+    expected: u64,
+    who: &str,
+    record: impl FnOnce(u64) -> LogRecord,
+) -> Result<Response<pb::PutResponse>, Status> {
+    if expected != current {
+        return Err(Status::aborted(format!(
+            "version: {kind} {name:?} is at version {current}, not {expected}; read it again"
+        )));
+    }
+    let version = current + 1;
+    let seq = app
+        .log
+        .append(record(version))
+        .await
+        .map_err(|e| log_status(&e))?;
+    tracing::info!(who, kind, name, version, seq, "admin change");
+    Ok(Response::new(pb::PutResponse {
+        version,
+        sequence: seq,
+    }))
+}
+
 fn profile_wire(p: &Profile, version: u64) -> pb::WeightProfile {
     let w = p.weights;
     let a = p.adjustments;
@@ -1076,20 +1106,29 @@ impl pb::admin_server::Admin for AdminSvc {
             }
             let eng = app.engine.load();
             let p = profile_from_wire(w, eng.profile(&w.name))?;
-            let current = app.versions.lock().unwrap_or_else(|e| e.into_inner()).profiles.get(&w.name).copied().unwrap_or(0);
-            if w.version != current {
-                return Err(Status::aborted(format!(
-                    "version: profile {:?} is at version {current}, not {}; read it again",
-                    w.name, w.version
-                )));
-            }
-            let seq = app
-                .log
-                .append(LogRecord::Profile { who: who.name.clone(), profile: p, version: current + 1 })
-                .await
-                .map_err(|e| log_status(&e))?;
-            tracing::info!(who = %who.name, profile = %w.name, version = current + 1, seq, "profile changed");
-            Ok(Response::new(pb::PutResponse { version: current + 1, sequence: seq }))
+            let _admin = app.admin_lock.lock().await;
+            let current = app
+                .versions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .profiles
+                .get(&w.name)
+                .copied()
+                .unwrap_or(0);
+            versioned_put(
+                &app,
+                "profile",
+                &w.name,
+                current,
+                w.version,
+                &who.name,
+                |version| LogRecord::Profile {
+                    who: who.name.clone(),
+                    profile: p,
+                    version,
+                },
+            )
+            .await
         }
         .await;
         observe("PutProfile", t, &r);
@@ -1157,25 +1196,36 @@ impl pb::admin_server::Admin for AdminSvc {
             let lender: rota_routing::Lender = serde_json::from_str(&e.entry_json)
                 .map_err(|err| Status::invalid_argument(format!("entry_json: {err}")))?;
             if lender.symbol != e.symbol {
-                return Err(Status::invalid_argument("entry_json.symbol: differs from symbol"));
+                return Err(Status::invalid_argument(
+                    "entry_json.symbol: differs from symbol",
+                ));
             }
             // validate the entry as a directory of one, so errors name the field
             rota_routing::Directory::new(vec![lender.clone()], "entry_json")
                 .map_err(|err| Status::invalid_argument(err.to_string()))?;
-            let current = app.versions.lock().unwrap_or_else(|p| p.into_inner()).lenders.get(&e.symbol).copied().unwrap_or(0);
-            if e.version != current {
-                return Err(Status::aborted(format!(
-                    "version: lender {:?} is at version {current}, not {}; read it again",
-                    e.symbol, e.version
-                )));
-            }
-            let seq = app
-                .log
-                .append(LogRecord::Lender { who: who.name.clone(), lender: Box::new(lender), version: current + 1 })
-                .await
-                .map_err(|err| log_status(&err))?;
-            tracing::info!(who = %who.name, lender = %e.symbol, version = current + 1, seq, "lender changed");
-            Ok(Response::new(pb::PutResponse { version: current + 1, sequence: seq }))
+            let _admin = app.admin_lock.lock().await;
+            let current = app
+                .versions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .lenders
+                .get(&e.symbol)
+                .copied()
+                .unwrap_or(0);
+            versioned_put(
+                &app,
+                "lender",
+                &e.symbol,
+                current,
+                e.version,
+                &who.name,
+                |version| LogRecord::Lender {
+                    who: who.name.clone(),
+                    lender: Box::new(lender),
+                    version,
+                },
+            )
+            .await
         }
         .await;
         observe("PutLender", t, &r);
