@@ -58,6 +58,10 @@ fn main() {
     );
 
     let only_routing = args.iter().any(|a| a == "--only-routing");
+    if args.iter().any(|a| a == "--only-title") {
+        title_section(&synthetic(records, 1000));
+        return;
+    }
     if args.iter().any(|a| a == "--profile-route200") {
         // a loop to profile: routes for 200-holder items only
         let (engine, state, _) = engine_with_history(two_hundred_holders(200_000), 1_000_000);
@@ -257,6 +261,11 @@ fn catalog_sections(records: usize) {
     drop(stmt);
     drop(db);
 
+    title_section(&cat);
+    drop(cat);
+}
+
+fn title_section(cat: &rota_catalog::Catalog) {
     // 3. typo-tolerant title lookups
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let mut lat = Vec::new();
@@ -298,7 +307,6 @@ fn catalog_sections(records: usize) {
     );
     println!("{}", lat_line("title + author, 1 typo", lat));
     println!("\nthe intended record was among the matches in {found} of {n_t} queries");
-    drop(cat);
 }
 
 fn routing_section() {
