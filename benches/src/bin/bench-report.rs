@@ -309,6 +309,20 @@ fn title_section(cat: &rota_catalog::Catalog) {
     println!("\nthe intended record was among the matches in {found} of {n_t} queries");
 }
 
+/// Routes every request on the rayon pool; returns (lenders returned, seconds).
+fn route_all(
+    engine: &rota_routing::Engine,
+    state: &rota_routing::LiveState,
+    reqs: &[rota_routing::Request],
+) -> (usize, f64) {
+    let t = Instant::now();
+    let n = reqs
+        .par_iter()
+        .map(|r| engine.route(state, r).map(|s| s.lenders.len()).unwrap_or(0))
+        .sum();
+    (n, t.elapsed().as_secs_f64())
+}
+
 fn routing_section() {
     // 4. routing: an item held by 200 of 1,000 lenders
     let t = Instant::now();
@@ -353,17 +367,7 @@ fn routing_section() {
     let reqs: Vec<_> = (0..1_000_000u64)
         .map(|k| request(&dir, (k * 7919) % 200_000, k as usize))
         .collect();
-    let t = Instant::now();
-    let n: usize = reqs
-        .par_iter()
-        .map(|r| {
-            engine
-                .route(&state, r)
-                .map(|s| s.lenders.len())
-                .unwrap_or(0)
-        })
-        .sum();
-    let el = t.elapsed().as_secs_f64();
+    let (n, el) = route_all(&engine, &state, &reqs);
     println!(
         "\nbatch: 1,000,000 requests (typical items) routed with rayon on {} threads in {el:.2} s = **{:.0} routes/s** ({n} lenders returned)",
         rayon::current_num_threads(),
@@ -372,17 +376,7 @@ fn routing_section() {
     let reqs200: Vec<_> = (0..200_000u64)
         .map(|k| request(&dir, (k % 200) * 1000, k as usize))
         .collect();
-    let t = Instant::now();
-    let n: usize = reqs200
-        .par_iter()
-        .map(|r| {
-            engine
-                .route(&state, r)
-                .map(|s| s.lenders.len())
-                .unwrap_or(0)
-        })
-        .sum();
-    let el = t.elapsed().as_secs_f64();
+    let (n, el) = route_all(&engine, &state, &reqs200);
     println!(
         "batch: 200,000 requests for 200-holder items in {el:.2} s = {:.0} routes/s ({n} lenders)",
         2e5 / el

@@ -568,7 +568,6 @@ struct Open {
     pos: usize,
     tried: Vec<Tried>,
     rounds: u32,
-    asked: u32,
     expired: u32,
     asked_list: Vec<u32>,
 }
@@ -675,7 +674,6 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                 if o.pos < o.string.len() {
                     let l = o.string[o.pos];
                     o.pos += 1;
-                    o.asked += 1;
                     o.asked_list.push(l);
                     apply(state, now, r, l, cluster, EventKind::Sent);
                     load[l as usize] += 1;
@@ -754,7 +752,6 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     pos: 0,
                     tried: Vec::new(),
                     rounds: 0,
-                    asked: 0,
                     expired: 0,
                     asked_list: Vec::new(),
                 };
@@ -841,7 +838,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                         id: rid,
                         end: if aged { End::TimedOut } else { End::Unfilled },
                         hours: None,
-                        tried: o.asked,
+                        tried: o.asked_list.len() as u32,
                         first: false,
                         expired_at_lender: o.expired,
                         cost: 0.0,
@@ -858,8 +855,8 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     id: rid,
                     end: End::Filled,
                     hours: Some((now - r.at) as f64 / H as f64),
-                    tried: o.asked,
-                    first: o.asked == 1,
+                    tried: o.asked_list.len() as u32,
+                    first: o.asked_list.len() == 1,
                     expired_at_lender: o.expired,
                     cost: w.truth[l as usize].charge,
                     lender: Some(l),
