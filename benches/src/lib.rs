@@ -83,6 +83,8 @@ pub fn engine_with_history(cat: Catalog, events: usize) -> (Engine, LiveState, V
     for e in &evs {
         state.apply(&dir, e).expect("apply");
     }
+    // what the server's refresh timer does every few minutes
+    state.refresh_stale(NOW);
     (engine, state, evs)
 }
 

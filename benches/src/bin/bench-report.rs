@@ -62,13 +62,20 @@ fn main() {
         title_section(&synthetic(records, 1000));
         return;
     }
-    if args.iter().any(|a| a == "--profile-route200") {
-        // a loop to profile: routes for 200-holder items only
+    let typical = args.iter().any(|a| a == "--profile-route-typical");
+    if typical || args.iter().any(|a| a == "--profile-route200") {
+        // a loop to profile: routes for 200-holder items, or typical ones
         let (engine, state, _) = engine_with_history(two_hundred_holders(200_000), 1_000_000);
         let dir = engine.directory().clone();
         let mut n = 0;
-        for k in 0..200_000u64 {
-            let req = request(&dir, (k % 200) * 1000, k as usize);
+        let count = if typical { 2_000_000u64 } else { 200_000 };
+        for k in 0..count {
+            let item = if typical {
+                (k * 7919) % 200_000
+            } else {
+                (k % 200) * 1000
+            };
+            let req = request(&dir, item, k as usize);
             n += engine
                 .route(&state, &req)
                 .map(|s| s.lenders.len())

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use roaring::RoaringBitmap;
 use rota_catalog::{Catalog, Citation, Format, Holding, LookupError, LookupOptions, Match};
 use serde::{Deserialize, Serialize};
 
@@ -250,10 +249,10 @@ pub struct Engine {
     lib_to_lender: Arc<Vec<u32>>,
     /// directory index → catalogue library id
     lender_to_lib: Arc<Vec<u32>>,
-    /// lenders with lending = false
-    not_lending: Arc<RoaringBitmap>,
-    /// [service][format]: lenders with some offer for it (ignoring groups)
-    offers: Arc<[[RoaringBitmap; 8]; 2]>,
+    /// per directory index: the facts routing reads for every candidate
+    hot: Arc<Vec<Hot>>,
+    /// per directory index: reciprocal partners (either direction), sorted
+    partners: Arc<Vec<Vec<u32>>>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -281,23 +280,24 @@ impl Engine {
                 lender_to_lib[i as usize] = lib as u32;
             }
         }
-        let mut not_lending = RoaringBitmap::new();
-        let mut offers: [[RoaringBitmap; 8]; 2] = Default::default();
+        let mut countries = HashMap::new();
+        let hot: Vec<Hot> = directory
+            .lenders()
+            .iter()
+            .map(|l| Hot::of(l, &mut countries))
+            .collect();
+        let mut partners = vec![Vec::new(); directory.len()];
         for (i, l) in directory.lenders().iter().enumerate() {
-            if !l.lending {
-                not_lending.insert(i as u32);
-            }
-            for s in [Service::Loan, Service::Copy] {
-                for f in Format::ALL {
-                    let covered = l.offers.is_empty()
-                        || l.offers.iter().any(|o| {
-                            o.service == s && (o.formats.is_empty() || o.formats.contains(&f))
-                        });
-                    if covered {
-                        offers[s.index()][f.index() as usize].insert(i as u32);
-                    }
+            for sym in &l.reciprocal {
+                if let Some(j) = directory.index(sym) {
+                    partners[i].push(j);
+                    partners[j as usize].push(i as u32);
                 }
             }
+        }
+        for p in &mut partners {
+            p.sort_unstable();
+            p.dedup();
         }
         Ok(Engine {
             catalog,
@@ -305,8 +305,8 @@ impl Engine {
             profiles: Arc::new(map),
             lib_to_lender: Arc::new(lib_to_lender),
             lender_to_lib: Arc::new(lender_to_lib),
-            not_lending: Arc::new(not_lending),
-            offers: Arc::new(offers),
+            hot: Arc::new(hot),
+            partners: Arc::new(partners),
         })
     }
 
@@ -349,6 +349,13 @@ impl Engine {
     }
 
     /// Routes one request.
+    ///
+    /// One pass over the candidate holders decides each one's fate: the first rule that
+    /// excludes it, in the documented order, or a first (bound) score. The per-lender
+    /// facts the pass reads are packed into [`Hot`] at construction; facts kept in roaring
+    /// sets (who said "not held", retry windows) are consulted per candidate only for the
+    /// clusters whose set is not empty. Building a roaring bitmap per rule per request,
+    /// which an earlier version did, cost more than the checks themselves.
     pub fn route(&self, state: &LiveState, req: &Request) -> Result<LendingString, RouteError> {
         let dir = &*self.directory;
         let borrower = dir
@@ -371,13 +378,26 @@ impl Engine {
             .profiles
             .get(pname)
             .ok_or_else(|| RouteError::UnknownProfile(pname.to_string()))?;
-        let mut tried: Vec<(u32, Answer, i64)> = Vec::with_capacity(req.tried.len());
+        let mut tried: Vec<(u32, Exclusion)> = Vec::with_capacity(req.tried.len());
         for t in &req.tried {
             let i = dir
                 .index(&t.lender)
                 .ok_or_else(|| RouteError::UnknownTriedLender(t.lender.clone()))?;
-            tried.push((i, t.answer, t.at.unwrap_or(req.now)));
+            let at = t.at.unwrap_or(req.now);
+            let why = match t.answer {
+                Answer::Unfilled(r) if r.is_final() => Some(Exclusion::TriedFinal),
+                Answer::Unfilled(ReasonUnfilled::NotOnShelf) | Answer::Retry(_) => {
+                    (at + RETRY_WINDOW_S > req.now).then_some(Exclusion::RetryWindow)
+                }
+                _ => Some(Exclusion::AlreadyTried),
+            };
+            if let Some(w) = why {
+                tried.push((i, w));
+            }
         }
+        // a lender tried twice: the strongest answer wins (final, then retry, then other)
+        tried.sort_unstable_by_key(|t| (t.0, rule_rank(t.1)));
+        tried.dedup_by_key(|t| t.0);
 
         let all = self
             .catalog
@@ -389,15 +409,14 @@ impl Engine {
             .take(3)
             .collect();
 
-        // candidates: directory index -> (cluster, holding)
         let mut excluded: Vec<Excluded> = Vec::new();
-        // (lender, cluster, holding), sorted by lender once built
-        let mut cands: Vec<(u32, u32, Holding)> = Vec::new();
-        let mut cand = RoaringBitmap::new();
+        // (lender, match rank, cluster, holding)
+        let mut cands: Vec<(u32, u8, u32, Holding)> = Vec::new();
         let mut buf = Vec::new();
-        for m in &matches {
+        for (mi, m) in matches.iter().enumerate() {
             buf.clear();
             self.catalog.holders_into(m.cluster, &mut buf);
+            cands.reserve(buf.len());
             for h in &buf {
                 let li = self
                     .lib_to_lender
@@ -414,307 +433,161 @@ impl Engine {
                     }
                     continue;
                 }
-                cands.push((li, m.cluster, *h));
-                cand.insert(li);
+                cands.push((li, mi as u8, m.cluster, *h));
             }
         }
-        // stable sort + dedup: the first (best) match wins for a lender holding several
-        cands.sort_by_key(|c| c.0);
+        // the best match wins for a lender holding several
+        cands.sort_unstable_by_key(|c| (c.0, c.1));
         cands.dedup_by_key(|c| c.0);
-        let holding_of = |i: u32| -> (u32, Holding) {
-            let k = cands.binary_search_by_key(&i, |c| c.0).unwrap_or(0);
-            (cands[k].1, cands[k].2)
-        };
-        let sym = |i: u32| dir.get(i).symbol.clone();
-        let drop_set = |cand: &mut RoaringBitmap,
-                        gone: &RoaringBitmap,
-                        why: Exclusion,
-                        ex: &mut Vec<Excluded>| {
-            let really = &*cand & gone;
-            for i in &really {
-                ex.push(Excluded {
-                    symbol: sym(i),
-                    reason: why,
-                });
-            }
-            *cand -= really;
-        };
-
-        // set-algebra filters
-        drop_set(
-            &mut cand,
-            &RoaringBitmap::from_iter([borrower]),
-            Exclusion::Borrower,
-            &mut excluded,
-        );
-        let not_lendable: RoaringBitmap = cands
+        let not_held_c: Vec<bool> = matches
             .iter()
-            .filter(|c| !c.2.lendable)
-            .map(|c| c.0)
+            .map(|m| state.any_not_held(m.cluster))
             .collect();
-        drop_set(
-            &mut cand,
-            &not_lendable,
-            Exclusion::HoldingNotLendable,
-            &mut excluded,
-        );
-        let mut final_t = RoaringBitmap::new();
-        let mut retry_t = RoaringBitmap::new();
-        let mut other_t = RoaringBitmap::new();
-        for &(i, a, at) in &tried {
-            match a {
-                Answer::Unfilled(r) if r.is_final() => {
-                    final_t.insert(i);
-                }
-                Answer::Unfilled(ReasonUnfilled::NotOnShelf) | Answer::Retry(_) => {
-                    if at + RETRY_WINDOW_S > req.now {
-                        retry_t.insert(i);
-                    }
-                }
-                _ => {
-                    other_t.insert(i);
-                }
-            }
-        }
-        drop_set(&mut cand, &final_t, Exclusion::TriedFinal, &mut excluded);
-        drop_set(&mut cand, &retry_t, Exclusion::RetryWindow, &mut excluded);
-        drop_set(&mut cand, &other_t, Exclusion::AlreadyTried, &mut excluded);
-        let mut known_not_held = RoaringBitmap::new();
-        let mut retry_state = RoaringBitmap::new();
-        for i in &cand {
-            let c = holding_of(i).0;
-            if state.said_not_held(i, c) {
-                known_not_held.insert(i);
-            } else if state.retry_after(i, c).is_some_and(|t| t > req.now) {
-                retry_state.insert(i);
-            }
-        }
-        drop_set(
-            &mut cand,
-            &known_not_held,
-            Exclusion::KnownNotHeld,
-            &mut excluded,
-        );
-        drop_set(
-            &mut cand,
-            &retry_state,
-            Exclusion::RetryWindow,
-            &mut excluded,
-        );
-        drop_set(
-            &mut cand,
-            &self.not_lending,
-            Exclusion::NotLending,
-            &mut excluded,
-        );
-        let (mut susp, mut closed) = (RoaringBitmap::new(), RoaringBitmap::new());
-        for i in &cand {
-            match dir.unavailable(i, req.now) {
-                Some(Unavailable::Suspended) => {
-                    susp.insert(i);
-                }
-                Some(Unavailable::Closed) => {
-                    closed.insert(i);
-                }
-                _ => {}
-            }
-        }
-        drop_set(&mut cand, &susp, Exclusion::Suspended, &mut excluded);
-        drop_set(&mut cand, &closed, Exclusion::Closed, &mut excluded);
-        // service/format: a lender qualifies for CopyOrLoan if it offers either
-        let fmt_of = |i: u32| req.format.unwrap_or(holding_of(i).1.format);
+        let retry_c: Vec<bool> = matches.iter().map(|m| state.any_retry(m.cluster)).collect();
+
         let services: &[Service] = match req.service {
             ServiceType::Loan => &[Service::Loan],
             ServiceType::Copy => &[Service::Copy],
             ServiceType::CopyOrLoan => &[Service::Copy, Service::Loan],
         };
-        let mut no_service = RoaringBitmap::new();
-        for i in &cand {
-            let f = fmt_of(i).index() as usize;
-            if !services
-                .iter()
-                .any(|s| self.offers[s.index()][f].contains(i))
-            {
-                no_service.insert(i);
-            }
-        }
-        drop_set(
-            &mut cand,
-            &no_service,
-            Exclusion::ServiceNotOffered,
-            &mut excluded,
-        );
+        let ctx = Ctx::new(self, state, req, profile, borrower);
         let bgroups = &dir.get(borrower).groups;
-        let bcountry = &dir.get(borrower).country;
         let cur = req.currency.as_deref().unwrap_or("USD");
-        // (lender, service, charge), in ascending lender order as `cand` iterates
-        let mut chosen: Vec<(u32, Service, f64)> = Vec::with_capacity(cand.len() as usize);
-        let mut per_rule: [RoaringBitmap; 5] = Default::default();
-        for i in &cand {
-            let f = fmt_of(i);
-            // prefer copy for serials under CopyOrLoan, else the order in `services`
-            let mut order = services.to_vec();
-            if req.service == ServiceType::CopyOrLoan && f != Format::Serial {
-                order.reverse();
+        let bcountry = self.hot[borrower as usize].country;
+        let mut scored: Vec<Scored> = Vec::with_capacity(cands.len());
+        let mut ti = 0;
+        for &(i, mi, cluster, h) in &cands {
+            let hot = &self.hot[i as usize];
+            while ti < tried.len() && tried[ti].0 < i {
+                ti += 1;
             }
-            let mut outcome = Err(Exclusion::ServiceNotOffered);
-            for s in order {
-                let (charge, ccy) = match dir.offer(i, s, f, bgroups) {
-                    OfferCheck::Free => (0.0, None),
-                    OfferCheck::Offered(o) => o
-                        .charge
-                        .as_ref()
-                        .map_or((0.0, None), |c| (c.amount, Some(c.currency.as_str()))),
-                    OfferCheck::NotToGroup => {
-                        if outcome == Err(Exclusion::ServiceNotOffered) {
-                            outcome = Err(Exclusion::NotOfferedToGroup);
-                        }
-                        continue;
-                    }
-                    OfferCheck::NotOffered => continue,
-                };
-                if let Some(max) = req.max_cost {
-                    if charge > 0.0 && ccy.is_some_and(|c| c != cur) {
-                        outcome = Err(Exclusion::CurrencyMismatch);
-                        continue;
-                    }
-                    if charge > max {
-                        outcome = Err(Exclusion::CostExceedsMax);
-                        continue;
-                    }
-                }
-                outcome = Ok((s, charge));
-                break;
-            }
-            let outcome = outcome.and_then(|(svc, charge)| {
-                let l = dir.get(i);
-                let foreign =
-                    !bcountry.is_empty() && !l.country.is_empty() && &l.country != bcountry;
-                if foreign && !l.ships_international {
-                    Err(Exclusion::NoInternationalShipping)
-                } else {
-                    Ok((svc, charge))
-                }
-            });
-            match outcome {
-                Ok((svc, charge)) => chosen.push((i, svc, charge)),
-                Err(e) => {
-                    let k = match e {
-                        Exclusion::NotOfferedToGroup => 0,
-                        Exclusion::CurrencyMismatch => 1,
-                        Exclusion::CostExceedsMax => 2,
-                        Exclusion::NoInternationalShipping => 4,
-                        _ => 3,
-                    };
-                    per_rule[k].insert(i);
-                }
-            }
-        }
-        let chosen_of = |i: u32| -> (Service, f64) {
-            let k = chosen.binary_search_by_key(&i, |c| c.0).unwrap_or(0);
-            (chosen[k].1, chosen[k].2)
-        };
-        for (k, why) in [
-            (0, Exclusion::NotOfferedToGroup),
-            (1, Exclusion::CurrencyMismatch),
-            (2, Exclusion::CostExceedsMax),
-            (3, Exclusion::ServiceNotOffered),
-            (4, Exclusion::NoInternationalShipping),
-        ] {
-            let s = std::mem::take(&mut per_rule[k]);
-            drop_set(&mut cand, &s, why, &mut excluded);
-        }
-        let mut daily = RoaringBitmap::new();
-        for i in &cand {
-            if let Some(cap) = dir.get(i).capacity.daily
-                && state.view(i, chosen_of(i).0, req.now).sent_today >= cap
+            let rule = if i == borrower {
+                Some(Exclusion::Borrower)
+            } else if !h.lendable {
+                Some(Exclusion::HoldingNotLendable)
+            } else if ti < tried.len() && tried[ti].0 == i {
+                Some(tried[ti].1)
+            } else if not_held_c[mi as usize] && state.said_not_held(i, cluster) {
+                Some(Exclusion::KnownNotHeld)
+            } else if retry_c[mi as usize]
+                && state.retry_after(i, cluster).is_some_and(|t| t > req.now)
             {
-                daily.insert(i);
+                Some(Exclusion::RetryWindow)
+            } else if hot.not_lending {
+                Some(Exclusion::NotLending)
+            } else if hot.calendar {
+                match dir.unavailable(i, req.now) {
+                    Some(Unavailable::Suspended) => Some(Exclusion::Suspended),
+                    Some(Unavailable::Closed) => Some(Exclusion::Closed),
+                    Some(Unavailable::NotLending) => Some(Exclusion::NotLending),
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let f = req.format.unwrap_or(h.format);
+            let outcome = match rule {
+                Some(r) => Err(r),
+                None if !services.iter().any(|s| hot.offers & offer_bit(*s, f) != 0) => {
+                    Err(Exclusion::ServiceNotOffered)
+                }
+                None => {
+                    // prefer copy for serials under CopyOrLoan, else the order in `services`
+                    let reverse = req.service == ServiceType::CopyOrLoan && f != Format::Serial;
+                    let order = services.len();
+                    let mut outcome = Err(Exclusion::ServiceNotOffered);
+                    for k in 0..order {
+                        let s = services[if reverse { order - 1 - k } else { k }];
+                        let (charge, ccy) = if hot.free {
+                            (0.0, None)
+                        } else {
+                            match dir.offer(i, s, f, bgroups) {
+                                OfferCheck::Free => (0.0, None),
+                                OfferCheck::Offered(o) => o
+                                    .charge
+                                    .as_ref()
+                                    .map_or((0.0, None), |c| (c.amount, Some(c.currency.as_str()))),
+                                OfferCheck::NotToGroup => {
+                                    if outcome == Err(Exclusion::ServiceNotOffered) {
+                                        outcome = Err(Exclusion::NotOfferedToGroup);
+                                    }
+                                    continue;
+                                }
+                                OfferCheck::NotOffered => continue,
+                            }
+                        };
+                        if let Some(max) = req.max_cost {
+                            if charge > 0.0 && ccy.is_some_and(|c| c != cur) {
+                                outcome = Err(Exclusion::CurrencyMismatch);
+                                continue;
+                            }
+                            if charge > max {
+                                outcome = Err(Exclusion::CostExceedsMax);
+                                continue;
+                            }
+                        }
+                        outcome = Ok((s, charge));
+                        break;
+                    }
+                    outcome.and_then(|ok| {
+                        let foreign = bcountry != 0 && hot.country != 0 && hot.country != bcountry;
+                        if foreign && !hot.ships_international {
+                            Err(Exclusion::NoInternationalShipping)
+                        } else if hot.daily > 0 && state.sent_today(i, req.now) >= hot.daily {
+                            Err(Exclusion::DailyCapacityReached)
+                        } else {
+                            Ok(ok)
+                        }
+                    })
+                }
+            };
+            match outcome {
+                Ok((svc, charge)) => scored.push(ctx.bound(i, svc, charge, cluster, h)),
+                Err(reason) => excluded.push(Excluded {
+                    symbol: dir.get(i).symbol.clone(),
+                    reason,
+                }),
             }
         }
-        drop_set(
-            &mut cand,
-            &daily,
-            Exclusion::DailyCapacityReached,
-            &mut excluded,
-        );
 
         // rank
-        let seed = tie_seed(&req.request_id, req.now);
-        let mut scored: Vec<Scored> = cand
-            .iter()
-            .map(|i| {
-                let (svc, charge) = chosen_of(i);
-                let (cluster, h) = holding_of(i);
-                self.score(
-                    state,
-                    req,
-                    profile,
-                    borrower,
-                    i,
-                    svc,
-                    charge,
-                    cluster,
-                    h,
-                    seed,
-                    Pass::Bound,
-                )
-            })
-            .collect();
         let k = (req.max_lenders as usize).min(scored.len());
         let cmp = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.tie.cmp(&b.tie));
         let not_ranked = scored.len() - k;
         // Reciprocity needs a ledger lookup per candidate, the costliest part of scoring.
         // Its effect is bounded, so score without it first, keep only candidates whose best
-        // possible score can still reach the k-th best worst possible score, and score those
-        // exactly: the same top k, without the lookups for the rest.
-        let rescore = |s: Scored, pass: Pass| {
-            self.score(
-                state, req, profile, borrower, s.lender, s.service, s.charge, s.cluster, s.holding,
-                seed, pass,
-            )
-        };
-        let w_r = match profile.mode {
-            Mode::FastestFill => profile.adjustments.reciprocity,
-            Mode::WeightedScore => profile.normalised_weights().reciprocity,
-        };
-        if w_r > 0.0 {
-            let bounds = |x: f64| match profile.mode {
-                Mode::FastestFill => (x * (-w_r).exp(), x * (1.5 * w_r).exp()),
-                Mode::WeightedScore => (x, x + w_r),
-            };
+        // possible score can still reach the k-th best worst possible score, and add it to
+        // those: the same top k, without the lookups for the rest.
+        // Selection works on indices: a `Scored` is too big to move around.
+        let mut order: Vec<u32> = (0..scored.len() as u32).collect();
+        if ctx.w_r > 0.0 {
             if k > 0 && scored.len() > k {
-                let mut lows: Vec<f64> = scored.iter().map(|s| bounds(s.score).0).collect();
+                let mut lows: Vec<f64> = scored.iter().map(|s| ctx.bounds(s.score).0).collect();
                 lows.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
                 let kth = lows[k - 1];
-                scored.retain(|s| bounds(s.score).1 >= kth);
+                order.retain(|&i| ctx.bounds(scored[i as usize].score).1 >= kth);
             }
-            scored = scored
-                .into_iter()
-                .map(|s| rescore(s, Pass::Exact))
-                .collect();
+            ctx.reciprocity_all(&mut scored, &order);
         }
-        if k < scored.len() {
-            scored.select_nth_unstable_by(k, cmp);
-            scored.truncate(k);
+        let cmp_i = |a: &u32, b: &u32| cmp(&scored[*a as usize], &scored[*b as usize]);
+        if k < order.len() {
+            order.select_nth_unstable_by(k, cmp_i);
+            order.truncate(k);
         }
-        scored.sort_unstable_by(cmp);
-        // explanations only for the lenders returned
-        let scored: Vec<Scored> = scored
-            .into_iter()
-            .map(|s| rescore(s, Pass::Explain))
-            .collect();
+        order.sort_unstable_by(cmp_i);
+        // for the explanation (when its weight is 0 the score does not move)
+        ctx.reciprocity_all(&mut scored, &order);
 
         let mut survive = 1.0;
         let mut expected = 0.0;
-        let lenders: Vec<RankedLender> = scored
-            .into_iter()
+        let lenders: Vec<RankedLender> = order
+            .iter()
             .enumerate()
-            .map(|(r, s)| {
+            .map(|(r, &i)| {
+                let s = &scored[i as usize];
                 expected += survive * s.e;
                 survive *= 1.0 - s.p;
                 let l = dir.get(s.lender);
-                let reason = explain(l, &s, self.catalog.as_ref(), profile.mode);
                 RankedLender {
                     symbol: l.symbol.clone(),
                     rank: r as u32 + 1,
@@ -725,8 +598,8 @@ impl Engine {
                     answer_hours: s.a,
                     service: s.service,
                     cluster: s.cluster,
-                    factors: s.factors,
-                    reason,
+                    factors: ctx.factors(s),
+                    reason: explain(l, s, profile.mode),
                 }
             })
             .collect();
@@ -742,180 +615,11 @@ impl Engine {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn score(
-        &self,
-        state: &LiveState,
-        req: &Request,
-        profile: &Profile,
-        borrower: u32,
-        i: u32,
-        service: Service,
-        charge: f64,
-        cluster: u32,
-        h: Holding,
-        seed: u64,
-        pass: Pass,
-    ) -> Scored {
-        let explain = pass == Pass::Explain;
-        let dir = &*self.directory;
-        let l = dir.get(i);
-        let v: LenderView = state.view(i, service, req.now);
-        let cap = f64::from(l.capacity.open_requests.unwrap_or(100));
-        let rho = f64::from(v.open) / cap;
-        // load lowers p (requests pile up and time out) and raises a (slower answers)
-        let p = (v.p_fill / (1.0 + 0.5 * (rho - 0.8).max(0.0))).clamp(1e-3, 0.999);
-        // Little's law: a new request waits behind the open ones, at the rate the lender
-        // has recently been answering (learned, so it holds whatever capacity it declares)
-        let queue_h = if v.rate_per_day >= 0.5 {
-            24.0 * f64::from(v.open) / v.rate_per_day
-        } else {
-            0.0
-        };
-        let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0)) + queue_h;
-        let km = dir.distance_km(i, borrower);
-        // transit: a day per 800 km for physical loans, nothing for electronic copies
-        let transit = if service == Service::Loan {
-            km.map_or(24.0, |k| 24.0 * k / 800.0)
-        } else {
-            0.0
-        };
-        let d = v.deliver_hours + transit + queue_h;
-        let a_eff = a;
-        let e = p * d + (1.0 - p) * a_eff;
-        let (imbalance, agreement) = if pass == Pass::Bound {
-            (0.0, false)
-        } else {
-            let (lent, borrowed) = state.reciprocity(i, borrower, req.now);
-            (
-                (lent - borrowed) / (lent + borrowed + 2.0),
-                dir.reciprocal(i, borrower),
-            )
-        };
-        let cost_ref = req.max_cost.filter(|c| *c > 0.0).unwrap_or(20.0);
-        let cost_rel = (charge / cost_ref).min(3.0);
-        let daily_ref = f64::from(l.capacity.daily.unwrap_or(20));
-        let busy = (f64::from(v.sent_today) / daily_ref).min(3.0);
-        let tier = l.tier.preference();
-        let late = req
-            .need_before
-            .is_some_and(|nb| req.now as f64 + d * 3600.0 > nb as f64);
-        let mut factors = Facts {
-            on: explain,
-            v: if explain {
-                Vec::with_capacity(10)
-            } else {
-                Vec::new()
-            },
-        };
-        let score = match profile.mode {
-            Mode::FastestFill => {
-                let adj = profile.adjustments;
-                let mut log_mult = 0.0;
-                let mut push = |name: &'static str, value: f64, c: f64, f: &mut Facts| {
-                    log_mult += c;
-                    f.push(Factor {
-                        name,
-                        value,
-                        contribution: c,
-                    });
-                };
-                factors.push(Factor {
-                    name: "p_fill",
-                    value: p,
-                    contribution: -(p.ln()),
-                });
-                factors.push(Factor {
-                    name: "expected_hours",
-                    value: e,
-                    contribution: e.ln(),
-                });
-                factors.push(Factor {
-                    name: "load",
-                    value: rho,
-                    contribution: 0.0,
-                });
-                factors.push(Factor {
-                    name: "queue_hours",
-                    value: queue_h,
-                    contribution: 0.0,
-                });
-                let recip = adj.reciprocity * (imbalance - if agreement { 0.5 } else { 0.0 });
-                push("reciprocity", imbalance, recip, &mut factors);
-                push("cost", charge, adj.cost * cost_rel, &mut factors);
-                push("fairness", busy, adj.fairness * busy, &mut factors);
-                push("tier", tier, adj.tier * (1.0 - tier), &mut factors);
-                if late {
-                    push("misses_need_before", 1.0, 3.0, &mut factors);
-                }
-                if req.rush {
-                    // rush: the key is dominated by delivery time; weigh it once more
-                    push("rush", d, (d / 24.0).ln().max(0.0) * 0.5, &mut factors);
-                }
-                let key = (e / p) * log_mult.exp();
-                1000.0 / key
-            }
-            Mode::WeightedScore => {
-                let w = profile.normalised_weights();
-                let turnaround_scale = if req.rush { 120.0 } else { 240.0 };
-                let vals = [
-                    (
-                        "holdings",
-                        0.5 + 0.5 * (f64::from(h.copies.max(1)).min(3.0) / 3.0),
-                    ),
-                    ("load", 1.0 - rho.min(1.0)),
-                    (
-                        "reciprocity",
-                        if pass == Pass::Bound {
-                            0.0
-                        } else {
-                            (0.5 - 0.5 * imbalance + if agreement { 0.25 } else { 0.0 })
-                                .clamp(0.0, 1.0)
-                        },
-                    ),
-                    ("tier", tier),
-                    ("cost", 1.0 - (charge / cost_ref).min(1.0)),
-                    ("distance", km.map_or(0.5, |k| 1.0 - (k / 2000.0).min(1.0))),
-                    ("turnaround", 1.0 - (d / turnaround_scale).min(1.0)),
-                    ("fill_rate", p),
-                ];
-                let mut s = 0.0;
-                for ((name, val), (_, wt)) in vals.iter().zip(w.pairs()) {
-                    s += wt * val;
-                    factors.push(Factor {
-                        name,
-                        value: *val,
-                        contribution: wt * val,
-                    });
-                }
-                if late {
-                    s -= 1.0;
-                    factors.push(Factor {
-                        name: "misses_need_before",
-                        value: 1.0,
-                        contribution: -1.0,
-                    });
-                }
-                s
-            }
-        };
-        Scored {
-            lender: i,
-            score,
-            tie: mix(seed ^ u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            p,
-            e,
-            d,
-            a: a_eff,
-            service,
-            cluster,
-            factors: factors.v,
-            charge,
-            holding: h,
-            open: v.open,
-            evidence: v.evidence,
-            copies: h.copies,
-        }
+    /// Whether `a` and `b` have a reciprocal agreement (listed by either).
+    pub fn reciprocal(&self, a: u32, b: u32) -> bool {
+        self.partners
+            .get(a as usize)
+            .is_some_and(|p| p.binary_search(&b).is_ok())
     }
 
     /// Catalogue library id of a lender (or `None` when it holds nothing).
@@ -927,6 +631,356 @@ impl Engine {
     }
 }
 
+/// The order in which the exclusion rules are applied (a lender tried twice keeps the
+/// answer that excludes it first).
+fn rule_rank(e: Exclusion) -> u8 {
+    match e {
+        Exclusion::TriedFinal => 0,
+        Exclusion::RetryWindow => 1,
+        _ => 2,
+    }
+}
+
+fn offer_bit(s: Service, f: Format) -> u16 {
+    1 << (s.index() * 8 + f.index() as usize)
+}
+
+/// What the hot path reads about a lender, packed: the directory's `Lender` is hundreds
+/// of bytes of strings and lists, this is 40.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hot {
+    /// bit `service * 8 + format`: some offer covers it (ignoring groups)
+    offers: u16,
+    /// interned country, 0 = unknown
+    country: u16,
+    not_lending: bool,
+    /// has a suspension or closed dates: the calendar must be checked
+    calendar: bool,
+    /// no offers listed: everything, free, to everyone
+    free: bool,
+    ships_international: bool,
+    has_geo: bool,
+    /// daily capacity, 0 = none
+    daily: u32,
+    open_cap: f32,
+    daily_ref: f32,
+    tier: f32,
+    lat: f32,
+    lon: f32,
+    cos_lat: f32,
+}
+
+impl Hot {
+    fn of(l: &crate::directory::Lender, countries: &mut HashMap<String, u16>) -> Hot {
+        let mut offers = 0u16;
+        for s in [Service::Loan, Service::Copy] {
+            for f in Format::ALL {
+                let covered = l.offers.is_empty()
+                    || l.offers.iter().any(|o| {
+                        o.service == s && (o.formats.is_empty() || o.formats.contains(&f))
+                    });
+                if covered {
+                    offers |= offer_bit(s, f);
+                }
+            }
+        }
+        let country = if l.country.is_empty() {
+            0
+        } else {
+            let n = countries.len() as u16 + 1;
+            *countries.entry(l.country.clone()).or_insert(n)
+        };
+        let (has_geo, lat, lon) = match (l.latitude, l.longitude) {
+            (Some(a), Some(o)) => (true, a.to_radians(), o.to_radians()),
+            _ => (false, 0.0, 0.0),
+        };
+        Hot {
+            offers,
+            country,
+            not_lending: !l.lending,
+            calendar: l.suspended_from.is_some() || !l.closed.is_empty(),
+            free: l.offers.is_empty(),
+            ships_international: l.ships_international,
+            has_geo,
+            daily: l.capacity.daily.unwrap_or(0),
+            open_cap: l.capacity.open_requests.unwrap_or(100) as f32,
+            daily_ref: l.capacity.daily.unwrap_or(20) as f32,
+            tier: l.tier.preference() as f32,
+            lat: lat as f32,
+            lon: lon as f32,
+            cos_lat: lat.cos() as f32,
+        }
+    }
+
+    /// Equirectangular distance in km, with the mean latitude's cosine taken as the mean of
+    /// the two cosines (precomputed): within 1 % of the great circle at consortium
+    /// distances, and no trigonometry per request.
+    fn distance_km(&self, b: &Hot) -> Option<f64> {
+        if !(self.has_geo && b.has_geo) {
+            return None;
+        }
+        let mut dlon = (f64::from(b.lon) - f64::from(self.lon)).abs();
+        if dlon > std::f64::consts::PI {
+            dlon = 2.0 * std::f64::consts::PI - dlon;
+        }
+        let x = dlon * 0.5 * f64::from(self.cos_lat + b.cos_lat);
+        let y = f64::from(b.lat) - f64::from(self.lat);
+        Some(6371.0 * (x * x + y * y).sqrt())
+    }
+}
+
+/// What scoring needs for one request, worked out once.
+struct Ctx<'a> {
+    engine: &'a Engine,
+    state: &'a LiveState,
+    req: &'a Request,
+    profile: &'a Profile,
+    borrower: u32,
+    seed: u64,
+    weights: crate::profile::Weights,
+    /// reciprocity's weight (adjustment or normalised weight, by mode)
+    w_r: f64,
+    /// fastest fill: the most reciprocity can divide and multiply a score by
+    recip_range: (f64, f64),
+    cost_ref: f64,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        engine: &'a Engine,
+        state: &'a LiveState,
+        req: &'a Request,
+        profile: &'a Profile,
+        borrower: u32,
+    ) -> Ctx<'a> {
+        let weights = profile.normalised_weights();
+        let r = profile.adjustments.reciprocity;
+        Ctx {
+            recip_range: ((-r).exp(), (1.5 * r).exp()),
+            engine,
+            state,
+            req,
+            profile,
+            borrower,
+            seed: tie_seed(&req.request_id, req.now),
+            weights,
+            w_r: match profile.mode {
+                Mode::FastestFill => profile.adjustments.reciprocity,
+                Mode::WeightedScore => weights.reciprocity,
+            },
+            cost_ref: req.max_cost.filter(|c| *c > 0.0).unwrap_or(20.0),
+        }
+    }
+
+    /// The range a score can move to once reciprocity is known.
+    fn bounds(&self, x: f64) -> (f64, f64) {
+        match self.profile.mode {
+            Mode::FastestFill => (x * self.recip_range.0, x * self.recip_range.1),
+            Mode::WeightedScore => (x, x + self.w_r),
+        }
+    }
+
+    /// Everything but reciprocity.
+    fn bound(&self, i: u32, service: Service, charge: f64, cluster: u32, h: Holding) -> Scored {
+        let req = self.req;
+        let hot = &self.engine.hot[i as usize];
+        let v: LenderView = self.state.view(i, service, req.now);
+        let rho = f64::from(v.open) / f64::from(hot.open_cap);
+        // load lowers p (requests pile up and time out) and raises a (slower answers)
+        let p = (v.p_fill / (1.0 + 0.5 * (rho - 0.8).max(0.0))).clamp(1e-3, 0.999);
+        // Little's law: a new request waits behind the open ones, at the rate the lender
+        // has recently been answering (learned, so it holds whatever capacity it declares)
+        let queue_h = if v.rate_per_day >= 0.5 {
+            24.0 * f64::from(v.open) / v.rate_per_day
+        } else {
+            0.0
+        };
+        let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0)) + queue_h;
+        let km = hot.distance_km(&self.engine.hot[self.borrower as usize]);
+        // transit: a day per 800 km for physical loans, nothing for electronic copies
+        let transit = if service == Service::Loan {
+            km.map_or(24.0, |k| 24.0 * k / 800.0)
+        } else {
+            0.0
+        };
+        let d = v.deliver_hours + transit + queue_h;
+        let e = p * d + (1.0 - p) * a;
+        let busy = (f64::from(v.sent_today) / f64::from(hot.daily_ref)).min(3.0);
+        let tier = f64::from(hot.tier);
+        let late = req
+            .need_before
+            .is_some_and(|nb| req.now as f64 + d * 3600.0 > nb as f64);
+        let mut s = Scored {
+            lender: i,
+            score: 0.0,
+            tie: mix(self.seed ^ u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            p,
+            e,
+            d,
+            a,
+            rho,
+            queue_h,
+            km,
+            busy,
+            tier,
+            late,
+            service,
+            cluster,
+            charge,
+            holding: h,
+            open: v.open,
+            evidence: v.evidence,
+            imbalance: 0.0,
+            agreement: false,
+            recip_known: false,
+        };
+        s.score = match self.profile.mode {
+            Mode::FastestFill => {
+                let log_mult: f64 = self.fastest_terms(&s).iter().map(|t| t.2).sum();
+                1000.0 / ((e / p) * log_mult.exp())
+            }
+            Mode::WeightedScore => {
+                let mut x: f64 = self
+                    .weighted_terms(&s)
+                    .iter()
+                    .zip(self.weights.pairs())
+                    .map(|((_, v), (_, w))| w * v)
+                    .sum();
+                if late {
+                    x -= 1.0;
+                }
+                x
+            }
+        };
+        s
+    }
+
+    /// Looks up reciprocity for the candidates at `which` that lack it, and folds it into
+    /// their scores.
+    fn reciprocity_all(&self, scored: &mut [Scored], which: &[u32]) {
+        let todo: Vec<u32> = which
+            .iter()
+            .copied()
+            .filter(|&i| !scored[i as usize].recip_known)
+            .collect();
+        let lenders: Vec<u32> = todo.iter().map(|&i| scored[i as usize].lender).collect();
+        let got = self
+            .state
+            .reciprocity_many(&lenders, self.borrower, self.req.now);
+        for (&i, lb) in todo.iter().zip(got) {
+            self.reciprocity(&mut scored[i as usize], lb);
+        }
+    }
+
+    /// Folds reciprocity (lent to and borrowed from the borrower) into a score.
+    fn reciprocity(&self, s: &mut Scored, (lent, borrowed): (f64, f64)) {
+        s.imbalance = (lent - borrowed) / (lent + borrowed + 2.0);
+        s.agreement = self.engine.reciprocal(s.lender, self.borrower);
+        s.recip_known = true;
+        match self.profile.mode {
+            Mode::FastestFill => s.score *= (-self.recip_fastest(s)).exp(),
+            Mode::WeightedScore => s.score += self.w_r * recip_weighted(s),
+        }
+    }
+
+    fn recip_fastest(&self, s: &Scored) -> f64 {
+        self.profile.adjustments.reciprocity * (s.imbalance - if s.agreement { 0.5 } else { 0.0 })
+    }
+
+    /// Fastest-fill adjustments other than reciprocity: (name, value, log multiplier).
+    fn fastest_terms(&self, s: &Scored) -> [(&'static str, f64, f64); 5] {
+        let adj = self.profile.adjustments;
+        let none = ("", 0.0, 0.0);
+        [
+            (
+                "cost",
+                s.charge,
+                adj.cost * (s.charge / self.cost_ref).min(3.0),
+            ),
+            ("fairness", s.busy, adj.fairness * s.busy),
+            ("tier", s.tier, adj.tier * (1.0 - s.tier)),
+            if s.late {
+                ("misses_need_before", 1.0, 3.0)
+            } else {
+                none
+            },
+            if self.req.rush {
+                // rush: the key is dominated by delivery time; weigh it once more
+                ("rush", s.d, (s.d / 24.0).ln().max(0.0) * 0.5)
+            } else {
+                none
+            },
+        ]
+    }
+
+    /// Weighted-score factor values, reciprocity as 0 until known.
+    fn weighted_terms(&self, s: &Scored) -> [(&'static str, f64); 8] {
+        let turnaround_scale = if self.req.rush { 120.0 } else { 240.0 };
+        [
+            (
+                "holdings",
+                0.5 + 0.5 * (f64::from(s.holding.copies.max(1)).min(3.0) / 3.0),
+            ),
+            ("load", 1.0 - s.rho.min(1.0)),
+            (
+                "reciprocity",
+                if s.recip_known {
+                    recip_weighted(s)
+                } else {
+                    0.0
+                },
+            ),
+            ("tier", s.tier),
+            ("cost", 1.0 - (s.charge / self.cost_ref).min(1.0)),
+            (
+                "distance",
+                s.km.map_or(0.5, |k| 1.0 - (k / 2000.0).min(1.0)),
+            ),
+            ("turnaround", 1.0 - (s.d / turnaround_scale).min(1.0)),
+            ("fill_rate", s.p),
+        ]
+    }
+
+    /// Each factor's value and contribution, for the lenders returned.
+    fn factors(&self, s: &Scored) -> Vec<Factor> {
+        let mut v = Vec::with_capacity(10);
+        let f = |name, value, contribution| Factor {
+            name,
+            value,
+            contribution,
+        };
+        match self.profile.mode {
+            Mode::FastestFill => {
+                v.push(f("p_fill", s.p, -(s.p.ln())));
+                v.push(f("expected_hours", s.e, s.e.ln()));
+                v.push(f("load", s.rho, 0.0));
+                v.push(f("queue_hours", s.queue_h, 0.0));
+                v.push(f("reciprocity", s.imbalance, self.recip_fastest(s)));
+                for (name, value, c) in self.fastest_terms(s) {
+                    if !name.is_empty() {
+                        v.push(f(name, value, c));
+                    }
+                }
+            }
+            Mode::WeightedScore => {
+                for ((name, value), (_, w)) in
+                    self.weighted_terms(s).into_iter().zip(self.weights.pairs())
+                {
+                    v.push(f(name, value, w * value));
+                }
+                if s.late {
+                    v.push(f("misses_need_before", 1.0, -1.0));
+                }
+            }
+        }
+        v
+    }
+}
+
+fn recip_weighted(s: &Scored) -> f64 {
+    (0.5 - 0.5 * s.imbalance + if s.agreement { 0.25 } else { 0.0 }).clamp(0.0, 1.0)
+}
+
 struct Scored {
     lender: u32,
     score: f64,
@@ -935,37 +989,21 @@ struct Scored {
     e: f64,
     d: f64,
     a: f64,
+    rho: f64,
+    queue_h: f64,
+    km: Option<f64>,
+    busy: f64,
+    tier: f64,
+    late: bool,
     service: Service,
     cluster: u32,
-    factors: Vec<Factor>,
     charge: f64,
     holding: Holding,
     open: u32,
     evidence: f64,
-    copies: u8,
-}
-
-/// Which scoring pass: a bound without reciprocity, exact, or exact with explanations.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    Bound,
-    Exact,
-    Explain,
-}
-
-/// Factors collected only when explaining (the top `max_lenders`), so ranking the other
-/// candidates allocates nothing.
-struct Facts {
-    on: bool,
-    v: Vec<Factor>,
-}
-
-impl Facts {
-    fn push(&mut self, f: Factor) {
-        if self.on {
-            self.v.push(f);
-        }
-    }
+    imbalance: f64,
+    agreement: bool,
+    recip_known: bool,
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -989,34 +1027,79 @@ fn tie_seed(request_id: &str, now: i64) -> u64 {
     mix(h)
 }
 
-fn explain(l: &crate::directory::Lender, s: &Scored, _cat: &Catalog, mode: Mode) -> String {
-    let copies = if s.copies > 1 {
-        format!("{} copies", s.copies)
+fn explain(l: &crate::directory::Lender, s: &Scored, mode: Mode) -> String {
+    // Hand-rolled: `format!` with float arguments was a tenth of a typical route's time,
+    // and these sentences are built for every lender returned.
+    let mut out = String::with_capacity(192);
+    let name = if l.name.is_empty() {
+        &l.symbol
     } else {
-        "1 copy".into()
+        &l.name
     };
-    let history = if s.evidence < 0.5 {
-        "no history yet, so the consortium prior".to_string()
+    out.push_str(name);
+    out.push_str(" holds it (");
+    let copies = s.holding.copies;
+    if copies > 1 {
+        push_int(&mut out, f64::from(copies));
+        out.push_str(" copies");
     } else {
-        format!("{:.0} recent answers", s.evidence)
-    };
-    let how = match mode {
-        Mode::FastestFill => format!("expected {:.0} h at this lender", s.e),
-        Mode::WeightedScore => format!("weighted score {:.3}", s.score),
-    };
-    format!(
-        "{} holds it ({copies}); {} {:.0}% likely to fill ({history}); delivers in ~{:.0} h, says no in ~{:.0} h; {} open requests; {how}",
-        if l.name.is_empty() {
-            &l.symbol
-        } else {
-            &l.name
-        },
-        s.service.name(),
-        s.p * 100.0,
-        s.d,
-        s.a,
-        s.open
-    )
+        out.push_str("1 copy");
+    }
+    out.push_str("); ");
+    out.push_str(s.service.name());
+    out.push(' ');
+    push_int(&mut out, s.p * 100.0);
+    out.push_str("% likely to fill (");
+    if s.evidence < 0.5 {
+        out.push_str("no history yet, so the consortium prior");
+    } else {
+        push_int(&mut out, s.evidence);
+        out.push_str(" recent answers");
+    }
+    out.push_str("); delivers in ~");
+    push_int(&mut out, s.d);
+    out.push_str(" h, says no in ~");
+    push_int(&mut out, s.a);
+    out.push_str(" h; ");
+    push_int(&mut out, f64::from(s.open));
+    out.push_str(" open requests; ");
+    match mode {
+        Mode::FastestFill => {
+            out.push_str("expected ");
+            push_int(&mut out, s.e);
+            out.push_str(" h at this lender");
+        }
+        Mode::WeightedScore => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "weighted score {:.3}", s.score);
+        }
+    }
+    out
+}
+
+/// Appends `x` rounded to the nearest integer.
+fn push_int(out: &mut String, x: f64) {
+    let mut v = x.round();
+    if !v.is_finite() {
+        out.push('?');
+        return;
+    }
+    if v < 0.0 {
+        out.push('-');
+        v = -v;
+    }
+    let mut n = v.min(1e18) as u64;
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[at..].iter().map(|&b| b as char));
 }
 
 /// Expected hours of a string in the given order: Σ_k (Π_{j<k} (1 − p_j)) · e_k.

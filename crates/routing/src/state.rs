@@ -202,6 +202,70 @@ impl Decayed {
     }
 }
 
+/// One cell of the reciprocity ledger: decayed counts lent and borrowed between a pair,
+/// both as of the same minute. Sixteen bytes with its key: the ledger is read once per
+/// candidate, from rows that are often cold, so its size is what routing pays for.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Ledger {
+    lent: f32,
+    borrowed: f32,
+    /// minutes since the epoch
+    minute: u32,
+}
+
+impl Ledger {
+    /// The decay factor from the cell's time to `now` (1 under an hour, as `decay_to`).
+    fn factor(&self, now: i64, hl: f64) -> f64 {
+        let dt = now - i64::from(self.minute) * 60;
+        if dt >= 3600 {
+            (-dt as f64 * std::f64::consts::LN_2 / hl).exp()
+        } else {
+            1.0
+        }
+    }
+
+    fn add(&mut self, t: i64, hl: f64, lent: f32, borrowed: f32) {
+        if self.lent == 0.0 && self.borrowed == 0.0 {
+            self.minute = self.minute.max((t.max(0) / 60) as u32);
+        } else if t - i64::from(self.minute) * 60 >= 3600 {
+            let k = self.factor(t, hl) as f32;
+            self.lent *= k;
+            self.borrowed *= k;
+            self.minute = (t.max(0) / 60) as u32;
+        }
+        self.lent += lent;
+        self.borrowed += borrowed;
+    }
+
+    /// The state file's form (two counters), kept from before the ledger was packed.
+    fn to_file(self) -> (Decayed, Decayed) {
+        let t = i64::from(self.minute) * 60;
+        (
+            Decayed {
+                w: f64::from(self.lent),
+                sum: 0.0,
+                t,
+            },
+            Decayed {
+                w: f64::from(self.borrowed),
+                sum: 0.0,
+                t,
+            },
+        )
+    }
+
+    fn from_file((mut a, mut b): (Decayed, Decayed), hl: f64) -> Ledger {
+        let t = a.t.max(b.t);
+        a.decay_to(t, hl);
+        b.decay_to(t, hl);
+        Ledger {
+            lent: a.w as f32,
+            borrowed: b.w as f32,
+            minute: (t.max(0) / 60) as u32,
+        }
+    }
+}
+
 /// One lender's learned behaviour for one service.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct ServiceStats {
@@ -283,10 +347,15 @@ pub struct LiveState {
     open: HashMap<(u64, u32), Open>,
     /// Per library `x`, per partner `y`: (lent by y to x, lent by x to y). Kept from both
     /// sides, so one route (one borrower) reads one small row that stays in cache.
-    ledger: Vec<HashMap<u32, (Decayed, Decayed)>>,
+    ledger: Vec<HashMap<u32, Ledger>>,
     not_held: Vec<RoaringBitmap>,
+    /// Clusters some lender has said it does not hold: routing checks the (few) clusters
+    /// of a request here once, and the per-lender bitmaps only for those that are set.
+    not_held_clusters: RoaringBitmap,
     /// (lender, cluster) -> retry after (unix s)
     retry_after: HashMap<(u32, u32), i64>,
+    /// Clusters with a retry window (a superset: windows expire, the bit stays).
+    retry_clusters: RoaringBitmap,
     priors: Option<Priors>,
     applied: u64,
 }
@@ -401,6 +470,18 @@ impl LiveState {
         };
         let hours = closed.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
         let st = &mut s.by_service[e.service.index()];
+        if answers {
+            // keep a service's four counters within an hour of each other, so `compute`
+            // decays them all with one factor
+            for d in [
+                &mut st.fills,
+                &mut st.unfilled,
+                &mut st.answer,
+                &mut st.deliver,
+            ] {
+                d.decay_to(e.at, hl);
+            }
+        }
         match e.kind {
             EventKind::Sent => {
                 if self
@@ -438,10 +519,14 @@ impl LiveState {
                 if self.ledger.len() < n {
                     self.ledger.resize_with(n, HashMap::default);
                 }
-                let entry = self.ledger[borrower as usize].entry(lender).or_default();
-                bump(&mut entry.0, e.at, hl);
-                let entry = self.ledger[lender as usize].entry(borrower).or_default();
-                bump(&mut entry.1, e.at, hl);
+                self.ledger[borrower as usize]
+                    .entry(lender)
+                    .or_default()
+                    .add(e.at, hl, 1.0, 0.0);
+                self.ledger[lender as usize]
+                    .entry(borrower)
+                    .or_default()
+                    .add(e.at, hl, 0.0, 1.0);
             }
             EventKind::Expired => {
                 bump(&mut st.unfilled, e.at, hl);
@@ -460,15 +545,18 @@ impl LiveState {
                     if reason.is_final() {
                         if let Some(b) = self.not_held.get_mut(lender as usize) {
                             b.insert(c);
+                            self.not_held_clusters.insert(c);
                         }
                     } else if reason == ReasonUnfilled::NotOnShelf {
                         self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
+                        self.retry_clusters.insert(c);
                     }
                 }
             }
             EventKind::RetryPossible(_) => {
                 if let Some(c) = e.cluster {
                     self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
+                    self.retry_clusters.insert(c);
                 }
             }
             EventKind::WillSupply
@@ -526,6 +614,23 @@ impl LiveState {
         }
     }
 
+    /// Recomputes every cached estimate older than half of [`CACHE_S`], so that routing
+    /// finds a fresh cache even for lenders that have not answered for hours. The server
+    /// calls this on a timer (and the simulator each simulated hour); without it routing
+    /// stays correct, computing the stale lenders' estimates per request instead.
+    pub fn refresh_stale(&mut self, now: i64) {
+        let p = self.priors();
+        for s in &mut self.lenders {
+            for svc in [Service::Loan, Service::Copy] {
+                let stale =
+                    s.cache[svc.index()].is_none_or(|c| now < c.t || now - c.t >= CACHE_S / 2);
+                if stale {
+                    s.cache[svc.index()] = Some(compute(s, svc, now, &p));
+                }
+            }
+        }
+    }
+
     /// Refreshes a lender's cached estimates after an event.
     fn refresh(&mut self, lender: u32, service: Service, now: i64) {
         let p = self.priors();
@@ -538,7 +643,7 @@ impl LiveState {
     /// Decayed (lent to borrower, borrowed from borrower) counts for a lender.
     pub fn reciprocity(&self, lender: u32, borrower: u32, now: i64) -> (f64, f64) {
         let hl = self.priors().half_life_days * 86_400.0;
-        let Some((mut lent, mut borrowed)) = self
+        let Some(c) = self
             .ledger
             .get(borrower as usize)
             .and_then(|row| row.get(&lender))
@@ -546,9 +651,28 @@ impl LiveState {
         else {
             return (0.0, 0.0);
         };
-        lent.decay_to(now, hl);
-        borrowed.decay_to(now, hl);
-        (lent.w, borrowed.w)
+        let k = c.factor(now, hl);
+        (f64::from(c.lent) * k, f64::from(c.borrowed) * k)
+    }
+
+    /// [`LiveState::reciprocity`] for several lenders and one borrower. The lookups go
+    /// first, in a loop with nothing else in it, so their cache misses (the ledger is
+    /// large and a borrower's row is often cold) overlap instead of queueing.
+    pub fn reciprocity_many(&self, lenders: &[u32], borrower: u32, now: i64) -> Vec<(f64, f64)> {
+        let hl = self.priors().half_life_days * 86_400.0;
+        let Some(row) = self.ledger.get(borrower as usize) else {
+            return vec![(0.0, 0.0); lenders.len()];
+        };
+        let cells: Vec<Option<Ledger>> = lenders.iter().map(|l| row.get(l).copied()).collect();
+        cells
+            .into_iter()
+            .map(|c| {
+                c.map_or((0.0, 0.0), |c| {
+                    let k = c.factor(now, hl);
+                    (f64::from(c.lent) * k, f64::from(c.borrowed) * k)
+                })
+            })
+            .collect()
     }
 
     /// Whether the lender has said it does not hold (or will never lend) the cluster.
@@ -556,6 +680,24 @@ impl LiveState {
         self.not_held
             .get(lender as usize)
             .is_some_and(|b| b.contains(cluster))
+    }
+
+    /// Whether any lender has said it does not hold the cluster.
+    pub fn any_not_held(&self, cluster: u32) -> bool {
+        self.not_held_clusters.contains(cluster)
+    }
+
+    /// Whether any lender may be inside a retry window for the cluster.
+    pub fn any_retry(&self, cluster: u32) -> bool {
+        self.retry_clusters.contains(cluster)
+    }
+
+    /// Requests sent to a lender on the UTC day of `now`.
+    pub fn sent_today(&self, lender: u32, now: i64) -> u32 {
+        self.lenders
+            .get(lender as usize)
+            .filter(|s| s.day == now.div_euclid(86_400))
+            .map_or(0, |s| s.sent_today)
     }
 
     /// The per-lender bitmap of clusters it said it does not hold.
@@ -577,7 +719,7 @@ impl LiveState {
                 .ledger
                 .iter()
                 .enumerate()
-                .flat_map(|(row, m)| m.iter().map(move |(p, v)| ((row as u32, *p), *v)))
+                .flat_map(|(row, m)| m.iter().map(move |(p, v)| ((row as u32, *p), v.to_file())))
                 .collect(),
             not_held: self
                 .not_held
@@ -597,25 +739,31 @@ impl LiveState {
         let f: StateFile = serde_json::from_slice(b)?;
         let n = f.lenders.len();
         let mut not_held = vec![RoaringBitmap::new(); n];
+        let mut not_held_clusters = RoaringBitmap::new();
         for (l, c) in f.not_held {
             if let Some(b) = not_held.get_mut(l as usize) {
                 b.insert(c);
+                not_held_clusters.insert(c);
             }
         }
+        let retry_clusters = f.retry_after.iter().map(|((_, c), _)| *c).collect();
         Ok(LiveState {
             lenders: f.lenders,
             open: f.open.into_iter().collect(),
             ledger: {
-                let mut rows: Vec<HashMap<u32, (Decayed, Decayed)>> = vec![HashMap::default(); n];
+                let hl = f.priors.unwrap_or_default().half_life_days * 86_400.0;
+                let mut rows: Vec<HashMap<u32, Ledger>> = vec![HashMap::default(); n];
                 for ((row, partner), v) in f.ledger {
                     if let Some(r) = rows.get_mut(row as usize) {
-                        r.insert(partner, v);
+                        r.insert(partner, Ledger::from_file(v, hl));
                     }
                 }
                 rows
             },
             not_held,
+            not_held_clusters,
             retry_after: f.retry_after.into_iter().collect(),
+            retry_clusters,
             priors: f.priors,
             applied: f.applied,
         })
@@ -633,10 +781,23 @@ fn prior_deliver(p: &Priors, s: Service) -> f64 {
 fn compute(s: &LenderState, service: Service, now: i64, p: &Priors) -> Cached {
     let hl = p.half_life_days * 86_400.0;
     let st = s.by_service[service.index()];
-    let decayed = |d: Decayed| {
-        let mut d = d;
-        d.decay_to(now, hl);
-        d
+    // `apply` decays a service's counters together on every answer, so they sit within an
+    // hour of each other (the tolerance `decay_to` already accepts): one exp, not four
+    let t0 = st
+        .fills
+        .t
+        .max(st.unfilled.t)
+        .max(st.answer.t)
+        .max(st.deliver.t);
+    let k = if now - t0 >= 3600 {
+        (-(now - t0) as f64 * std::f64::consts::LN_2 / hl).exp()
+    } else {
+        1.0
+    };
+    let decayed = |d: Decayed| Decayed {
+        w: d.w * k,
+        sum: d.sum * k,
+        t: now,
     };
     let (f, u) = (decayed(st.fills).w, decayed(st.unfilled).w);
     let mut a = s.answers;
