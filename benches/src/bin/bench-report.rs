@@ -84,6 +84,10 @@ fn main() {
         println!("{n}");
         return;
     }
+    if args.iter().any(|a| a == "--breakdown") {
+        breakdown();
+        return;
+    }
     if !only_routing {
         catalog_sections(records);
     }
@@ -406,4 +410,48 @@ fn routing_section() {
         value: String::new(),
         valid: true,
     };
+}
+
+#[allow(dead_code)]
+fn breakdown() {
+    let (engine, state, _) = engine_with_history(two_hundred_holders(200_000), 1_000_000);
+    let dir = engine.directory().clone();
+    let reqs: Vec<_> = (0..300_000u64)
+        .map(|k| request(&dir, (k * 7919) % 200_000, k as usize))
+        .collect();
+    let t = Instant::now();
+    let mut n = 0;
+    for r in &reqs {
+        n += engine
+            .catalog()
+            .lookup(&r.citation, Default::default())
+            .map(|m| m.len())
+            .unwrap_or(0);
+    }
+    println!(
+        "lookup only: {:.0} ns ({n})",
+        t.elapsed().as_nanos() as f64 / 3e5
+    );
+    for max in [1u32, 5] {
+        let t = Instant::now();
+        let mut n = 0;
+        for r in &reqs {
+            let mut r = r.clone();
+            r.max_lenders = max;
+            n += engine
+                .route(&state, &r)
+                .map(|s| s.lenders.len())
+                .unwrap_or(0);
+        }
+        println!(
+            "route max {max}: {:.0} ns ({n})",
+            t.elapsed().as_nanos() as f64 / 3e5
+        );
+    }
+    let t = Instant::now();
+    let mut n = 0;
+    for r in &reqs {
+        n += r.clone().max_lenders;
+    }
+    println!("clone: {:.0} ns ({n})", t.elapsed().as_nanos() as f64 / 3e5);
 }

@@ -4,7 +4,7 @@
 //! fields, negative or zero capacities, unknown currencies, bad time zones and
 //! overlapping closures are refused with the file, the lender and the field named.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone};
@@ -232,14 +232,14 @@ const CURRENCIES: &[&str] = &[
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
     lenders: Vec<Lender>,
-    by_symbol: HashMap<String, u32>,
+    by_symbol: rustc_hash::FxHashMap<String, u32>,
     tz: Vec<chrono_tz::Tz>,
 }
 
 impl Directory {
     /// Validates lenders and builds the directory.
     pub fn new(lenders: Vec<Lender>, file: &str) -> Result<Directory, DirectoryError> {
-        let mut by_symbol = HashMap::new();
+        let mut by_symbol = rustc_hash::FxHashMap::default();
         let mut tz = Vec::with_capacity(lenders.len());
         for (i, l) in lenders.iter().enumerate() {
             let bad = |field: &str, message: String| DirectoryError::Invalid {

@@ -1,6 +1,6 @@
 //! The router: citation → candidates → hard filters → ranking → lending string.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use rota_catalog::{Catalog, Citation, Format, Holding, LookupError, LookupOptions, Match};
@@ -280,7 +280,7 @@ impl Engine {
                 lender_to_lib[i as usize] = lib as u32;
             }
         }
-        let mut countries = HashMap::new();
+        let mut countries = HashMap::default();
         let hot: Vec<Hot> = directory
             .lenders()
             .iter()
@@ -439,11 +439,11 @@ impl Engine {
         // the best match wins for a lender holding several
         cands.sort_unstable_by_key(|c| (c.0, c.1));
         cands.dedup_by_key(|c| c.0);
-        let not_held_c: Vec<bool> = matches
-            .iter()
-            .map(|m| state.any_not_held(m.cluster))
-            .collect();
-        let retry_c: Vec<bool> = matches.iter().map(|m| state.any_retry(m.cluster)).collect();
+        let (mut not_held_c, mut retry_c) = ([false; 3], [false; 3]);
+        for (k, m) in matches.iter().enumerate() {
+            not_held_c[k] = state.any_not_held(m.cluster);
+            retry_c[k] = state.any_retry(m.cluster);
+        }
 
         let services: &[Service] = match req.service {
             ServiceType::Loan => &[Service::Loan],
@@ -858,17 +858,24 @@ impl<'a> Ctx<'a> {
     /// Looks up reciprocity for the candidates at `which` that lack it, and folds it into
     /// their scores.
     fn reciprocity_all(&self, scored: &mut [Scored], which: &[u32]) {
-        let todo: Vec<u32> = which
+        let mut todo: Vec<(u32, f64, f64)> = which
             .iter()
-            .copied()
-            .filter(|&i| !scored[i as usize].recip_known)
+            .filter(|&&i| !scored[i as usize].recip_known)
+            .map(|&i| (scored[i as usize].lender, 0.0, 0.0))
             .collect();
-        let lenders: Vec<u32> = todo.iter().map(|&i| scored[i as usize].lender).collect();
-        let got = self
-            .state
-            .reciprocity_many(&lenders, self.borrower, self.req.now);
-        for (&i, lb) in todo.iter().zip(got) {
-            self.reciprocity(&mut scored[i as usize], lb);
+        if todo.is_empty() {
+            return;
+        }
+        self.state
+            .reciprocity_many(&mut todo, self.borrower, self.req.now);
+        let mut t = todo.iter();
+        for &i in which {
+            let s = &mut scored[i as usize];
+            if !s.recip_known
+                && let Some(&(_, lent, borrowed)) = t.next()
+            {
+                self.reciprocity(s, (lent, borrowed));
+            }
         }
     }
 
@@ -1099,7 +1106,7 @@ fn push_int(out: &mut String, x: f64) {
             break;
         }
     }
-    out.extend(buf[at..].iter().map(|&b| b as char));
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("?"));
 }
 
 /// Expected hours of a string in the given order: Σ_k (Π_{j<k} (1 − p_j)) · e_k.
@@ -1111,4 +1118,27 @@ pub fn expected_hours(order: &[(f64, f64)]) -> f64 {
         survive *= 1.0 - p;
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_int;
+
+    #[test]
+    fn integers_are_written_rounded() {
+        for (x, want) in [
+            (0.0, "0"),
+            (0.49, "0"),
+            (0.5, "1"),
+            (7.0, "7"),
+            (96.4, "96"),
+            (1234567.6, "1234568"),
+            (-3.6, "-4"),
+            (f64::NAN, "?"),
+        ] {
+            let mut s = String::from("x");
+            push_int(&mut s, x);
+            assert_eq!(s, format!("x{want}"), "{x}");
+        }
+    }
 }

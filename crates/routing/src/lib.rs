@@ -6,14 +6,20 @@
 //! ## Pipeline
 //! 1. **Match**: the citation is looked up in the catalogue ([`rota_catalog`]); the best
 //!    clusters (confidence ≥ 0.5 and ≥ 85 % of the best, at most three) give the holders.
-//! 2. **Filter** ([`Exclusion`]): candidates are a roaring bitmap of directory indices;
-//!    each hard rule removes a set — the borrower, lenders already tried with a final
-//!    answer (NotHeld, NonCirculating, NotAvailableForILL), lenders in a retry window
-//!    (OnLoan, NotOnShelf: 14 days), lenders that said "not held" for this cluster on
-//!    any earlier request, not lending, suspended or closed (in their own time zone),
+//! 2. **Filter** ([`Exclusion`]): one pass over the candidates (holders, by directory
+//!    index) applies the hard rules in this order, the first that fires excluding the
+//!    holder — the borrower, a holding that does not lend, lenders already tried with a
+//!    final answer (NotHeld, NonCirculating, NotAvailableForILL), lenders in a retry
+//!    window (OnLoan, NotOnShelf: 14 days), lenders that said "not held" for this cluster
+//!    on any earlier request, not lending, suspended or closed (in their own time zone),
 //!    not offering the service/format to the borrower's groups, charging above the
 //!    maximum cost, not shipping abroad, over daily capacity. Every removed holder is
-//!    reported with its rule.
+//!    reported with its rule. The live state keeps "not held" facts and retry windows in
+//!    roaring bitmaps (per lender, and the clusters having any), so a request consults
+//!    them only for clusters where some lender has answered that way; the directory's
+//!    static facts (offers per service and format, calendar, country) are packed per
+//!    lender when the engine is built. Building one roaring set per rule per request,
+//!    as a first version did, cost more than the checks (measured in BENCHMARKS.md).
 //! 3. **Rank** with the request's weight profile ([`Profile`]), best `max_lenders` kept.
 //!
 //! ## Fastest fill, and why `e/p` is the right order

@@ -57,6 +57,23 @@ pub fn install_metrics(addr: SocketAddr) {
     });
 }
 
+/// Keeps every lender's cached estimates fresh (see `LiveState::refresh_stale`), so
+/// routing reads a cache even for lenders that have not answered for hours. A write lock
+/// held for tens of microseconds every five minutes.
+fn spawn_refresh(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now().timestamp();
+            app.live
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .refresh_stale(now);
+        }
+    });
+}
+
 /// Publishes lender load with bounded cardinality: no per-symbol series (a consortium has
 /// hundreds), but the distribution of load ratios in five fixed buckets and the ten
 /// busiest lenders' open requests by rank.
@@ -188,6 +205,7 @@ pub async fn serve(
                         tracing::info!(events = n, "recorded the demo history");
                     }
                     spawn_load_gauges(app.clone());
+                    spawn_refresh(app.clone());
                     let _ = slot.set(app);
                     health
                         .set_service_status("", tonic_health::ServingStatus::Serving)

@@ -654,7 +654,13 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
         };
         let _ = state.apply(&dir, &e);
     };
+    let mut refreshed = i64::MIN;
     while let Some(Reverse((now, _, ev))) = heap.pop() {
+        // what the server's timer does: keep cached lender estimates fresh
+        if now - refreshed >= 3600 {
+            state.refresh_stale(now);
+            refreshed = now;
+        }
         let rid = match ev {
             Ev::Arrive(r) | Ev::Answer(r, _, _) | Ev::Deliver(r, _) => r,
         };
