@@ -113,7 +113,7 @@ fn unreadable(kind: &'static str, text: &str) -> IdError {
 /// Takes the leading identifier-like run of a subfield: digits, hyphens, spaces between
 /// digit groups and a final X, stopping at qualifiers such as `(pbk.)`, `:` or `$14.95`.
 fn leading_id_chars(text: &str, max_digits: usize) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(max_digits + 1);
     let mut started = false;
     for c in text.chars() {
         match c {

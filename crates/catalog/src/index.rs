@@ -748,6 +748,20 @@ impl Catalog {
         }
     }
 
+    /// Calls `f` with each holding of a cluster (deltas applied), allocating nothing.
+    pub fn each_holder(&self, cluster: u32, mut f: impl FnMut(Holding)) {
+        if !self.overlay.is_empty()
+            && let Some(v) = self.overlay.get(&cluster)
+        {
+            v.iter().copied().for_each(f);
+            return;
+        }
+        let flags = self.flags.as_ref();
+        for i in self.range(cluster) {
+            f(Holding::from_flags(self.holder_at(i), flags[i]));
+        }
+    }
+
     /// Holdings of a cluster.
     pub fn holders(&self, cluster: u32) -> Vec<Holding> {
         let mut v = Vec::with_capacity(self.holder_count(cluster));
@@ -778,20 +792,27 @@ impl Catalog {
 
     /// Clusters under an exact typed key (see [`Ident::key`]).
     pub fn clusters_for_key(&self, key: &[u8]) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.each_cluster_for_key(key, |c| out.push(c));
+        out
+    }
+
+    /// Calls `f` with each cluster under a typed key, allocating nothing.
+    pub fn each_cluster_for_key(&self, key: &[u8], mut f: impl FnMut(u32)) {
         match self.keys.get(key) {
-            None => Vec::new(),
-            Some(v) if v & MULTI_BIT == 0 => vec![v as u32],
+            None => {}
+            Some(v) if v & MULTI_BIT == 0 => f(v as u32),
             Some(v) => {
                 let m = self.multi.as_ref();
                 let off = (v & !MULTI_BIT) as usize;
                 if 4 * (off + 1) > m.len() {
-                    return Vec::new();
+                    return;
                 }
                 let n = u32_at(m, off) as usize;
                 if 4 * (off + 1 + n) > m.len() {
-                    return Vec::new();
+                    return;
                 }
-                (0..n).map(|k| u32_at(m, off + 1 + k)).collect()
+                (0..n).for_each(|k| f(u32_at(m, off + 1 + k)));
             }
         }
     }

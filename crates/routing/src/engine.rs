@@ -412,12 +412,9 @@ impl Engine {
         let mut excluded: Vec<Excluded> = Vec::new();
         // (lender, match rank, cluster, holding)
         let mut cands: Vec<(u32, u8, u32, Holding)> = Vec::new();
-        let mut buf = Vec::new();
         for (mi, m) in matches.iter().enumerate() {
-            buf.clear();
-            self.catalog.holders_into(m.cluster, &mut buf);
-            cands.reserve(buf.len());
-            for h in &buf {
+            cands.reserve(self.catalog.holder_count(m.cluster));
+            self.catalog.each_holder(m.cluster, |h| {
                 let li = self
                     .lib_to_lender
                     .get(h.library as usize)
@@ -431,10 +428,10 @@ impl Engine {
                             reason: Exclusion::NotInDirectory,
                         });
                     }
-                    continue;
+                    return;
                 }
-                cands.push((li, mi as u8, m.cluster, *h));
-            }
+                cands.push((li, mi as u8, m.cluster, h));
+            });
         }
         // the best match wins for a lender holding several
         cands.sort_unstable_by_key(|c| (c.0, c.1));
@@ -858,23 +855,21 @@ impl<'a> Ctx<'a> {
     /// Looks up reciprocity for the candidates at `which` that lack it, and folds it into
     /// their scores.
     fn reciprocity_all(&self, scored: &mut [Scored], which: &[u32]) {
-        let mut todo: Vec<(u32, f64, f64)> = which
-            .iter()
-            .filter(|&&i| !scored[i as usize].recip_known)
-            .map(|&i| (scored[i as usize].lender, 0.0, 0.0))
-            .collect();
-        if todo.is_empty() {
-            return;
-        }
-        self.state
-            .reciprocity_many(&mut todo, self.borrower, self.req.now);
-        let mut t = todo.iter();
+        self.state.touch_ledger(
+            self.borrower,
+            which
+                .iter()
+                .map(|&i| &scored[i as usize])
+                .filter(|s| !s.recip_known)
+                .map(|s| s.lender),
+        );
         for &i in which {
             let s = &mut scored[i as usize];
-            if !s.recip_known
-                && let Some(&(_, lent, borrowed)) = t.next()
-            {
-                self.reciprocity(s, (lent, borrowed));
+            if !s.recip_known {
+                let lb = self
+                    .state
+                    .reciprocity(s.lender, self.borrower, self.req.now);
+                self.reciprocity(s, lb);
             }
         }
     }
@@ -1084,18 +1079,17 @@ fn explain(l: &crate::directory::Lender, s: &Scored, mode: Mode) -> String {
     out
 }
 
-/// Appends `x` rounded to the nearest integer.
+/// Appends `x` rounded to the nearest integer (halves away from zero, as `f64::round`,
+/// without its libm call).
 fn push_int(out: &mut String, x: f64) {
-    let mut v = x.round();
-    if !v.is_finite() {
+    if !x.is_finite() {
         out.push('?');
         return;
     }
-    if v < 0.0 {
+    let mut n = (x.abs() + 0.5).min(1e18) as u64;
+    if x < 0.0 && n > 0 {
         out.push('-');
-        v = -v;
     }
-    let mut n = v.min(1e18) as u64;
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     loop {
@@ -1106,7 +1100,9 @@ fn push_int(out: &mut String, x: f64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("?"));
+    for &b in &buf[at..] {
+        out.push(char::from(b));
+    }
 }
 
 /// Expected hours of a string in the given order: Σ_k (Π_{j<k} (1 − p_j)) · e_k.

@@ -732,29 +732,17 @@ impl LiveState {
         (f64::from(c.lent) * k, f64::from(c.borrowed) * k)
     }
 
-    /// [`LiveState::reciprocity`] for several lenders and one borrower, in place:
-    /// `(lender, lent, borrowed)`. One tight loop, so the cache misses of consecutive
-    /// lookups (the ledger is large and a borrower's row is often cold) overlap.
-    pub fn reciprocity_many(&self, slots: &mut [(u32, f64, f64)], borrower: u32, now: i64) {
-        let hl = self.priors().half_life_days * 86_400.0;
-        let Some(row) = self.ledger.get(borrower as usize) else {
-            slots.iter_mut().for_each(|s| (s.1, s.2) = (0.0, 0.0));
-            return;
-        };
-        // first every home slot, with nothing depending on the loads: the misses overlap
-        let mut seen = 0u32;
-        for s in slots.iter() {
-            seen ^= row.touch(s.0);
-        }
-        std::hint::black_box(seen);
-        for s in slots.iter_mut() {
-            (s.1, s.2) = match row.get(s.0) {
-                Some(c) => {
-                    let k = c.factor(now, hl);
-                    (f64::from(c.lent) * k, f64::from(c.borrowed) * k)
-                }
-                None => (0.0, 0.0),
-            };
+    /// Reads the ledger slots of these lenders for the borrower, so that the
+    /// [`LiveState::reciprocity`] calls that follow find them in cache. The loads have
+    /// nothing depending on them but one xor, so their cache misses (the ledger is large
+    /// and a borrower's row is often cold) overlap instead of queueing one per lookup.
+    pub fn touch_ledger(&self, borrower: u32, lenders: impl Iterator<Item = u32>) {
+        if let Some(row) = self.ledger.get(borrower as usize) {
+            let mut seen = 0u32;
+            for l in lenders {
+                seen ^= row.touch(l);
+            }
+            std::hint::black_box(seen);
         }
     }
 
@@ -1077,9 +1065,7 @@ mod tests {
         assert!((lent - 0.5).abs() < 1e-3, "{lent}");
         let (_, borrowed) = s.reciprocity(1, 0, 10 + hl);
         assert!((borrowed - 0.5).abs() < 1e-3, "{borrowed}");
-        let mut many = [(0u32, 0.0, 0.0), (1, 9.0, 9.0)];
-        s.reciprocity_many(&mut many, 1, 10 + hl);
-        assert!((many[0].1 - 0.5).abs() < 1e-3 && many[1].1 == 0.0 && many[1].2 == 0.0);
+        assert_eq!(s.reciprocity(1, 1, 10), (0.0, 0.0));
     }
 
     #[test]
