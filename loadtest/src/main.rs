@@ -8,6 +8,11 @@
 //! same services and message shapes that does no work, to measure what gRPC itself costs
 //! on this machine. rota's ratio to the floor is the figure that travels between
 //! machines.
+//!
+//! `rota-loadtest baseline` loads the same catalogue into PostgreSQL and compares the
+//! candidate query there with rota's engine in-process (see [`baseline`]).
+
+mod baseline;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +25,10 @@ use rota_proto::v1 as pb;
 use tokio::sync::Mutex;
 use tonic::{Request, Response, Status, Streaming};
 
+// the allocator rota's own binary uses, for the in-process engine measurements
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "rota-loadtest", about)]
 struct Cli {
@@ -31,6 +40,9 @@ struct Cli {
 enum Cmd {
     /// Drive a server.
     Run(RunArgs),
+    /// The PostgreSQL baseline: load the same catalogue and lenders, and run the same
+    /// candidate query against rota's engine in-process at the same concurrency.
+    Baseline(baseline::BaselineArgs),
     /// Serve the do-nothing floor.
     Floor {
         /// Address (port 0 picks one; the bound address is printed).
@@ -443,6 +455,7 @@ fn main() -> std::process::ExitCode {
         match cli.cmd {
             Cmd::Run(a) => run(a).await,
             Cmd::Floor { listen } => floor(listen).await.map(|_| true),
+            Cmd::Baseline(a) => baseline::baseline(a).await,
         }
     });
     match r {
