@@ -13,6 +13,7 @@
 //! candidate query there with rota's engine in-process (see [`baseline`]).
 
 mod baseline;
+mod report;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +44,8 @@ enum Cmd {
     /// The PostgreSQL baseline: load the same catalogue and lenders, and run the same
     /// candidate query against rota's engine in-process at the same concurrency.
     Baseline(baseline::BaselineArgs),
+    /// Turn a `loadtest/report.sh` run's results into tables and SVG charts.
+    Report(report::ReportArgs),
     /// Serve the do-nothing floor.
     Floor {
         /// Address (port 0 picks one; the bound address is printed).
@@ -456,6 +459,7 @@ fn main() -> std::process::ExitCode {
             Cmd::Run(a) => run(a).await,
             Cmd::Floor { listen } => floor(listen).await.map(|_| true),
             Cmd::Baseline(a) => baseline::baseline(a).await,
+            Cmd::Report(a) => report::report(a),
         }
     });
     match r {

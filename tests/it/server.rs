@@ -978,3 +978,110 @@ fn tls_with_tokens_on_every_interface() {
         }
     });
 }
+
+#[test]
+fn simulate_rpc_is_bounded_and_the_log_replays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path(), &[]);
+    rt().block_on(async {
+        let mut admin = pb::admin_client::AdminClient::new(channel(&s.addr).await);
+        let small = "days = 3\nlibraries = 20\nrecords = 2000\nrequests_per_day = 40.0\n";
+        let profile =
+            std::fs::read_to_string(crate::common::root().join("deploy/profiles-example.toml"))
+                .unwrap();
+        let r = admin
+            .simulate(pb::SimulateRequest {
+                scenario_toml: small.into(),
+                profiles_toml: vec![profile],
+                time_limit_seconds: 60,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            r.report_markdown.contains("oracle"),
+            "{}",
+            r.report_markdown
+        );
+        assert!(r.report_markdown.contains("profile:regional-first"));
+        let json: serde_json::Value = serde_json::from_str(&r.report_json).unwrap();
+        assert!(json.is_object());
+        assert!(r.time_to_fill_svg.starts_with("<svg") && r.load_svg.starts_with("<svg"));
+        // bounds: too big, server-side files
+        for (bad, field) in [
+            ("records = 10000000\n", "records"),
+            ("imls = \"/etc/passwd\"\n", "imls"),
+            ("strategies = [\"profile:/etc/passwd\"]\n", "profile:FILE"),
+            (
+                "days = 400\nrequests_per_day = 1000.0\n",
+                "requests_per_day",
+            ),
+            ("no_such_field = 1\n", "scenario_toml"),
+        ] {
+            let e = admin
+                .simulate(pb::SimulateRequest {
+                    scenario_toml: bad.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument, "{bad}");
+            assert!(e.message().contains(field), "{bad}: {}", e.message());
+        }
+    });
+    drop(s);
+    // the demo's first start logged its history: replay it under the example profile
+    let snap = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "snap"))
+        .expect("demo snapshot");
+    let lenders = snap.with_extension("lenders.toml");
+    let out = tmp.path().join("replay-out");
+    let st = Command::new(rota_bin())
+        .args(["simulate", "--replay"])
+        .arg(tmp.path())
+        .arg("--snapshot")
+        .arg(&snap)
+        .arg("--directory")
+        .arg(&lenders)
+        .arg("--profile-file")
+        .arg(crate::common::root().join("deploy/profiles-example.toml"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let md = std::fs::read_to_string(out.join("replay.md")).unwrap();
+    assert!(
+        md.contains("profile `regional-first` against `default`"),
+        "{md}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("replay.json")).unwrap()).unwrap();
+    let requests = j["requests"].as_u64().unwrap();
+    assert!(requests > 1000, "{j}");
+    let first = &j["actual_first"];
+    let sum: u64 = ["filled", "said_no", "expired", "open", "not_asked"]
+        .iter()
+        .map(|k| first[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        sum, requests,
+        "every replayed request's real first lender is accounted for"
+    );
+    assert_eq!(first["not_asked"].as_u64(), Some(0));
+    // without a candidate profile the replay refuses, naming what is missing
+    let o = Command::new(rota_bin())
+        .args(["simulate", "--replay"])
+        .arg(tmp.path())
+        .arg("--snapshot")
+        .arg(&snap)
+        .arg("--directory")
+        .arg(&lenders)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--profile-file"));
+}

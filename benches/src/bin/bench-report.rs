@@ -84,6 +84,10 @@ fn main() {
         println!("{n}");
         return;
     }
+    if args.iter().any(|a| a == "--scaling") {
+        scaling();
+        return;
+    }
     if args.iter().any(|a| a == "--breakdown") {
         breakdown();
         return;
@@ -454,4 +458,70 @@ fn breakdown() {
         n += r.clone().max_lenders;
     }
     println!("clone: {:.0} ns ({n})", t.elapsed().as_nanos() as f64 / 3e5);
+}
+
+/// How the engine's costs grow with records (300 libraries) and with libraries (1 M
+/// records): build time, snapshot size, identifier lookup and a typical route, one core.
+/// Prints a markdown table and one JSON line per configuration (for PERFORMANCE.md).
+fn scaling() {
+    println!(
+        "| libraries | records | holdings | build s | snapshot MB | bytes/holding | lookup p50 µs | lookup p99 µs | route p50 µs | route p99 µs |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let configs = [
+        (300, 100_000),
+        (300, 1_000_000),
+        (300, 10_000_000),
+        (100, 1_000_000),
+        (1_000, 1_000_000),
+        (10_000, 1_000_000),
+    ];
+    for (libraries, records) in configs {
+        let t = Instant::now();
+        let cat = synthetic(records, libraries);
+        let build = t.elapsed().as_secs_f64();
+        let size = cat.size_bytes();
+        let holdings = cat.meta().holdings;
+        let (engine, state, _) = engine_with_history(cat, 200_000);
+        let dir = engine.directory().clone();
+        let n = 20_000u64;
+        let mut look = Vec::with_capacity(n as usize);
+        let mut route = Vec::with_capacity(n as usize);
+        for k in 0..n {
+            let rec = (k * 7919 + 13) % records as u64;
+            let req = request(&dir, rec, k as usize);
+            let t = Instant::now();
+            black_box(
+                engine
+                    .catalog()
+                    .lookup(&req.citation, LookupOptions::default())
+                    .ok(),
+            );
+            look.push(t.elapsed().as_nanos() as u64);
+            let t = Instant::now();
+            black_box(engine.route(&state, &req).ok());
+            route.push(t.elapsed().as_nanos() as u64);
+        }
+        look.sort_unstable();
+        route.sort_unstable();
+        let us = |v: &[u64], q: f64| pct(v, q) as f64 / 1e3;
+        println!(
+            "| {libraries} | {records} | {holdings} | {build:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            size as f64 / 1e6,
+            size as f64 / holdings.max(1) as f64,
+            us(&look, 0.5),
+            us(&look, 0.99),
+            us(&route, 0.5),
+            us(&route, 0.99)
+        );
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "libraries": libraries, "records": records, "holdings": holdings,
+                "build_s": build, "snapshot_bytes": size,
+                "lookup_p50_us": us(&look, 0.5), "lookup_p99_us": us(&look, 0.99),
+                "route_p50_us": us(&route, 0.5), "route_p99_us": us(&route, 0.99),
+            })
+        );
+    }
 }

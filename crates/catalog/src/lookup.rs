@@ -75,6 +75,8 @@ pub enum MatchMethod {
     InvalidIdentifier,
     /// Title (and author/year) words, typo-tolerant.
     TitleAuthor,
+    /// The cluster was given (replaying a logged request that names its cluster).
+    Cluster,
 }
 
 impl MatchMethod {
@@ -87,6 +89,7 @@ impl MatchMethod {
             MatchMethod::Lccn => "lccn",
             MatchMethod::InvalidIdentifier => "invalid_identifier",
             MatchMethod::TitleAuthor => "title_author",
+            MatchMethod::Cluster => "cluster",
         }
     }
 }

@@ -234,6 +234,9 @@ pub enum RouteError {
     /// max_lenders out of range.
     #[error("max_lenders: {0} is not between 1 and {MAX_LENDERS}")]
     BadMaxLenders(u32),
+    /// A cluster id beyond the catalogue.
+    #[error("cluster: {0} is not in the catalogue")]
+    UnknownCluster(u32),
     /// max_cost negative or not a number.
     #[error("max_cost: {0} is not a finite amount ≥ 0")]
     BadMaxCost(f64),
@@ -357,6 +360,30 @@ impl Engine {
     /// clusters whose set is not empty. Building a roaring bitmap per rule per request,
     /// which an earlier version did, cost more than the checks themselves.
     pub fn route(&self, state: &LiveState, req: &Request) -> Result<LendingString, RouteError> {
+        self.route_with(state, req, None)
+    }
+
+    /// Routes a request for a known cluster, without a catalogue lookup (the citation is
+    /// ignored): how the simulator's replay re-routes logged requests, which carry their
+    /// cluster.
+    pub fn route_cluster(
+        &self,
+        state: &LiveState,
+        req: &Request,
+        cluster: u32,
+    ) -> Result<LendingString, RouteError> {
+        if cluster >= self.catalog.clusters() {
+            return Err(RouteError::UnknownCluster(cluster));
+        }
+        self.route_with(state, req, Some(cluster))
+    }
+
+    fn route_with(
+        &self,
+        state: &LiveState,
+        req: &Request,
+        cluster: Option<u32>,
+    ) -> Result<LendingString, RouteError> {
         let dir = &*self.directory;
         let borrower = dir
             .index(&req.borrower)
@@ -399,9 +426,16 @@ impl Engine {
         tried.sort_unstable_by_key(|t| (t.0, rule_rank(t.1)));
         tried.dedup_by_key(|t| t.0);
 
-        let all = self
-            .catalog
-            .lookup(&req.citation, LookupOptions::default())?;
+        let all = match cluster {
+            Some(c) => vec![Match {
+                cluster: c,
+                method: rota_catalog::MatchMethod::Cluster,
+                confidence: 1.0,
+            }],
+            None => self
+                .catalog
+                .lookup(&req.citation, LookupOptions::default())?,
+        };
         let best = all.first().map_or(0.0, |m| m.confidence);
         let matches: Vec<Match> = all
             .into_iter()

@@ -257,6 +257,7 @@ impl App {
             },
             observe,
             config.limits.log_queue,
+            config.log_archive_days,
         )?;
         let app = Arc::new(App {
             engine,

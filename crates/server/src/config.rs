@@ -92,6 +92,9 @@ pub struct Config {
     pub limits: Limits,
     /// Write a state checkpoint after this many log records.
     pub checkpoint_every: u64,
+    /// Keep log segments a checkpoint covers for this many days in `log/archive/`, for
+    /// `rota simulate --replay` (0: delete them at once).
+    pub log_archive_days: u32,
     /// Demo consortium size (records) when no snapshot is given.
     pub demo_records: usize,
     /// Demo consortium size (libraries).
@@ -113,6 +116,7 @@ impl Default for Config {
             tls: None,
             limits: Limits::default(),
             checkpoint_every: 100_000,
+            log_archive_days: 30,
             demo_records: 1_000_000,
             demo_libraries: 300,
         }
@@ -167,6 +171,7 @@ impl Config {
             "ROTA_SNAPSHOT",
             "ROTA_DIRECTORY",
             "ROTA_CHECKPOINT_EVERY",
+            "ROTA_LOG_ARCHIVE_DAYS",
             "ROTA_MAX_IN_FLIGHT",
             // used by other tools, not the server
             "ROTA_DATA_CACHE",
@@ -191,6 +196,9 @@ impl Config {
                 "ROTA_DATA_DIR" => self.data_dir = v.into(),
                 "ROTA_SNAPSHOT" => self.snapshot = Some(v.into()),
                 "ROTA_DIRECTORY" => self.directory = Some(v.into()),
+                "ROTA_LOG_ARCHIVE_DAYS" => {
+                    self.log_archive_days = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
+                }
                 "ROTA_CHECKPOINT_EVERY" => {
                     self.checkpoint_every = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
                 }

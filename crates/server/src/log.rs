@@ -146,7 +146,37 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
 pub fn replay(dir: &Path) -> Result<(Vec<Replayed>, u64), LogError> {
     let io = |e: std::io::Error| LogError::Io(e.to_string());
     std::fs::create_dir_all(dir).map_err(io)?;
-    let segs = segments(dir).map_err(io)?;
+    read(segments(dir).map_err(io)?, true)
+}
+
+/// Reads the log without changing it: a torn tail (a live server may be mid-write) ends
+/// the read instead of being truncated. For offline readers such as `rota simulate
+/// --replay`: the archived segments (see [`start`]'s `archive_days`), then the live ones.
+pub fn read_only(dir: &Path) -> Result<(Vec<Replayed>, u64), LogError> {
+    let io = |e: std::io::Error| LogError::Io(e.to_string());
+    if !dir.is_dir() {
+        return Err(LogError::Io(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
+    let archive = dir.join(ARCHIVE);
+    let mut segs = if archive.is_dir() {
+        segments(&archive).map_err(io)?
+    } else {
+        Vec::new()
+    };
+    segs.extend(segments(dir).map_err(io)?);
+    segs.sort();
+    segs.dedup_by_key(|s| s.0);
+    read(segs, false)
+}
+
+/// Where segments covered by a checkpoint go when they are kept for replay.
+pub const ARCHIVE: &str = "archive";
+
+fn read(segs: Vec<(u64, PathBuf)>, repair: bool) -> Result<(Vec<Replayed>, u64), LogError> {
+    let io = |e: std::io::Error| LogError::Io(e.to_string());
     let mut out = Vec::new();
     let mut next = segs.first().map_or(1, |s| s.0);
     for (k, (first, path)) in segs.iter().enumerate() {
@@ -181,7 +211,9 @@ pub fn replay(dir: &Path) -> Result<(Vec<Replayed>, u64), LogError> {
             };
             if data.len() - off < 8 {
                 torn("short header")?;
-                truncate(path, off as u64).map_err(io)?;
+                if repair {
+                    truncate(path, off as u64).map_err(io)?;
+                }
                 break;
             }
             let len =
@@ -189,7 +221,9 @@ pub fn replay(dir: &Path) -> Result<(Vec<Replayed>, u64), LogError> {
             let crc = u32::from_le_bytes(data[off + 4..off + 8].try_into().unwrap_or_default());
             if len > MAX_RECORD || data.len() - off - 8 < len {
                 torn("short payload")?;
-                truncate(path, off as u64).map_err(io)?;
+                if repair {
+                    truncate(path, off as u64).map_err(io)?;
+                }
                 break;
             }
             let payload = &data[off + 8..off + 8 + len];
@@ -204,7 +238,9 @@ pub fn replay(dir: &Path) -> Result<(Vec<Replayed>, u64), LogError> {
                     });
                 }
                 torn("checksum mismatch")?;
-                truncate(path, off as u64).map_err(io)?;
+                if repair {
+                    truncate(path, off as u64).map_err(io)?;
+                }
                 break;
             }
             let rec: LogRecord = match serde_json::from_slice(payload) {
@@ -237,13 +273,16 @@ fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
 pub type SyncObserver = Box<dyn Fn(usize, std::time::Duration) + Send>;
 
 /// Starts the writer thread. `on_durable` is called with each batch of synced records
-/// (in sequence order) before they are acknowledged.
+/// (in sequence order) before they are acknowledged. Segments a checkpoint covers are
+/// moved to `archive/` and deleted after `archive_days` (0: deleted at once), so that
+/// `rota simulate --replay` has past traffic to re-route.
 pub fn start(
     dir: &Path,
     next_seq: u64,
     mut on_durable: impl FnMut(&[(u64, LogRecord)]) + Send + 'static,
     observe: SyncObserver,
     queue: usize,
+    archive_days: u32,
 ) -> Result<LogHandle, LogError> {
     let io = |e: std::io::Error| LogError::Io(e.to_string());
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -262,7 +301,13 @@ pub fn start(
     std::thread::Builder::new()
         .name("rota-log".into())
         .spawn(move || {
-            let mut w = Writer { dir, file, path, next: next_seq };
+            let mut w = Writer {
+                dir,
+                file,
+                path,
+                next: next_seq,
+                archive_days,
+            };
             while let Some(first) = rx.blocking_recv() {
                 let mut batch = Vec::new();
                 let mut rotate = None;
@@ -317,6 +362,7 @@ struct Writer {
     file: File,
     path: PathBuf,
     next: u64,
+    archive_days: u32,
 }
 
 impl Writer {
@@ -350,13 +396,33 @@ impl Writer {
             self.file = file;
             self.path = path;
         }
-        // delete segments entirely covered by the checkpoint
+        // archive (or delete) segments entirely covered by the checkpoint
         let segs = segments(&self.dir)?;
+        let archive = self.dir.join(ARCHIVE);
         for w in segs.windows(2) {
             let (_, p) = &w[0];
             let (next_first, _) = w[1];
             if next_first <= upto + 1 {
-                std::fs::remove_file(p)?;
+                match p.file_name() {
+                    Some(name) if self.archive_days > 0 => {
+                        std::fs::create_dir_all(&archive)?;
+                        std::fs::rename(p, archive.join(name))?;
+                    }
+                    _ => std::fs::remove_file(p)?,
+                }
+            }
+        }
+        if archive.is_dir() {
+            let keep = std::time::Duration::from_secs(u64::from(self.archive_days) * 86_400);
+            for (_, p) in segments(&archive)? {
+                let old = std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > keep);
+                if old {
+                    std::fs::remove_file(&p)?;
+                }
             }
         }
         Ok(())
@@ -427,6 +493,7 @@ mod tests {
             |_| panic!("nothing may be applied"),
             Box::new(|_, _| {}),
             16,
+            0,
         )
         .unwrap();
         for i in 0..3 {
@@ -434,6 +501,42 @@ mod tests {
             assert!(matches!(e, LogError::Io(_)), "{e}");
             assert!(e.to_string().contains("No space left"), "{e}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpointed_segments_are_archived_for_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = start(dir.path(), 1, |_| {}, Box::new(|_, _| {}), 64, 30).unwrap();
+        for i in 0..10 {
+            h.append(ev(i)).await.unwrap();
+        }
+        h.rotate(10);
+        let t = Instant::now();
+        while segments(dir.path()).unwrap()[0].0 != 11 && t.elapsed().as_secs() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(h.append(ev(10)).await.unwrap(), 11);
+        let live = segments(dir.path()).unwrap();
+        assert_eq!(live.len(), 1, "only the new segment stays live");
+        assert_eq!(live[0].0, 11);
+        assert_eq!(segments(&dir.path().join(ARCHIVE)).unwrap().len(), 1);
+        // the server replays from its checkpoint: the live segment only
+        assert_eq!(replay(dir.path()).unwrap().0.len(), 1);
+        // replay tools read the archive too, and change nothing on a torn tail
+        let (_, p) = live[0].clone();
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(&[50, 0, 0, 0, 1]).unwrap();
+        drop(f);
+        let len = std::fs::metadata(&p).unwrap().len();
+        let (all, next) = read_only(dir.path()).unwrap();
+        assert_eq!(all.len(), 11);
+        assert_eq!(next, 12);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            len,
+            "read_only never truncates"
+        );
+        drop(h);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,6 +550,7 @@ mod tests {
             move |r| a2.lock().unwrap().extend(r.iter().map(|x| x.0)),
             Box::new(|_, _| {}),
             1024,
+            0,
         )
         .unwrap();
         let mut tasks = Vec::new();

@@ -1067,8 +1067,156 @@ fn profile_from_wire(w: &pb::WeightProfile, base: Option<&Profile>) -> Result<Pr
     Ok(p)
 }
 
+/// The Admin Simulate RPC's bounds (see the proto).
+const SIM_MAX_SECONDS: u32 = 120;
+const SIM_MAX_LIBRARIES: usize = 1_000;
+const SIM_MAX_RECORDS: usize = 500_000;
+const SIM_MAX_REQUESTS: f64 = 200_000.0;
+const SIM_MAX_STRATEGIES: usize = 12;
+const SIM_MAX_PROFILES: usize = 4;
+
+/// One simulation at a time: the flag is held by the blocking task itself, so a client
+/// that goes away does not free the slot before the simulation really ends.
+static SIM_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct SimSlot;
+
+impl SimSlot {
+    fn take() -> Option<SimSlot> {
+        SIM_RUNNING
+            .compare_exchange(
+                false,
+                true,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            )
+            .ok()
+            .map(|_| SimSlot)
+    }
+}
+
+impl Drop for SimSlot {
+    fn drop(&mut self) {
+        SIM_RUNNING.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The scenario and profiles of a Simulate request, checked against the bounds.
+fn sim_input(
+    r: &pb::SimulateRequest,
+) -> Result<(rota_sim::Scenario, Vec<rota_routing::Profile>), Status> {
+    let bad = |m: String| Status::invalid_argument(m);
+    let s: rota_sim::Scenario = if r.scenario_toml.trim().is_empty() {
+        rota_sim::Scenario::default()
+    } else {
+        toml::from_str(&r.scenario_toml)
+            .map_err(|e| bad(format!("scenario_toml: {}", e.to_string().trim())))?
+    };
+    if s.imls.is_some() {
+        return Err(bad(
+            "scenario_toml: imls names a server-side file; not accepted over RPC".into(),
+        ));
+    }
+    if s.strategies.iter().any(|x| x.starts_with("profile:")) {
+        return Err(bad(
+            "scenario_toml: profile:FILE strategies read server-side files; pass profiles in profiles_toml".into(),
+        ));
+    }
+    if s.libraries > SIM_MAX_LIBRARIES {
+        return Err(bad(format!(
+            "scenario_toml: libraries {} is above {SIM_MAX_LIBRARIES}",
+            s.libraries
+        )));
+    }
+    if s.records > SIM_MAX_RECORDS {
+        return Err(bad(format!(
+            "scenario_toml: records {} is above {SIM_MAX_RECORDS}",
+            s.records
+        )));
+    }
+    let requests = f64::from(s.days) * s.requests_per_day;
+    if requests.is_nan() || requests > SIM_MAX_REQUESTS {
+        return Err(bad(format!(
+            "scenario_toml: days × requests_per_day = {requests:.0} is above {SIM_MAX_REQUESTS:.0}"
+        )));
+    }
+    if s.strategies.len() + r.profiles_toml.len() > SIM_MAX_STRATEGIES {
+        return Err(bad(format!(
+            "at most {SIM_MAX_STRATEGIES} strategies and profiles together"
+        )));
+    }
+    if r.profiles_toml.len() > SIM_MAX_PROFILES {
+        return Err(bad(format!(
+            "profiles_toml: at most {SIM_MAX_PROFILES} profiles"
+        )));
+    }
+    let profiles = r
+        .profiles_toml
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            rota_routing::Profile::parse(t, false)
+                .map_err(|e| bad(format!("profiles_toml[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((s, profiles))
+}
+
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminSvc {
+    async fn simulate(
+        &self,
+        req: GReq<pb::SimulateRequest>,
+    ) -> Result<Response<pb::SimulateResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            self.0.app()?;
+            require(&principal(&req)?, Role::Ops)?;
+            let (scenario, profiles) = sim_input(req.get_ref())?;
+            let secs = match req.get_ref().time_limit_seconds {
+                0 => SIM_MAX_SECONDS,
+                n => n.min(SIM_MAX_SECONDS),
+            };
+            let slot = SimSlot::take().ok_or_else(|| {
+                Status::resource_exhausted("a simulation is already running; retry when it ends")
+            })?;
+            tracing::info!(
+                libraries = scenario.libraries,
+                records = scenario.records,
+                days = scenario.days,
+                limit_s = secs,
+                "simulation started"
+            );
+            let out = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                rota_sim::simulate_with(
+                    &scenario,
+                    profiles,
+                    Some(std::time::Duration::from_secs(u64::from(secs))),
+                )
+            })
+            .await
+            .map_err(|_| Status::internal("the simulation task failed"))?;
+            match out {
+                Ok(rep) => Ok(pb::SimulateResponse {
+                    report_markdown: rep.markdown(),
+                    report_json: serde_json::to_string_pretty(&rep)
+                        .map_err(|e| Status::internal(format!("report: {e}")))?,
+                    time_to_fill_svg: rep.svg_time_to_fill(),
+                    load_svg: rep.svg_load(),
+                    seconds: t.elapsed().as_secs_f64(),
+                }),
+                Err(e @ rota_sim::SimError::Deadline(_)) => {
+                    Err(Status::deadline_exceeded(e.to_string()))
+                }
+                Err(e) => Err(Status::invalid_argument(e.to_string())),
+            }
+        }
+        .await;
+        observe("Admin.Simulate", t, &r);
+        r.map(Response::new)
+    }
+
     async fn get_profile(
         &self,
         req: GReq<pb::GetProfileRequest>,

@@ -39,6 +39,7 @@ use rota_routing::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod replay;
 pub mod report;
 
 const H: i64 = 3600;
@@ -125,6 +126,9 @@ pub enum SimError {
     /// Input file problems.
     #[error("{0}")]
     Input(String),
+    /// The simulation ran past its time limit.
+    #[error("the simulation did not finish within {0:.0} s; shorten the scenario")]
+    Deadline(f64),
 }
 
 /// Libraries, size / borrow / lend weights, coordinates, and a provenance line.
@@ -170,6 +174,8 @@ pub struct World {
     pub scenario: Scenario,
     /// Library names and whether they came from IMLS.
     pub calibration: String,
+    /// Stop simulating at this instant (the Admin RPC's bound); `None` runs to the end.
+    pub deadline: Option<std::time::Instant>,
 }
 
 struct ImlsRow {
@@ -407,6 +413,7 @@ impl World {
             borrow_w,
             scenario: s.clone(),
             calibration,
+            deadline: None,
         })
     }
 
@@ -655,7 +662,12 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
         let _ = state.apply(&dir, &e);
     };
     let mut refreshed = i64::MIN;
+    let mut steps = 0u64;
     while let Some(Reverse((now, _, ev))) = heap.pop() {
+        steps += 1;
+        if steps % 4096 == 0 && w.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break; // `simulate_with` reports the deadline; nothing here is kept
+        }
         // what the server's timer does: keep cached lender estimates fresh
         if now - refreshed >= 3600 {
             state.refresh_stale(now);
@@ -1011,14 +1023,30 @@ fn string_for(
 
 /// Runs every strategy of the scenario over the same arrivals.
 pub fn simulate(s: &Scenario) -> Result<report::Report, SimError> {
+    simulate_with(s, Vec::new(), None)
+}
+
+/// [`simulate`], with operator profiles given in memory (added as strategies named
+/// `profile:NAME`) and an optional time limit.
+pub fn simulate_with(
+    s: &Scenario,
+    profiles: Vec<Profile>,
+    limit: Option<std::time::Duration>,
+) -> Result<report::Report, SimError> {
     let t = std::time::Instant::now();
-    let world = World::build(s)?;
+    let mut world = World::build(s)?;
+    world.deadline = limit.map(|l| t + l);
     let reqs = arrivals(&world);
-    let strategies: Vec<(String, Strategy)> = s
+    let mut strategies: Vec<(String, Strategy)> = s
         .strategies
         .iter()
         .map(|n| Strategy::parse(n).map(|st| (n.clone(), st)))
         .collect::<Result<_, _>>()?;
+    for p in profiles {
+        p.validate()
+            .map_err(|e| SimError::Input(format!("profile {}: {e}", p.name)))?;
+        strategies.push((format!("profile:{}", p.name), Strategy::Rota(Box::new(p))));
+    }
     let results: Vec<(String, Vec<Outcome>)> = {
         use rayon::prelude::*;
         strategies
@@ -1026,6 +1054,11 @@ pub fn simulate(s: &Scenario) -> Result<report::Report, SimError> {
             .map(|(n, st)| (n.clone(), run(&world, st, &reqs)))
             .collect()
     };
+    if let (Some(l), Some(d)) = (limit, world.deadline)
+        && std::time::Instant::now() >= d
+    {
+        return Err(SimError::Deadline(l.as_secs_f64()));
+    }
     Ok(report::Report::new(
         &world,
         &reqs,
