@@ -669,7 +669,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
             break; // `simulate_with` reports the deadline; nothing here is kept
         }
         // what the server's timer does: keep cached lender estimates fresh
-        if now - refreshed >= 3600 {
+        if now.saturating_sub(refreshed) >= 3600 {
             state.refresh_stale(now);
             refreshed = now;
         }
