@@ -189,7 +189,12 @@ pub fn normalize_isbn(text: &str) -> Result<Ident, IdError> {
         13 if b.iter().all(u8::is_ascii_digit) => {
             let valid =
                 isbn13_check(&b[..12]) == b[12] && (b.starts_with(b"978") || b.starts_with(b"979"));
-            (b.to_vec(), valid)
+            // already the normal form: keep the string rather than copy it
+            return Ok(Ident {
+                kind: IdKind::Isbn,
+                value: raw,
+                valid,
+            });
         }
         _ => return Err(unreadable("isbn", text)),
     };

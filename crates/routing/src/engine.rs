@@ -445,7 +445,11 @@ impl Engine {
 
         let mut excluded: Vec<Excluded> = Vec::new();
         // (lender, match rank, cluster, holding)
-        let mut cands: Vec<(u32, u8, u32, Holding)> = Vec::new();
+        // per-request working vectors come from this thread's scratch and go back to it:
+        // three allocations fewer per route, which a batch of a million notices
+        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let mut cands = std::mem::take(&mut scratch.cands);
+        cands.clear();
         for (mi, m) in matches.iter().enumerate() {
             cands.reserve(self.catalog.holder_count(m.cluster));
             self.catalog.each_holder(m.cluster, |h| {
@@ -485,7 +489,9 @@ impl Engine {
         let bgroups = &dir.get(borrower).groups;
         let cur = req.currency.as_deref().unwrap_or("USD");
         let bcountry = self.hot[borrower as usize].country;
-        let mut scored: Vec<Scored> = Vec::with_capacity(cands.len());
+        let mut scored = std::mem::take(&mut scratch.scored);
+        scored.clear();
+        scored.reserve(cands.len());
         let mut ti = 0;
         for &(i, mi, cluster, h) in &cands {
             let hot = &self.hot[i as usize];
@@ -590,7 +596,9 @@ impl Engine {
         // possible score can still reach the k-th best worst possible score, and add it to
         // those: the same top k, without the lookups for the rest.
         // Selection works on indices: a `Scored` is too big to move around.
-        let mut order: Vec<u32> = (0..scored.len() as u32).collect();
+        let mut order = std::mem::take(&mut scratch.order);
+        order.clear();
+        order.extend(0..scored.len() as u32);
         if ctx.w_r > 0.0 {
             if k > 0 && scored.len() > k {
                 let mut lows: Vec<f64> = scored.iter().map(|s| ctx.bounds(s.score).0).collect();
@@ -634,6 +642,13 @@ impl Engine {
                 }
             })
             .collect();
+        // keep the vectors for this thread's next route, unless a huge one would pin memory
+        if cands.capacity() <= 4096 {
+            scratch.cands = cands;
+            scratch.scored = scored;
+            scratch.order = order;
+            SCRATCH.with(|s| *s.borrow_mut() = scratch);
+        }
         Ok(LendingString {
             request_id: req.request_id.clone(),
             matches,
@@ -660,6 +675,18 @@ impl Engine {
             .copied()
             .filter(|l| *l != NONE)
     }
+}
+
+/// Working vectors reused across routes on one thread.
+#[derive(Default)]
+struct Scratch {
+    cands: Vec<(u32, u8, u32, Holding)>,
+    scored: Vec<Scored>,
+    order: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The order in which the exclusion rules are applied (a lender tried twice keeps the
