@@ -28,7 +28,13 @@ impl Drop for Server {
 
 /// Starts `rota serve` with a small demo consortium and waits until health says SERVING.
 fn start(data: &Path, extra: &[&str]) -> Server {
+    start_env(data, extra, &[])
+}
+
+/// [`start`] with environment settings.
+fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(rota_bin());
+    cmd.envs(env.iter().copied());
     cmd.args([
         "serve",
         "--metrics-listen",
@@ -657,7 +663,10 @@ fn refuses_non_loopback_without_tokens() {
 fn acknowledged_events_survive_sigkill() {
     let tmp = tempfile::tempdir().unwrap();
     let rt = rt();
-    let mut s = start(tmp.path(), &[]);
+    // checkpoints every 2,000 records: they are written in the background while events
+    // keep arriving, and the kill lands among them
+    let env = [("ROTA_CHECKPOINT_EVERY", "2000")];
+    let mut s = start_env(tmp.path(), &[], &env);
     let (item, top, before, tasks) = rt.block_on(async {
         let ch = channel(&s.addr).await;
         let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
@@ -739,8 +748,12 @@ fn acknowledged_events_survive_sigkill() {
         "writers were acknowledged before the kill ({acked})"
     );
     drop(s);
+    assert!(
+        tmp.path().join("checkpoint.json").exists(),
+        "checkpoints were written before the kill"
+    );
     // restart on the same data directory
-    let s = start(tmp.path(), &[]);
+    let s = start_env(tmp.path(), &[], &env);
     rt.block_on(async {
         let ch = channel(&s.addr).await;
         let mut catalog = pb::catalog_client::CatalogClient::new(ch.clone());
