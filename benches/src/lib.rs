@@ -9,7 +9,7 @@ use rota_catalog::generate::{self, GenParams};
 use rota_catalog::index::{ClusterData, Holding, IndexBuilder};
 use rota_catalog::{Catalog, Citation, Format, IdKind, Ident};
 use rota_routing::state::{Event, EventKind, ReasonUnfilled};
-use rota_routing::{Directory, Engine, LiveState, Request, Service, ServiceType};
+use rota_routing::{Directory, Engine, LiveState, Request, Service};
 
 /// "Now" for every benchmark (2026-11-18), so runs are comparable.
 pub const NOW: i64 = 1_795_000_000;
@@ -130,21 +130,14 @@ pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
 pub fn request(dir: &Directory, i: u64, borrower: usize) -> Request {
     Request {
         request_id: format!("b{i}"),
-        borrower: dir.lenders()[borrower % dir.len()].symbol.clone(),
-        citation: Citation {
-            isbn: Some(generate::isbn_of(i)),
-            ..Citation::default()
-        },
-        service: ServiceType::Loan,
-        format: None,
-        max_cost: None,
-        currency: None,
-        need_before: None,
-        rush: false,
-        tried: vec![],
-        max_lenders: 5,
-        profile: None,
-        now: NOW,
+        ..Request::new(
+            dir.lenders()[borrower % dir.len()].symbol.clone(),
+            Citation {
+                isbn: Some(generate::isbn_of(i)),
+                ..Citation::default()
+            },
+            NOW,
+        )
     }
 }
 

@@ -131,21 +131,11 @@ fn requests(
             tried: tried_sym.as_deref().map_or(Ok(-1), idx)?,
             rota: Request {
                 request_id: format!("bl-{k}"),
-                borrower: borrower_sym,
-                citation: Citation {
-                    isbn: Some(isbn),
-                    ..Citation::default()
-                },
                 service: if slot == 17 {
                     ServiceType::Copy
                 } else {
                     ServiceType::Loan
                 },
-                format: None,
-                max_cost: None,
-                currency: None,
-                need_before: None,
-                rush: false,
                 tried: tried_sym
                     .map(|lender| Tried {
                         lender,
@@ -156,9 +146,14 @@ fn requests(
                     })
                     .into_iter()
                     .collect(),
-                max_lenders: 5,
-                profile: None,
-                now,
+                ..Request::new(
+                    borrower_sym,
+                    Citation {
+                        isbn: Some(isbn),
+                        ..Citation::default()
+                    },
+                    now,
+                )
             },
         });
     }

@@ -1051,13 +1051,17 @@ fn simulate_rpc_is_bounded_and_the_log_replays() {
         .expect("demo snapshot");
     let lenders = snap.with_extension("lenders.toml");
     let out = tmp.path().join("replay-out");
-    let st = Command::new(rota_bin())
-        .args(["simulate", "--replay"])
-        .arg(tmp.path())
-        .arg("--snapshot")
-        .arg(&snap)
-        .arg("--directory")
-        .arg(&lenders)
+    let replay = || {
+        let mut c = Command::new(rota_bin());
+        c.args(["simulate", "--replay"])
+            .arg(tmp.path())
+            .arg("--snapshot")
+            .arg(&snap)
+            .arg("--directory")
+            .arg(&lenders);
+        c
+    };
+    let st = replay()
         .arg("--profile-file")
         .arg(crate::common::root().join("deploy/profiles-example.toml"))
         .arg("--out")
@@ -1086,15 +1090,7 @@ fn simulate_rpc_is_bounded_and_the_log_replays() {
     );
     assert_eq!(first["not_asked"].as_u64(), Some(0));
     // without a candidate profile the replay refuses, naming what is missing
-    let o = Command::new(rota_bin())
-        .args(["simulate", "--replay"])
-        .arg(tmp.path())
-        .arg("--snapshot")
-        .arg(&snap)
-        .arg("--directory")
-        .arg(&lenders)
-        .output()
-        .unwrap();
+    let o = replay().output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--profile-file"));
 }

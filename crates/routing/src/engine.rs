@@ -85,6 +85,28 @@ fn default_max() -> u32 {
     5
 }
 
+impl Request {
+    /// A request with the defaults for everything but who, what and when: a loan, any
+    /// format, no cost limit or deadline, nothing tried, five lenders, the default profile.
+    pub fn new(borrower: impl Into<String>, citation: Citation, now: i64) -> Request {
+        Request {
+            request_id: String::new(),
+            borrower: borrower.into(),
+            citation,
+            service: ServiceType::Loan,
+            format: None,
+            max_cost: None,
+            currency: None,
+            need_before: None,
+            rush: false,
+            tried: Vec::new(),
+            max_lenders: default_max(),
+            profile: None,
+            now,
+        }
+    }
+}
+
 /// One factor of a lender's ranking.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Factor {

@@ -238,21 +238,16 @@ fn equal_lenders_share_the_load() {
     for k in 0..50 {
         let req = Request {
             request_id: format!("req-{k}"),
-            borrower: dir.lenders()[0].symbol.clone(),
-            citation: Citation {
-                isbn: Some(generate::isbn_of(record)),
-                ..Citation::default()
-            },
-            service: ServiceType::Loan,
-            format: None,
-            max_cost: None,
-            currency: None,
-            need_before: None,
-            rush: false,
-            tried: vec![],
             max_lenders: 3,
             profile: Some("pure_fastest_fill".into()),
-            now: NOW,
+            ..Request::new(
+                dir.lenders()[0].symbol.clone(),
+                Citation {
+                    isbn: Some(generate::isbn_of(record)),
+                    ..Citation::default()
+                },
+                NOW,
+            )
         };
         if let Some(l) = engine.route(&fresh, &req).unwrap().lenders.first() {
             firsts.insert(l.symbol.clone());

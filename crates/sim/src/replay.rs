@@ -246,21 +246,13 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                 Some(c) => {
                     let req = |profile: &str| Request {
                         request_id: e.request_id.clone(),
-                        borrower: e.borrower.clone(),
-                        citation: Default::default(),
                         service: match e.service {
                             Service::Loan => ServiceType::Loan,
                             Service::Copy => ServiceType::Copy,
                         },
-                        format: None,
-                        max_cost: None,
-                        currency: None,
-                        need_before: None,
-                        rush: false,
-                        tried: vec![],
                         max_lenders: opts.max_lenders,
                         profile: Some(profile.to_string()),
-                        now: e.at,
+                        ..Request::new(e.borrower.clone(), Default::default(), e.at)
                     };
                     let base = engine.route_cluster(&state, &req(&opts.baseline), c);
                     let cand = engine.route_cluster(&state, &req(&opts.candidate), c);
