@@ -348,8 +348,10 @@ fn run_rota(
     reqs: &[Req],
     threads: usize,
     seconds: f64,
-) -> (u64, f64, Histogram<u64>) {
+) -> anyhow::Result<(u64, f64, Histogram<u64>)> {
     let next = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    let first_error = std::sync::Mutex::new(None::<String>);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(seconds);
     let hists: Vec<Histogram<u64>> = std::thread::scope(|s| {
@@ -364,9 +366,14 @@ fn run_rota(
                         let k = next.fetch_add(1, Ordering::Relaxed) as usize;
                         let r = &reqs[k % reqs.len()];
                         let t = Instant::now();
-                        let ok = engine.route(state, &r.rota).is_ok();
+                        let out = engine.route(state, &r.rota);
                         let _ = h.record((t.elapsed().as_nanos() as u64).max(1));
-                        assert!(ok, "route failed for {}", r.rota.request_id);
+                        if let Err(e) = out {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            if let Ok(mut f) = first_error.lock() {
+                                f.get_or_insert_with(|| format!("{}: {e}", r.rota.request_id));
+                            }
+                        }
                     }
                     h
                 })
@@ -381,7 +388,12 @@ fn run_rota(
     for x in &hists {
         let _ = h.add(x);
     }
-    (h.len(), secs, h)
+    let failed = failed.into_inner();
+    if failed > 0 {
+        let first = first_error.into_inner().ok().flatten().unwrap_or_default();
+        anyhow::bail!("{failed} of {} routes failed; the first: {first}", h.len());
+    }
+    Ok((h.len(), secs, h))
 }
 
 async fn run_pg(
@@ -464,7 +476,7 @@ pub async fn baseline(a: BaselineArgs) -> anyhow::Result<bool> {
     let reqs = Arc::new(requests(200_000, records, a.libraries, &dir, now)?);
     let mut results = Vec::new();
     if a.side != Side::Postgres && a.mode == BaselineMode::Engine {
-        let (n, secs, h) = run_rota(&engine, &state, &reqs, a.concurrency, a.seconds);
+        let (n, secs, h) = run_rota(&engine, &state, &reqs, a.concurrency, a.seconds)?;
         results.push(summary("rota", a.mode, "requests", n, secs, &h));
     }
     if a.side != Side::Rota {

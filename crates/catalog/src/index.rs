@@ -749,30 +749,22 @@ impl Catalog {
 
     /// Appends the holdings of a cluster to `out` (in library-id order).
     pub fn holders_into(&self, cluster: u32, out: &mut Vec<Holding>) {
-        if !self.overlay.is_empty()
-            && let Some(v) = self.overlay.get(&cluster)
-        {
-            out.extend_from_slice(v);
-            return;
-        }
-        self.base_holders_into(cluster, out);
-    }
-
-    fn base_holders_into(&self, cluster: u32, out: &mut Vec<Holding>) {
-        let f = self.flags.as_ref();
-        for i in self.range(cluster) {
-            out.push(Holding::from_flags(self.holder_at(i), f[i]));
-        }
+        self.each_holder(cluster, |h| out.push(h));
     }
 
     /// Calls `f` with each holding of a cluster (deltas applied), allocating nothing.
-    pub fn each_holder(&self, cluster: u32, mut f: impl FnMut(Holding)) {
+    pub fn each_holder(&self, cluster: u32, f: impl FnMut(Holding)) {
         if !self.overlay.is_empty()
             && let Some(v) = self.overlay.get(&cluster)
         {
             v.iter().copied().for_each(f);
             return;
         }
+        self.each_base_holder(cluster, f);
+    }
+
+    /// The snapshot's holdings of a cluster, without the deltas.
+    fn each_base_holder(&self, cluster: u32, mut f: impl FnMut(Holding)) {
         let flags = self.flags.as_ref();
         for i in self.range(cluster) {
             f(Holding::from_flags(self.holder_at(i), flags[i]));
@@ -1035,7 +1027,7 @@ impl Catalog {
             };
             let list = overlay.entry(cluster).or_insert_with(|| {
                 let mut v = Vec::new();
-                self.base_holders_into(cluster, &mut v);
+                self.each_base_holder(cluster, |h| v.push(h));
                 v
             });
             let pos = list.binary_search_by_key(&lib, |h| h.library);

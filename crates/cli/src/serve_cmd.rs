@@ -459,18 +459,11 @@ pub fn reroute(a: RerouteArgs) -> anyhow::Result<ExitCode> {
         };
         reqs.push(rota_routing::Request {
             request_id,
-            borrower: u.borrower,
-            citation: u.citation,
             service: u.service,
-            format: None,
-            max_cost: None,
-            currency: None,
-            need_before: None,
-            rush: false,
             tried,
             max_lenders: u.max_lenders.unwrap_or(5),
             profile: u.profile,
-            now: 0,
+            ..rota_routing::Request::new(u.borrower, u.citation, 0)
         });
     }
     let total = reqs.len();

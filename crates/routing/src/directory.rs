@@ -459,27 +459,6 @@ impl Directory {
         }
     }
 
-    /// Distance in km between two lenders, if both have coordinates. Equirectangular:
-    /// within 1 % of the great circle at consortium distances, and no trigonometry beyond
-    /// one cosine (this runs for every candidate of every request).
-    pub fn distance_km(&self, a: u32, b: u32) -> Option<f64> {
-        let (la, lb) = (&self.lenders[a as usize], &self.lenders[b as usize]);
-        let (lat1, lon1, lat2, lon2) = (la.latitude?, la.longitude?, lb.latitude?, lb.longitude?);
-        let mut dlon = (lon2 - lon1).abs();
-        if dlon > 180.0 {
-            dlon = 360.0 - dlon;
-        }
-        let x = dlon.to_radians() * ((lat1 + lat2) / 2.0).to_radians().cos();
-        let y = (lat2 - lat1).to_radians();
-        Some(6371.0 * (x * x + y * y).sqrt())
-    }
-
-    /// Whether `a` has a reciprocal agreement with `b` (either direction).
-    pub fn reciprocal(&self, a: u32, b: u32) -> bool {
-        let (la, lb) = (&self.lenders[a as usize], &self.lenders[b as usize]);
-        la.reciprocal.contains(&lb.symbol) || lb.reciprocal.contains(&la.symbol)
-    }
-
     /// All symbols (for property tests and generators).
     pub fn symbols(&self) -> HashSet<&str> {
         self.lenders.iter().map(|l| l.symbol.as_str()).collect()

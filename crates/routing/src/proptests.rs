@@ -260,24 +260,14 @@ fn equal_lenders_share_the_load() {
 fn bad_requests_name_the_field() {
     let (engine, state) = fixture();
     let dir = engine.directory();
-    let base = Request {
-        request_id: String::new(),
-        borrower: dir.lenders()[0].symbol.clone(),
-        citation: Citation {
+    let base = Request::new(
+        dir.lenders()[0].symbol.clone(),
+        Citation {
             isbn: Some(generate::isbn_of(1)),
             ..Citation::default()
         },
-        service: ServiceType::Loan,
-        format: None,
-        max_cost: None,
-        currency: None,
-        need_before: None,
-        rush: false,
-        tried: vec![],
-        max_lenders: 5,
-        profile: None,
-        now: NOW,
-    };
+        NOW,
+    );
     let cases: Vec<(Request, &str)> = vec![
         (
             Request {

@@ -270,7 +270,7 @@ impl Ledger {
 /// over 16-byte slots (key and cell together, four to a cache line). Rows are read cold,
 /// once per candidate; with the slot's address computable up front, routing touches all
 /// its candidates' slots first so the cache misses overlap (see
-/// [`LiveState::reciprocity_many`]), which a SwissTable's probe sequence does not allow.
+/// [`LiveState::touch_ledger`]), which a SwissTable's probe sequence does not allow.
 #[derive(Clone, Debug, Default)]
 struct Row {
     /// `key` is partner + 1; 0 marks an empty slot. Length 0 or a power of two.
@@ -660,33 +660,17 @@ impl LiveState {
                 rate_per_day: 0.0,
             };
         };
-        let sent_today = if s.day == now.div_euclid(86_400) {
-            s.sent_today
-        } else {
-            0
+        let c = match s.cache[service.index()] {
+            Some(c) if now >= c.t && now - c.t < CACHE_S => c,
+            _ => compute(s, service, now, &p),
         };
-        if let Some(c) = s.cache[service.index()]
-            && now >= c.t
-            && now - c.t < CACHE_S
-        {
-            return LenderView {
-                p_fill: c.p_fill,
-                evidence: c.evidence,
-                answer_hours: c.answer_hours,
-                deliver_hours: c.deliver_hours,
-                open: s.open,
-                sent_today,
-                rate_per_day: c.rate_per_day,
-            };
-        }
-        let c = compute(s, service, now, &p);
         LenderView {
             p_fill: c.p_fill,
             evidence: c.evidence,
             answer_hours: c.answer_hours,
             deliver_hours: c.deliver_hours,
             open: s.open,
-            sent_today,
+            sent_today: self.sent_today(lender, now),
             rate_per_day: c.rate_per_day,
         }
     }
@@ -769,11 +753,6 @@ impl LiveState {
             .get(lender as usize)
             .filter(|s| s.day == now.div_euclid(86_400))
             .map_or(0, |s| s.sent_today)
-    }
-
-    /// The per-lender bitmap of clusters it said it does not hold.
-    pub fn not_held_bitmap(&self, lender: u32) -> Option<&RoaringBitmap> {
-        self.not_held.get(lender as usize)
     }
 
     /// Until when a lender is out for a cluster (OnLoan, NotOnShelf).

@@ -35,7 +35,7 @@ use rota_catalog::{Catalog, Citation, Format, Library, generate};
 use rota_routing::directory::{Capacity, Charge, Lender, Offer, Service as Svc};
 use rota_routing::{
     Answer, Directory, Engine, Event, EventKind, LiveState, Profile, ReasonRetry, ReasonUnfilled,
-    Request, ServiceType, Tier, Tried,
+    Request, Tier, Tried,
 };
 use serde::{Deserialize, Serialize};
 
@@ -932,21 +932,18 @@ fn string_for(
     if let Strategy::Rota(_) = strategy {
         let req = Request {
             request_id: format!("sim-{}-{}", r.id, tried.len()),
-            borrower: dir.get(r.borrower).symbol.clone(),
-            citation: Citation {
-                isbn: Some(isbn),
-                ..Citation::default()
-            },
-            service: ServiceType::Loan,
             format: Some(Format::Book),
-            max_cost: None,
-            currency: None,
-            need_before: None,
-            rush: false,
             tried: tried.to_vec(),
             max_lenders: s.max_lenders,
             profile: Some(profile.to_string()),
-            now,
+            ..Request::new(
+                dir.get(r.borrower).symbol.clone(),
+                Citation {
+                    isbn: Some(isbn),
+                    ..Citation::default()
+                },
+                now,
+            )
         };
         return engine
             .route(state, &req)
