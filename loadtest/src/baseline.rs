@@ -126,7 +126,7 @@ fn requests(
                 .with_context(|| format!("{s} is not in the directory"))
         };
         out.push(Req {
-            key: String::from_utf8_lossy(&id.key()).into_owned(),
+            key: id.to_string(),
             borrower: idx(&borrower_sym)?,
             tried: tried_sym.as_deref().map_or(Ok(-1), idx)?,
             rota: Request {
@@ -266,7 +266,11 @@ async fn load(
     let mut text = String::with_capacity(64 << 20);
     let mut idents = 0u64;
     cat.each_identifier_key(|k, c| {
-        text.push_str(&String::from_utf8_lossy(k));
+        // the readable form on both sides (`isbn:978…`): binary keys are not text
+        let Some(id) = rota_catalog::ident::Ident::from_key(k) else {
+            return;
+        };
+        text.push_str(&id.to_string());
         text.push('\t');
         text.push_str(&c.to_string());
         text.push('\n');

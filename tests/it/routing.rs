@@ -96,7 +96,7 @@ fn routes_every_swb_record_within_the_rules() {
                 at: NOW,
                 request_id: req.request_id.clone(),
                 borrower: borrower.clone(),
-                lender: top.symbol.clone(),
+                lender: top.symbol.to_string(),
                 cluster: Some(c),
                 service: Service::Loan,
                 kind: EventKind::Unfilled(ReasonUnfilled::NotHeld),

@@ -65,9 +65,92 @@ pub struct Ident {
     pub valid: bool,
 }
 
+/// Key prefix bytes of the binary key forms. They sort below every text prefix, so a
+/// binary key never equals a text one.
+const BIN_ISBN: u8 = 0x01;
+const BIN_ISSN: u8 = 0x02;
+const BIN_OCLC: u8 = 0x03;
+
+/// Whether an index key is an identifier's (as opposed to a match key's).
+pub fn is_identifier_key(k: &[u8]) -> bool {
+    matches!(
+        k.first(),
+        Some(
+            &(BIN_ISBN
+                | BIN_ISSN
+                | BIN_OCLC
+                | b'i'
+                | b's'
+                | b'o'
+                | b'l'
+                | b'I'
+                | b'S'
+                | b'O'
+                | b'L')
+        )
+    )
+}
+
+/// The longest key [`Ident::write_key`] writes.
+pub const MAX_KEY: usize = 48;
+
 impl Ident {
     /// The typed key this identifier is indexed under.
+    ///
+    /// Valid ISBN-13s, ISSNs and OCLC numbers (the bulk of any catalogue) are keyed in
+    /// binary: a kind byte and the number without its check digit, big-endian (6, 4 and 6
+    /// bytes instead of 14, 9 and up to 11): an fst lookup walks one node per key byte,
+    /// so the shorter key is the faster lookup. Everything else (bad check digits, LCCNs,
+    /// non-canonical OCLC text) is keyed as its kind letter (upper case when the check
+    /// digit is wrong) and its text.
     pub fn key(&self) -> Vec<u8> {
+        let mut buf = [0u8; MAX_KEY];
+        match self.write_key(&mut buf) {
+            Some(n) => buf[..n].to_vec(),
+            None => self.text_key(),
+        }
+    }
+
+    /// Writes [`Ident::key`] into `buf` and returns its length, or `None` when the key is
+    /// longer than the buffer (only a text key can be).
+    pub fn write_key(&self, buf: &mut [u8; MAX_KEY]) -> Option<usize> {
+        let v = self.value.as_bytes();
+        let digits = |d: &[u8]| {
+            d.iter().try_fold(0u64, |n, c| {
+                c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0'))
+            })
+        };
+        if self.valid {
+            let bin = match self.kind {
+                IdKind::Isbn if v.len() == 13 => digits(&v[..12]).map(|n| (BIN_ISBN, n, 5)),
+                IdKind::Issn if v.len() == 8 => digits(&v[..7]).map(|n| (BIN_ISSN, n, 3)),
+                // only the canonical text (no leading zero) round-trips through a number
+                IdKind::Oclc if !v.is_empty() && v[0] != b'0' && v.len() <= 12 => {
+                    digits(v).filter(|n| *n < 1 << 40).map(|n| (BIN_OCLC, n, 5))
+                }
+                _ => None,
+            };
+            if let Some((tag, n, width)) = bin {
+                buf[0] = tag;
+                buf[1..=width].copy_from_slice(&n.to_be_bytes()[8 - width..]);
+                return Some(width + 1);
+            }
+        }
+        if v.len() >= MAX_KEY {
+            return None;
+        }
+        buf[0] = if self.valid {
+            self.kind.prefix()
+        } else {
+            self.kind.invalid_prefix()
+        };
+        buf[1..=v.len()].copy_from_slice(v);
+        Some(v.len() + 1)
+    }
+
+    /// The readable key form: the kind letter (upper case for a bad check digit) and the
+    /// text. The display text stores identifiers this way.
+    pub fn text_key(&self) -> Vec<u8> {
         let mut k = Vec::with_capacity(self.value.len() + 1);
         k.push(if self.valid {
             self.kind.prefix()
@@ -76,6 +159,45 @@ impl Ident {
         });
         k.extend_from_slice(self.value.as_bytes());
         k
+    }
+
+    /// Reads back a key written by [`Ident::key`] or [`Ident::text_key`]; `None` for a
+    /// key that is not an identifier (a match key).
+    pub fn from_key(k: &[u8]) -> Option<Ident> {
+        let (&tag, rest) = k.split_first()?;
+        let number = || rest.iter().fold(0u64, |n, b| n << 8 | u64::from(*b));
+        let (kind, value) = match tag {
+            BIN_ISBN => {
+                let mut d = format!("{:012}", number()).into_bytes();
+                d.push(isbn13_check(&d));
+                (IdKind::Isbn, d)
+            }
+            BIN_ISSN => {
+                let mut d = format!("{:07}", number()).into_bytes();
+                d.push(issn_check(&d));
+                (IdKind::Issn, d)
+            }
+            BIN_OCLC => (IdKind::Oclc, number().to_string().into_bytes()),
+            _ => {
+                let kind = match tag.to_ascii_lowercase() {
+                    b'i' => IdKind::Isbn,
+                    b's' => IdKind::Issn,
+                    b'o' => IdKind::Oclc,
+                    b'l' => IdKind::Lccn,
+                    _ => return None,
+                };
+                return Some(Ident {
+                    kind,
+                    value: String::from_utf8_lossy(rest).into_owned(),
+                    valid: tag.is_ascii_lowercase(),
+                });
+            }
+        };
+        Some(Ident {
+            kind,
+            value: String::from_utf8(value).ok()?,
+            valid: true,
+        })
     }
 }
 
@@ -159,6 +281,18 @@ fn isbn10_check(d9: &[u8]) -> u8 {
     }
 }
 
+fn issn_check(d7: &[u8]) -> u8 {
+    let sum: u32 = d7
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (8 - i as u32) * u32::from(d - b'0'))
+        .sum();
+    match (11 - sum % 11) % 11 {
+        10 => b'X',
+        n => b'0' + n as u8,
+    }
+}
+
 fn isbn13_check(d12: &[u8]) -> u8 {
     let sum: u32 = d12
         .iter()
@@ -224,15 +358,7 @@ pub fn normalize_issn(text: &str) -> Result<Ident, IdError> {
     if b.len() != 8 || !b[..7].iter().all(u8::is_ascii_digit) {
         return Err(unreadable("issn", text));
     }
-    let sum: u32 = b[..7]
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (8 - i as u32) * u32::from(d - b'0'))
-        .sum();
-    let check = match (11 - sum % 11) % 11 {
-        10 => b'X',
-        n => b'0' + n as u8,
-    };
+    let check = issn_check(&b[..7]);
     Ok(Ident {
         kind: IdKind::Issn,
         value: raw.clone(),
@@ -349,6 +475,40 @@ mod tests {
     }
 
     #[test]
+    fn keys_read_back_and_never_collide() {
+        let ids = [
+            normalize_isbn("978-0-306-40615-7").unwrap(),
+            normalize_isbn("0-19-852663-6").unwrap(),
+            normalize_isbn("9790000000001").unwrap(),
+            normalize_isbn("0521222857").unwrap(), // bad check digit: text key
+            normalize_issn("0317-8471").unwrap(),
+            normalize_issn("1050-124X").unwrap(),
+            normalize_issn("0317-8472").unwrap(), // bad
+            normalize_oclc("(OCoLC)ocm00012345").unwrap(),
+            normalize_oclc("1").unwrap(),
+            normalize_oclc("999999999999").unwrap(), // the longest OCLC number read
+            normalize_lccn("n 78-890351").unwrap(),
+        ];
+        let mut keys = std::collections::HashSet::new();
+        for id in &ids {
+            let k = id.key();
+            assert_eq!(Ident::from_key(&k).as_ref(), Some(id), "{id}");
+            assert_eq!(Ident::from_key(&id.text_key()).as_ref(), Some(id), "{id}");
+            let mut buf = [0u8; MAX_KEY];
+            let n = id.write_key(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &k[..]);
+            assert!(keys.insert(k), "{id} collides");
+        }
+        // the binary forms are the short ones
+        assert_eq!(ids[0].key().len(), 6);
+        assert_eq!(ids[4].key().len(), 4);
+        assert_eq!(ids[7].key().len(), 6);
+        assert_eq!(ids[9].key().len(), 6);
+        assert_eq!(ids[3].key()[0], b'I');
+        assert!(Ident::from_key(b"kfoo").is_none());
+    }
+
+    #[test]
     fn isbn10_bad_check_stays_flagged_after_conversion() {
         // 0-521-22285-0 is valid; 0-521-22285-7 is not, and converting must not launder it
         let bad = normalize_isbn("0521222857").unwrap();
@@ -410,5 +570,32 @@ mod tests {
             assert_eq!(normalize_lccn(raw).unwrap().value, want, "{raw}");
         }
         assert!(normalize_lccn("abcd12345678").is_err());
+    }
+}
+
+#[cfg(test)]
+mod key_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every identifier the normalisers produce keys to bytes that read back to it,
+        /// and two different identifiers never share a key.
+        #[test]
+        fn keys_round_trip(a in "97[89][0-9]{10}", b in "97[89][0-9]{10}",
+                           o in "[0-9]{1,14}", s in "[0-9]{7}[0-9X]") {
+            let ids: Vec<Ident> = [
+                normalize_isbn(&a), normalize_isbn(&b), normalize_oclc(&o), normalize_issn(&s),
+            ]
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+            for x in &ids {
+                prop_assert_eq!(Ident::from_key(&x.key()), Some(x.clone()));
+                for y in &ids {
+                    prop_assert_eq!(x == y, x.key() == y.key(), "{} {}", x, y);
+                }
+            }
+        }
     }
 }

@@ -281,7 +281,7 @@ impl IndexBuilder {
             if k > 0 {
                 self.block.push(0x1D);
             }
-            self.block.extend_from_slice(&i.key());
+            self.block.extend_from_slice(&i.text_key());
         }
         Ok(id)
     }
@@ -456,21 +456,12 @@ fn le_u32(v: &[u32]) -> Vec<u8> {
     out
 }
 
-/// `i9780…` → `isbn:9780…`; upper-case prefixes mark a bad check digit.
+/// A stored key as `isbn:9780…` (bad check digits marked).
 fn display_key(k: &[u8]) -> String {
-    let v = String::from_utf8_lossy(&k[1..]);
-    let kind = match k[0].to_ascii_lowercase() {
-        b'i' => IdKind::Isbn,
-        b's' => IdKind::Issn,
-        b'o' => IdKind::Oclc,
-        _ => IdKind::Lccn,
-    };
-    Ident {
-        kind,
-        value: v.into_owned(),
-        valid: k[0].is_ascii_lowercase(),
-    }
-    .to_string()
+    Ident::from_key(k).map_or_else(
+        || String::from_utf8_lossy(k).into_owned(),
+        |i| i.to_string(),
+    )
 }
 
 #[inline]
@@ -806,16 +797,13 @@ impl Catalog {
         out
     }
 
-    /// Calls `f` with every identifier key (kind prefix byte, lowercase for a valid
-    /// identifier, then the normalised value) and each of its clusters, in key order:
-    /// for exports and for loading the same catalogue into another system.
+    /// Calls `f` with every identifier key (as [`Ident::key`] writes it;
+    /// [`Ident::from_key`] reads it back) and each of its clusters, in key order: for
+    /// exports and for loading the same catalogue into another system.
     pub fn each_identifier_key(&self, mut f: impl FnMut(&[u8], u32)) {
         let mut s = self.keys.stream();
         while let Some((k, v)) = s.next() {
-            if matches!(
-                k.first(),
-                Some(b'i' | b's' | b'o' | b'l' | b'I' | b'S' | b'O' | b'L')
-            ) {
+            if crate::ident::is_identifier_key(k) {
                 self.each_value(v, |c| f(k, c));
             }
         }
@@ -848,7 +836,18 @@ impl Catalog {
 
     /// Clusters for an identifier (valid or, exactly, invalid).
     pub fn clusters_for(&self, id: &Ident) -> Vec<u32> {
-        self.clusters_for_key(&id.key())
+        let mut out = Vec::new();
+        self.each_cluster_for(id, |c| out.push(c));
+        out
+    }
+
+    /// Calls `f` with each cluster of an identifier, allocating nothing.
+    pub fn each_cluster_for(&self, id: &Ident, f: impl FnMut(u32)) {
+        let mut kb = [0u8; crate::ident::MAX_KEY];
+        match id.write_key(&mut kb) {
+            Some(n) => self.each_cluster_for_key(&kb[..n], f),
+            None => self.each_cluster_for_key(&id.text_key(), f),
+        }
     }
 
     /// Decompresses one text block with this thread's reusable context (creating a zstd
@@ -962,7 +961,13 @@ impl Catalog {
         let mut counts: std::collections::BTreeMap<char, u64> = Default::default();
         let mut s = self.keys.stream();
         while let Some((k, _)) = s.next() {
-            *counts.entry(k[0] as char).or_default() += 1;
+            // binary keys count under their kind's letter
+            let c = match Ident::from_key(k) {
+                Some(i) if i.valid => i.kind.prefix(),
+                Some(i) => i.kind.invalid_prefix(),
+                None => k[0],
+            };
+            *counts.entry(c as char).or_default() += 1;
         }
         counts.into_iter().collect()
     }

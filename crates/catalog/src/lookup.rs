@@ -238,23 +238,7 @@ impl Catalog {
             } else {
                 (MatchMethod::InvalidIdentifier, 0.6)
             };
-            // the typed key on the stack: identifiers are short
-            let mut kb = [0u8; 48];
-            let v = id.value.as_bytes();
-            let heap;
-            let key: &[u8] = if v.len() < kb.len() {
-                kb[0] = if id.valid {
-                    kind.prefix()
-                } else {
-                    kind.invalid_prefix()
-                };
-                kb[1..=v.len()].copy_from_slice(v);
-                &kb[..=v.len()]
-            } else {
-                heap = id.key();
-                &heap
-            };
-            self.each_cluster_for_key(key, |cl| {
+            self.each_cluster_for(&id, |cl| {
                 if !out.iter().any(|m| m.cluster == cl) {
                     out.push(Match {
                         cluster: cl,

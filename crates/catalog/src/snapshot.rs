@@ -21,8 +21,9 @@ use std::sync::Arc;
 
 /// Magic bytes at the start of every snapshot.
 pub const MAGIC: &[u8; 8] = b"ROTACAT\0";
-/// Format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version this build reads and writes. 3: valid ISBN, ISSN and OCLC keys are
+/// binary (`Ident::key`); a version-2 index would answer their lookups with nothing.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER: usize = 64;
 const ENTRY: usize = 24;
 

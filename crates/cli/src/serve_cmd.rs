@@ -149,20 +149,37 @@ fn load(cfg: &Config) -> Result<rota_server::Loaded, StartError> {
                 "demo-{}x{}.snap",
                 cfg.demo_libraries, cfg.demo_records
             ));
-            if !p.exists() {
-                tracing::info!(path = %p.display(), "generating the demo consortium (once; cached)");
-                let params = generate::GenParams {
-                    libraries: cfg.demo_libraries,
-                    records: cfg.demo_records,
-                    mean_holders: 5.9,
-                    seed: 42,
-                };
-                let bytes =
-                    generate::generate(&params, &|_| {}).map_err(|e| other(e.to_string()))?;
-                rota_catalog::snapshot::write_atomic(&p, &bytes)
-                    .map_err(|e| other(format!("{}: {e}", p.display())))?;
-            }
-            (Catalog::open(&p)?, p)
+            // our own cache: one written by an older build is regenerated, not refused
+            let cached = if p.exists() {
+                match Catalog::open(&p) {
+                    Ok(c) => Some(c),
+                    Err(rota_catalog::snapshot::SnapshotError::WrongVersion { found, .. }) => {
+                        tracing::info!(path = %p.display(), found, "the cached demo is another format version");
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            let cat = match cached {
+                Some(c) => c,
+                None => {
+                    tracing::info!(path = %p.display(), "generating the demo consortium (once; cached)");
+                    let params = generate::GenParams {
+                        libraries: cfg.demo_libraries,
+                        records: cfg.demo_records,
+                        mean_holders: 5.9,
+                        seed: 42,
+                    };
+                    let bytes =
+                        generate::generate(&params, &|_| {}).map_err(|e| other(e.to_string()))?;
+                    rota_catalog::snapshot::write_atomic(&p, &bytes)
+                        .map_err(|e| other(format!("{}: {e}", p.display())))?;
+                    Catalog::open(&p)?
+                }
+            };
+            (cat, p)
         }
     };
     let demo = cfg.snapshot.is_none();

@@ -126,7 +126,7 @@ proptest! {
         let holders: HashSet<String> = engine.catalog().holders(s.matches[0].cluster).iter()
             .map(|h| engine.catalog().libraries()[h.library as usize].symbol.clone()).collect();
         for l in &s.lenders {
-            prop_assert!(holders.contains(&l.symbol), "only holders");
+            prop_assert!(holders.contains(l.symbol.as_str()), "only holders");
             let i = dir.index(&l.symbol).unwrap();
             prop_assert!(dir.unavailable(i, NOW).is_none(), "never a suspended/closed lender");
             prop_assert!(!state.said_not_held(i, l.cluster));

@@ -386,7 +386,7 @@ pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteRe
             .excluded
             .iter()
             .map(|e| pb::ExcludedLender {
-                symbol: e.symbol.clone(),
+                symbol: e.symbol.to_string(),
                 reason: serde_json::to_value(e.reason)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
@@ -406,7 +406,7 @@ pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteRe
                 title: cat.info(m.cluster).map(|i| i.title).unwrap_or_default(),
             })
             .collect(),
-        profile: s.profile,
+        profile: s.profile.into_string(),
         error: None,
         not_ranked: s.not_ranked,
     }
@@ -414,7 +414,7 @@ pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteRe
 
 fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
     pb::RankedLender {
-        symbol: l.symbol,
+        symbol: l.symbol.into_string(),
         rank: l.rank,
         score: l.score,
         p_fill: l.p_fill,
