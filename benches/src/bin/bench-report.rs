@@ -62,6 +62,14 @@ fn main() {
         title_section(&synthetic(records, 1000));
         return;
     }
+    if args.iter().any(|a| a == "--profile-title") {
+        // a loop to profile: the title section's queries, twenty times over
+        let cat = synthetic(records, 1000);
+        for _ in 0..20 {
+            title_section(&cat);
+        }
+        return;
+    }
     let typical = args.iter().any(|a| a == "--profile-route-typical");
     if typical || args.iter().any(|a| a == "--profile-route200") {
         // a loop to profile: routes for 200-holder items, or typical ones

@@ -37,11 +37,12 @@ use crate::snapshot::{self, Reader, Slice, SnapshotError};
 const S_META: u32 = 1;
 const S_KEYS: u32 = 2;
 const S_MULTI: u32 = 3;
-const S_HOLD_OFF: u32 = 4;
-const S_HOLDERS: u32 = 5;
-const S_HOLD_FLAGS: u32 = 6;
+// 4, 5 and 6 held format 2's holder offsets, ids and flags
+const S_HOLD_GROUPS: u32 = 14;
+const S_HOLD_WIDE: u32 = 15;
+const S_HOLD_RUNS: u32 = 16;
 const S_YEARS: u32 = 7;
-const S_FORMATS: u32 = 8;
+// 8 held format 2's cluster formats (now in the holdings run headers)
 const S_TOKENS: u32 = 9;
 const S_POSTINGS: u32 = 10;
 const S_TEXT_OFF: u32 = 11;
@@ -85,8 +86,6 @@ pub struct Meta {
     pub keys: u64,
     /// Distinct index tokens.
     pub tokens: u64,
-    /// Bytes per holder id (2 or 4).
-    pub holder_width: u8,
     /// Free-form description of what was built from.
     pub source: String,
     /// Records per display-text block.
@@ -150,11 +149,12 @@ pub struct IndexBuilder {
     tok_ids: HashMap<Box<str>, u32>,
     tok_names: Vec<Box<str>>,
     postings: Vec<(u32, u32)>,
-    hold_off: Vec<u32>,
-    holders: Vec<u32>,
-    flags: Vec<u8>,
+    /// where each cluster's holdings run starts in `runs`
+    starts: Vec<u64>,
+    runs: Vec<u8>,
+    holdings: u64,
+    merged: Vec<Holding>,
     years: Vec<u16>,
-    formats: Vec<u8>,
     text_off: Vec<u64>,
     text: Vec<u8>,
     block: Vec<u8>,
@@ -185,11 +185,11 @@ impl IndexBuilder {
             tok_ids: HashMap::new(),
             tok_names: Vec::new(),
             postings: Vec::new(),
-            hold_off: vec![0],
-            holders: Vec::new(),
-            flags: Vec::new(),
+            starts: Vec::new(),
+            runs: Vec::new(),
+            holdings: 0,
+            merged: Vec::new(),
             years: Vec::new(),
-            formats: Vec::new(),
             text_off: Vec::new(),
             text: Vec::new(),
             block: Vec::new(),
@@ -241,29 +241,24 @@ impl IndexBuilder {
             }
         }
         c.holdings.sort_by_key(|h| h.library);
-        let mut prev: Option<u32> = None;
+        self.merged.clear();
         for h in &c.holdings {
-            if prev == Some(h.library) {
+            match self.merged.last_mut() {
                 // same library twice (two source records): add copies, lend if either lends
-                let last = self.flags.len() - 1;
-                let old = Holding::from_flags(h.library, self.flags[last]);
-                let merged = Holding {
-                    copies: old.copies.saturating_add(h.copies).min(15),
-                    lendable: old.lendable || h.lendable,
-                    ..old
-                };
-                self.flags[last] = merged.flags();
-                continue;
+                Some(last) if last.library == h.library => {
+                    last.copies = last.copies.saturating_add(h.copies).min(15);
+                    last.lendable |= h.lendable;
+                }
+                _ => self.merged.push(Holding {
+                    copies: h.copies.min(15),
+                    ..*h
+                }),
             }
-            prev = Some(h.library);
-            self.holders.push(h.library);
-            self.flags.push(h.flags());
         }
-        let n = u32::try_from(self.holders.len())
-            .map_err(|_| BuildError::TooManyHoldings(u64::from(u32::MAX)))?;
-        self.hold_off.push(n);
+        self.starts.push(self.runs.len() as u64);
+        crate::holdings::encode(c.format, &self.merged, &mut self.runs);
+        self.holdings += self.merged.len() as u64;
         self.years.push(c.year.unwrap_or(0));
-        self.formats.push(c.format.index());
         // display text: title \x1f author \x1f ids, records separated by \x1e
         if id as usize % TEXT_BLOCK == 0 && id > 0 {
             self.flush_block();
@@ -401,18 +396,12 @@ impl IndexBuilder {
         }
         let tokens_fst = tb.into_inner()?;
 
-        let width: u8 = if self.libraries.len() <= 1 << 16 {
-            2
-        } else {
-            4
-        };
         let meta = Meta {
             libraries: self.libraries,
             clusters,
-            holdings: self.holders.len() as u64,
+            holdings: self.holdings,
             keys: nkeys,
             tokens: self.tok_names.len() as u64,
-            holder_width: width,
             source: self.source,
             text_block: TEXT_BLOCK as u32,
         };
@@ -420,22 +409,14 @@ impl IndexBuilder {
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, keys_fst);
         w.section(S_MULTI, le_u32(&multi));
-        w.section(S_HOLD_OFF, le_u32(&self.hold_off));
-        let holders = if width == 2 {
-            self.holders
-                .iter()
-                .flat_map(|h| (*h as u16).to_le_bytes())
-                .collect()
-        } else {
-            le_u32(&self.holders)
-        };
-        w.section(S_HOLDERS, holders);
-        w.section(S_HOLD_FLAGS, self.flags);
+        let (groups, wide) = crate::holdings::offsets(&self.starts);
+        w.section(S_HOLD_GROUPS, groups);
+        w.section(S_HOLD_WIDE, wide);
+        w.section(S_HOLD_RUNS, self.runs);
         w.section(
             S_YEARS,
             self.years.iter().flat_map(|y| y.to_le_bytes()).collect(),
         );
-        w.section(S_FORMATS, self.formats);
         w.section(S_TOKENS, tokens_fst);
         w.section(S_POSTINGS, post);
         w.section(
@@ -538,11 +519,10 @@ pub struct Catalog {
     symbols: std::sync::Arc<HashMap<String, u32>>,
     keys: Map<Slice>,
     multi: Slice,
-    hold_off: Slice,
-    holders: Slice,
-    flags: Slice,
+    hold_groups: Slice,
+    hold_wide: Slice,
+    hold_runs: Slice,
     years: Slice,
-    formats: Slice,
     tokens: Map<Slice>,
     postings: Slice,
     text_off: Slice,
@@ -588,42 +568,21 @@ impl Catalog {
         let tokens = Map::new(r.section(S_TOKENS, "tokens")?)
             .map_err(|_| SnapshotError::Section("tokens"))?;
         let n = usize::try_from(meta.clusters).map_err(|_| SnapshotError::Section("meta"))?;
-        let hold_off = r.section(S_HOLD_OFF, "hold_off")?;
-        let holders = r.section(S_HOLDERS, "holders")?;
-        let flags = r.section(S_HOLD_FLAGS, "hold_flags")?;
+        let hold_groups = r.section(S_HOLD_GROUPS, "hold_groups")?;
+        let hold_wide = r.section(S_HOLD_WIDE, "hold_wide")?;
+        let hold_runs = r.section(S_HOLD_RUNS, "hold_runs")?;
         let years = r.section(S_YEARS, "years")?;
-        let formats = r.section(S_FORMATS, "formats")?;
         let text_off = r.section(S_TEXT_OFF, "text_off")?;
         let text = r.section(S_TEXT, "text")?;
-        let h = usize::try_from(meta.holdings).map_err(|_| SnapshotError::Section("meta"))?;
-        let w = usize::from(meta.holder_width);
         if meta.text_block == 0 {
             return Err(SnapshotError::Section("meta"));
         }
         let blocks = n.div_ceil(meta.text_block as usize).max(1);
-        let ok = hold_off.as_ref().len() == 4 * (n + 1)
-            && (w == 2 || w == 4)
-            && holders.as_ref().len() == w * h
-            && flags.as_ref().len() == h
-            && years.as_ref().len() == 2 * n
-            && formats.as_ref().len() == n
+        let ok = years.as_ref().len() == 2 * n
             && text_off.as_ref().len() == 8 * (blocks + 1)
-            && meta.libraries.len() <= if w == 2 { 1 << 16 } else { u32::MAX as usize };
+            && u32::try_from(meta.libraries.len()).is_ok();
         if !ok {
             return Err(SnapshotError::Section("holdings"));
-        }
-        // offsets must be monotone and end at h, or holders() could slice out of range
-        let ho = hold_off.as_ref();
-        let mut prev = 0u32;
-        for i in 0..=n {
-            let v = u32_at(ho, i);
-            if v < prev {
-                return Err(SnapshotError::Section("hold_off"));
-            }
-            prev = v;
-        }
-        if prev as usize != h {
-            return Err(SnapshotError::Section("hold_off"));
         }
         let nlib = meta.libraries.len() as u32;
         let cat = Catalog {
@@ -637,11 +596,10 @@ impl Catalog {
             meta: std::sync::Arc::new(meta),
             keys,
             multi: r.section(S_MULTI, "multi")?,
-            hold_off,
-            holders,
-            flags,
+            hold_groups,
+            hold_wide,
+            hold_runs,
             years,
-            formats,
             tokens,
             postings: r.section(S_POSTINGS, "postings")?,
             text_off,
@@ -653,9 +611,9 @@ impl Catalog {
             size: r.len(),
             overlay: Default::default(),
         };
-        // every holder must name a known library
-        if (0..h).any(|i| cat.holder_at(i) >= nlib) {
-            return Err(SnapshotError::Section("holders"));
+        // every run must decode inside its bounds and name known libraries, in order
+        if !cat.hreader().validate(n, cat.meta.holdings, nlib) {
+            return Err(SnapshotError::Section("holdings"));
         }
         Ok(cat)
     }
@@ -680,13 +638,12 @@ impl Catalog {
         vec![
             ("identifier keys (fst)", self.keys.as_fst().as_bytes().len()),
             ("multi-cluster keys", self.multi.as_ref().len()),
-            ("holder offsets", self.hold_off.as_ref().len()),
-            ("holder ids", self.holders.as_ref().len()),
-            ("holding flags", self.flags.as_ref().len()),
             (
-                "years + formats",
-                self.years.as_ref().len() + self.formats.as_ref().len(),
+                "holding offsets",
+                self.hold_groups.as_ref().len() + self.hold_wide.as_ref().len(),
             ),
+            ("holdings (varint runs)", self.hold_runs.as_ref().len()),
+            ("years", self.years.as_ref().len()),
             (
                 "title/author tokens (fst)",
                 self.tokens.as_fst().as_bytes().len(),
@@ -710,31 +667,26 @@ impl Catalog {
     }
 
     #[inline]
-    fn holder_at(&self, i: usize) -> u32 {
-        let b = self.holders.as_ref();
-        if self.meta.holder_width == 2 {
-            u32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]]))
-        } else {
-            u32_at(b, i)
+    fn hreader(&self) -> crate::holdings::Reader<'_> {
+        crate::holdings::Reader {
+            groups: self.hold_groups.as_ref(),
+            wide: self.hold_wide.as_ref(),
+            runs: self.hold_runs.as_ref(),
         }
     }
 
-    /// The holder range of a cluster in the holdings arrays.
-    #[inline]
-    fn range(&self, cluster: u32) -> std::ops::Range<usize> {
-        let c = cluster as usize;
-        if c >= self.meta.clusters as usize {
-            return 0..0;
+    fn base_count(&self, cluster: u32) -> usize {
+        if cluster >= self.clusters() {
+            return 0;
         }
-        let o = self.hold_off.as_ref();
-        u32_at(o, c) as usize..u32_at(o, c + 1) as usize
+        self.hreader().count(cluster as usize)
     }
 
     /// Number of holders of a cluster.
     pub fn holder_count(&self, cluster: u32) -> usize {
         match self.overlay.get(&cluster) {
             Some(v) => v.len(),
-            None => self.range(cluster).len(),
+            None => self.base_count(cluster),
         }
     }
 
@@ -755,10 +707,10 @@ impl Catalog {
     }
 
     /// The snapshot's holdings of a cluster, without the deltas.
-    fn each_base_holder(&self, cluster: u32, mut f: impl FnMut(Holding)) {
-        let flags = self.flags.as_ref();
-        for i in self.range(cluster) {
-            f(Holding::from_flags(self.holder_at(i), flags[i]));
+    fn each_base_holder(&self, cluster: u32, f: impl FnMut(Holding)) {
+        if cluster < self.clusters() {
+            // validated at load: a run that does not decode cannot occur here
+            let _ = self.hreader().each(cluster as usize, f);
         }
     }
 
@@ -781,13 +733,10 @@ impl Catalog {
 
     /// Format of a cluster.
     pub fn format(&self, cluster: u32) -> Format {
-        Format::from_index(
-            self.formats
-                .as_ref()
-                .get(cluster as usize)
-                .copied()
-                .unwrap_or(0),
-        )
+        if cluster >= self.clusters() {
+            return Format::Book;
+        }
+        self.hreader().format(cluster as usize)
     }
 
     /// Clusters under an exact typed key (see [`Ident::key`]).
@@ -994,11 +943,7 @@ impl Catalog {
         let mut meta = (*self.meta).clone();
         let mut symbols = (*self.symbols).clone();
         let mut overlay = (*self.overlay).clone();
-        let limit = if meta.holder_width == 2 {
-            1usize << 16
-        } else {
-            u32::MAX as usize
-        };
+        let limit = u32::MAX as usize;
         for op in ops {
             let (cluster, symbol) = match op {
                 DeltaOp::Upsert {
@@ -1066,7 +1011,7 @@ impl Catalog {
         meta.holdings = (0..self.clusters())
             .map(|c| match overlay.get(&c) {
                 Some(v) => v.len() as u64,
-                None => self.range(c).len() as u64,
+                None => self.base_count(c) as u64,
             })
             .sum();
         Ok(Catalog {
@@ -1081,39 +1026,28 @@ impl Catalog {
     /// sections are copied as they are).
     pub fn compact(&self) -> Vec<u8> {
         let n = self.clusters();
-        let mut off = Vec::with_capacity(n as usize + 1);
-        let mut holders: Vec<u32> = Vec::with_capacity(self.meta.holdings as usize);
-        let mut flags = Vec::with_capacity(self.meta.holdings as usize);
+        let mut starts = Vec::with_capacity(n as usize);
+        let mut runs = Vec::with_capacity(self.hold_runs.as_ref().len());
+        let mut holdings = 0u64;
         let mut buf = Vec::new();
-        off.push(0u32);
         for c in 0..n {
             buf.clear();
             self.holders_into(c, &mut buf);
-            for h in &buf {
-                holders.push(h.library);
-                flags.push(h.flags());
-            }
-            off.push(holders.len() as u32);
+            starts.push(runs.len() as u64);
+            crate::holdings::encode(self.format(c), &buf, &mut runs);
+            holdings += buf.len() as u64;
         }
         let mut meta = (*self.meta).clone();
-        meta.holdings = holders.len() as u64;
+        meta.holdings = holdings;
         let mut w = snapshot::Writer::default();
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
         w.section(S_MULTI, self.multi.as_ref().to_vec());
-        w.section(S_HOLD_OFF, le_u32(&off));
-        let hb = if meta.holder_width == 2 {
-            holders
-                .iter()
-                .flat_map(|h| (*h as u16).to_le_bytes())
-                .collect()
-        } else {
-            le_u32(&holders)
-        };
-        w.section(S_HOLDERS, hb);
-        w.section(S_HOLD_FLAGS, flags);
+        let (groups, wide) = crate::holdings::offsets(&starts);
+        w.section(S_HOLD_GROUPS, groups);
+        w.section(S_HOLD_WIDE, wide);
+        w.section(S_HOLD_RUNS, runs);
         w.section(S_YEARS, self.years.as_ref().to_vec());
-        w.section(S_FORMATS, self.formats.as_ref().to_vec());
         w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());
         w.section(S_POSTINGS, self.postings.as_ref().to_vec());
         w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());

@@ -29,6 +29,7 @@
 pub mod bib;
 pub mod cluster;
 pub mod generate;
+pub mod holdings;
 pub mod ident;
 pub mod index;
 pub mod ingest;

@@ -196,20 +196,49 @@ pub fn allowed_distance(word: &str) -> u8 {
 struct WordHits {
     /// Union of all variants' postings.
     any: RoaringBitmap,
-    /// Postings per distance 0, 1, 2.
-    by_dist: [RoaringBitmap; 3],
+    /// Postings per distance 0, 1, 2; `None` where `any` is all there is, at that
+    /// distance (the usual case: the word is spelled as indexed, one posting list, and
+    /// copying it twice was a third of a title lookup).
+    by_dist: [Option<RoaringBitmap>; 3],
+    /// The distance of `any` when it is one distance's postings.
+    only: Option<u8>,
+}
+
+impl WordHits {
+    /// The edit distance at which this word matches cluster `cl`, if it does.
+    fn distance(&self, cl: u32) -> Option<u8> {
+        if let Some(d) = self.only {
+            return self.any.contains(cl).then_some(d);
+        }
+        (0..3u8).find(|&d| {
+            self.by_dist[usize::from(d)]
+                .as_ref()
+                .is_some_and(|b| b.contains(cl))
+        })
+    }
 }
 
 fn word_hits(cat: &Catalog, prefix: char, word: &str) -> WordHits {
-    let mut h = WordHits {
-        any: RoaringBitmap::new(),
-        by_dist: Default::default(),
-    };
-    for (d, bm) in cat.fuzzy_token(prefix, word, allowed_distance(word)) {
-        h.by_dist[usize::from(d.min(2))] |= &bm;
-        h.any |= bm;
+    use roaring::MultiOps;
+    let found = cat.fuzzy_token(prefix, word, allowed_distance(word));
+    let dists: Vec<u8> = found.iter().map(|(d, _)| (*d).min(2)).collect();
+    if dists.windows(2).all(|w| w[0] == w[1]) {
+        return WordHits {
+            only: dists.first().copied(),
+            any: found.into_iter().map(|(_, b)| b).union(),
+            by_dist: Default::default(),
+        };
     }
-    h
+    let mut by: [Vec<RoaringBitmap>; 3] = Default::default();
+    for (d, bm) in found {
+        by[usize::from(d.min(2))].push(bm);
+    }
+    let by_dist = by.map(|v| (!v.is_empty()).then(|| v.union()));
+    WordHits {
+        any: by_dist.iter().flatten().union(),
+        by_dist,
+        only: None,
+    }
 }
 
 impl Catalog {
@@ -297,16 +326,11 @@ impl Catalog {
             .map(|cl| {
                 let word_score = |hits: &[WordHits]| -> f32 {
                     hits.iter()
-                        .map(|h| {
-                            if h.by_dist[0].contains(cl) {
-                                1.0
-                            } else if h.by_dist[1].contains(cl) {
-                                0.8
-                            } else if h.by_dist[2].contains(cl) {
-                                0.6
-                            } else {
-                                0.0
-                            }
+                        .map(|h| match h.distance(cl) {
+                            Some(0) => 1.0,
+                            Some(1) => 0.8,
+                            Some(_) => 0.6,
+                            None => 0.0,
                         })
                         .sum()
                 };
