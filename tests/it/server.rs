@@ -1094,3 +1094,27 @@ fn simulate_rpc_is_bounded_and_the_log_replays() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--profile-file"));
 }
+
+#[test]
+fn a_cached_demo_from_an_older_format_is_regenerated() {
+    let tmp = tempfile::tempdir().unwrap();
+    // what an older build left behind: a snapshot header of format version 2
+    let cached = tmp.path().join("demo-60x20000.snap");
+    let mut old = rota_catalog::snapshot::MAGIC.to_vec();
+    old.extend_from_slice(&2u32.to_le_bytes());
+    old.resize(64, 0);
+    std::fs::write(&cached, &old).unwrap();
+    let s = start(tmp.path(), &[]);
+    rt().block_on(async {
+        let ch = channel(&s.addr).await;
+        let mut catalog = pb::catalog_client::CatalogClient::new(ch);
+        // the regenerated demo answers lookups
+        item_with_holders(&mut catalog, 2).await;
+    });
+    let now = std::fs::read(&cached).unwrap();
+    assert_eq!(
+        &now[8..12],
+        &rota_catalog::snapshot::FORMAT_VERSION.to_le_bytes()
+    );
+    assert!(rota_catalog::Catalog::open(&cached).is_ok());
+}

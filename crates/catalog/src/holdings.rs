@@ -135,7 +135,9 @@ pub struct Reader<'a> {
 
 #[inline]
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 impl Reader<'_> {
@@ -150,7 +152,7 @@ impl Reader<'_> {
             base + u64::from(u16::from_le_bytes([r[0], r[1]]))
         } else {
             let i = usize::try_from(base & !WIDE).ok()?;
-            u64_at(self.wide, 8 * (i + k))?
+            u64_at(self.wide, i.checked_add(k)?.checked_mul(8)?)?
         };
         usize::try_from(at).ok()
     }
@@ -275,6 +277,24 @@ mod tests {
             // a library id beyond the table is refused
             if let Some(max) = clusters.iter().flatten().map(|h| h.library).max() {
                 prop_assert!(!r.validate(clusters.len(), total as u64, max));
+            }
+        }
+    }
+
+    proptest! {
+        /// Whatever the bytes (a snapshot is checksummed, but the reader must not trust
+        /// that alone), reading never panics.
+        #[test]
+        fn garbage_never_panics(groups in prop::collection::vec(any::<u8>(), 0..200),
+                                wide in prop::collection::vec(any::<u8>(), 0..300),
+                                runs in prop::collection::vec(any::<u8>(), 0..300)) {
+            let r = Reader { groups: &groups, wide: &wide, runs: &runs };
+            let n = groups.len() / GROUP_BYTES * GROUP;
+            let _ = r.validate(n, 10, 50);
+            for c in 0..n + 2 {
+                let _ = r.each(c, |_| {});
+                let _ = r.count(c);
+                let _ = r.format(c);
             }
         }
     }

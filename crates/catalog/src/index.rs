@@ -4,21 +4,26 @@
 //!
 //! # Layout and why
 //!
-//! - **Keys** (`KEYS`): one fst map over typed keys (`i` ISBN-13, `s` ISSN, `o` OCLC,
-//!   `l` LCCN, upper-case prefixes for identifiers with bad check digits, `k` match keys
-//!   of records with no identifier). The value is the cluster id, or, with the top bit
-//!   set, an offset into `MULTI` where a count and several cluster ids follow (a set ISBN
-//!   printed in every volume).
-//! - **Holdings** (`HOLD_OFF`, `HOLDERS`, `HOLD_FLAGS`): a CSR list per cluster of holder
-//!   library ids, sorted, 2 bytes each when the consortium has ≤ 65,536 libraries, plus
-//!   one byte per holding (lendable bit, 3-bit format, 4-bit copies). "Who holds this" is
-//!   one slice. A roaring bitmap per cluster would cost an order of magnitude more for
-//!   the typical handful of holders (the bench report measures both); per-library
-//!   bitmaps over clusters are what routing builds for its set questions.
+//! - **Keys** (`KEYS`): one fst map over typed keys. Valid ISBN-13s, ISSNs and OCLC
+//!   numbers are binary (a kind byte and the number without its check digit, 6, 4 and 6
+//!   bytes: an fst lookup walks a node per key byte); LCCNs and identifiers with bad check
+//!   digits are their kind letter (upper case when the check digit failed) and text; `k`
+//!   prefixes the match keys of records with no identifier ([`Ident::key`]). The value is
+//!   the cluster id, or, with the top bit set, an offset into `MULTI` where a count and
+//!   several cluster ids follow (a set ISBN printed in every volume).
+//! - **Holdings** (`HOLD_GROUPS`, `HOLD_WIDE`, `HOLD_RUNS`): per cluster one run of bytes,
+//!   a header with the count, the cluster's format and its usual holding, then each
+//!   holder as a gap-coded varint, with a flag byte (lendable, format, copies) only where
+//!   the holding is not the usual one; offsets in groups of 16 clusters (see
+//!   [`crate::holdings`]). "Who holds this" is one read of one run, 1.65 bytes a holding in
+//!   the synthetic 20 M catalogue (a u16 id and a flag byte cost 3). A roaring bitmap per
+//!   cluster would cost far more for the typical handful of holders (the bench report
+//!   measures both); per-library bitmaps over clusters are what routing builds for its
+//!   set questions.
 //! - **Tokens** (`TOKENS`, `POSTINGS`): fst from `t`+title word / `a`+author word to a
 //!   serialised roaring bitmap of clusters, searched with Levenshtein automata.
 //! - **Text** (`TEXT_OFF`, `TEXT`): title, author and identifiers per cluster for display,
-//!   zstd-compressed in blocks of 256 clusters with a dictionary trained on the catalogue
+//!   zstd-compressed in blocks of 64 clusters with a dictionary trained on the catalogue
 //!   itself (`TEXT_DICT`): display text is the bulk of a catalogue, is read only for the
 //!   few clusters a lookup returns, and small blocks compress well only with a shared
 //!   dictionary. Identifiers are stored as their typed keys (`i978…`), not as prose.

@@ -13,8 +13,8 @@
 //! 3. [`cluster`] groups records describing the same item: OCLC numbers first, then
 //!    ISBN/LCCN/ISSN under a guard against chain merges, then a GoldRush-style match key.
 //! 4. [`index`] lays the clusters out in one snapshot buffer: an fst over typed
-//!    identifier keys, CSR holder lists, a token fst with roaring postings for
-//!    typo-tolerant title lookups, and lz4-compressed display text.
+//!    identifier keys, varint-coded holder runs ([`holdings`]), a token fst with roaring
+//!    postings for typo-tolerant title lookups, and zstd-compressed display text.
 //! 5. [`snapshot`] wraps that in a versioned, checksummed file that is memory-mapped on
 //!    load; a corrupt, truncated or wrong-version file is refused with a clear error.
 //!
