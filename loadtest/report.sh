@@ -41,6 +41,9 @@ PG="host=127.0.0.1 port=54329 user=postgres dbname=postgres"
 # ---------------------------------------------------------------- rota and the floor
 data="$OUT/rota-data"
 mkdir -p "$data"
+# every run starts from the demo alone: an earlier run's durable log and checkpoint would
+# be replayed into the live state and inflate its memory (the cached snapshot is kept)
+rm -rf "$data/log" "$data"/checkpoint*
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true
   as_pg "$pgbin/pg_ctl" -D "$OUT/pg/db" -m fast stop >/dev/null 2>&1 || true

@@ -16,9 +16,7 @@ fn lookups(c: &mut Criterion) {
             k = (k + 1) % isbns.len();
             let id = rota_catalog::ident::normalize_isbn(&isbns[k]).unwrap();
             buf.clear();
-            for cl in cat.clusters_for(&id) {
-                cat.holders_into(cl, &mut buf);
-            }
+            cat.each_cluster_for(&id, |cl| cat.holders_into(cl, &mut buf));
             black_box(&buf);
         })
     });

@@ -103,9 +103,7 @@ fn main() {
         let t = Instant::now();
         for _ in 0..50 {
             for q in &queries {
-                let id = rota_catalog::ident::normalize_isbn(q).expect("isbn");
-                buf.clear();
-                cat.each_cluster_for(&id, |c| cat.holders_into(c, &mut buf));
+                rota_holders(&cat, q, &mut buf);
                 black_box(&buf);
             }
         }
@@ -257,10 +255,7 @@ fn catalog_sections(records: usize) {
     let mut lat = Vec::with_capacity(n_q);
     for q in &queries {
         let s = Instant::now();
-        // the full path a caller takes: normalise the text, look up the key, read holders
-        let id = rota_catalog::ident::normalize_isbn(q).expect("isbn");
-        buf.clear();
-        cat.each_cluster_for(&id, |c| cat.holders_into(c, &mut buf));
+        rota_holders(&cat, q, &mut buf);
         black_box(&buf);
         lat.push(s.elapsed().as_nanos() as u64);
     }
@@ -280,12 +275,7 @@ fn catalog_sections(records: usize) {
     let mut lat = Vec::with_capacity(n_q / 10);
     for q in queries.iter().take(n_q / 10) {
         let s = Instant::now();
-        let v: Vec<u32> = stmt
-            .query_map([q], |r| r.get(0))
-            .expect("query")
-            .map(|r| r.expect("row"))
-            .collect();
-        black_box(v);
+        black_box(sqlite_holders(&mut stmt, q));
         lat.push(s.elapsed().as_nanos() as u64);
     }
     let sqlite_mean = lat.iter().sum::<u64>() as f64 / lat.len() as f64;
@@ -294,9 +284,7 @@ fn catalog_sections(records: usize) {
     // reads cost about as much as a tenth of a rota lookup).
     let t = Instant::now();
     for q in &queries {
-        let id = rota_catalog::ident::normalize_isbn(q).expect("isbn");
-        buf.clear();
-        cat.each_cluster_for(&id, |c| cat.holders_into(c, &mut buf));
+        rota_holders(&cat, q, &mut buf);
         black_box(&buf);
     }
     let rota_tp = queries.len() as f64 / t.elapsed().as_secs_f64();
@@ -308,12 +296,7 @@ fn catalog_sections(records: usize) {
     let n_sql = n_q / 4;
     let t = Instant::now();
     for q in queries.iter().take(n_sql) {
-        let v: Vec<u32> = stmt
-            .query_map([q], |r| r.get(0))
-            .expect("query")
-            .map(|r| r.expect("row"))
-            .collect();
-        black_box(v);
+        black_box(sqlite_holders(&mut stmt, q));
     }
     let sqlite_tp = n_sql as f64 / t.elapsed().as_secs_f64();
     println!(
@@ -382,6 +365,21 @@ fn title_section(cat: &rota_catalog::Catalog) {
     );
     println!("{}", lat_line("title + author, 1 typo", lat));
     println!("\nthe intended record was among the matches in {found} of {n_t} queries");
+}
+
+/// The full path a caller takes: normalise the text, look up the key, read the holders.
+fn rota_holders(cat: &rota_catalog::Catalog, isbn: &str, out: &mut Vec<rota_catalog::Holding>) {
+    let id = rota_catalog::ident::normalize_isbn(isbn).expect("isbn");
+    out.clear();
+    cat.each_cluster_for(&id, |c| cat.holders_into(c, out));
+}
+
+/// SQLite's side of the same question.
+fn sqlite_holders(stmt: &mut rusqlite::CachedStatement<'_>, isbn: &str) -> Vec<u32> {
+    stmt.query_map([isbn], |r| r.get(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
 }
 
 /// Routes every request on the rayon pool; returns (lenders returned, seconds).

@@ -269,11 +269,14 @@ fn leading_id_chars(text: &str, max_digits: usize) -> String {
     out
 }
 
-fn isbn10_check(d9: &[u8]) -> u8 {
-    let sum: u32 = d9
+/// The mod-11 check character of ISBN-10 (9 digits) and ISSN (7 digits): weights count
+/// down from the length plus one to 2.
+fn mod11_check(digits: &[u8]) -> u8 {
+    let top = digits.len() as u32 + 1;
+    let sum: u32 = digits
         .iter()
         .enumerate()
-        .map(|(i, d)| (10 - i as u32) * u32::from(d - b'0'))
+        .map(|(i, d)| (top - i as u32) * u32::from(d - b'0'))
         .sum();
     match (11 - sum % 11) % 11 {
         10 => b'X',
@@ -281,16 +284,12 @@ fn isbn10_check(d9: &[u8]) -> u8 {
     }
 }
 
+fn isbn10_check(d9: &[u8]) -> u8 {
+    mod11_check(d9)
+}
+
 fn issn_check(d7: &[u8]) -> u8 {
-    let sum: u32 = d7
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (8 - i as u32) * u32::from(d - b'0'))
-        .sum();
-    match (11 - sum % 11) % 11 {
-        10 => b'X',
-        n => b'0' + n as u8,
-    }
+    mod11_check(d7)
 }
 
 fn isbn13_check(d12: &[u8]) -> u8 {
