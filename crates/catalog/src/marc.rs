@@ -361,7 +361,13 @@ pub fn parse_iso2709_with(
     if unmapped > 0 {
         warnings.push(Warning::UnmappedMarc8(unmapped));
     }
-    let mut leader_s = String::from_utf8_lossy(leader).into_owned();
+    // one character per leader byte, so positions stay where MARC puts them: a garbled
+    // byte becomes `?` (a lossy UTF-8 conversion would widen it to three bytes, and
+    // position 9 below would no longer be a character; the fuzzer found that)
+    let mut leader_s: String = leader
+        .iter()
+        .map(|&b| if b.is_ascii() { char::from(b) } else { '?' })
+        .collect();
     if coding == Coding::Marc8 {
         // after conversion the record is Unicode; say so, as a MARC-8→UTF-8 converter must
         leader_s.replace_range(9..10, "a");
@@ -577,6 +583,19 @@ mod tests {
         let rec = read_iso2709(&r).remove(0).unwrap();
         assert_eq!(rec.field("245").unwrap().sub(b'a'), Some("Café"));
         assert_eq!(rec.leader_byte(9), b'a');
+    }
+
+    #[test]
+    fn a_garbled_leader_keeps_its_positions() {
+        // found by the fuzzer: non-ASCII bytes before position 9 of a MARC-8 leader
+        let mut r = build(b' ', &[("245", b"10\x1faCaf\xE2e")]);
+        r[0..4].copy_from_slice(&[0xDA, 0xCF, 0xC8, 0xC6]);
+        for rec in read_iso2709(&r).into_iter().flatten() {
+            assert_eq!(rec.leader.chars().count(), 24);
+            assert_eq!(rec.leader_byte(9), b'a');
+        }
+        let crash = b"\xda\xcf\xc8\xc69cam  22002537a 4500";
+        let _ = read_iso2709(crash);
     }
 
     #[test]
