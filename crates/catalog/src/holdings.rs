@@ -71,8 +71,37 @@ fn usual_flags(lendable: bool, format: Format) -> u8 {
     .flags()
 }
 
+/// Collects the runs cluster by cluster, in cluster order, and lays out their offsets.
+#[derive(Default)]
+pub struct Writer {
+    starts: Vec<u64>,
+    runs: Vec<u8>,
+    holdings: u64,
+}
+
+impl Writer {
+    /// Adds the next cluster: its format and its holdings, sorted by library with no
+    /// library twice.
+    pub fn push(&mut self, format: Format, holdings: &[Holding]) {
+        self.starts.push(self.runs.len() as u64);
+        encode(format, holdings, &mut self.runs);
+        self.holdings += holdings.len() as u64;
+    }
+
+    /// Holdings added so far.
+    pub fn holdings(&self) -> u64 {
+        self.holdings
+    }
+
+    /// The group table, the wide side table and the runs.
+    pub fn finish(self) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (groups, wide) = offsets(&self.starts);
+        (groups, wide, self.runs)
+    }
+}
+
 /// Appends one cluster's run. `holdings` must be sorted by library with no repeats.
-pub fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
+fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
     let lendable = holdings.iter().filter(|h| h.lendable).count() * 2 >= holdings.len();
     let usual = usual_flags(lendable, format);
     let head = u64::from(u8::from(lendable) << 3 | format.index());
@@ -98,7 +127,7 @@ pub fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
 
 /// Builds the offsets for runs starting at `starts` (one per cluster, ascending):
 /// the group table and the wide side table.
-pub fn offsets(starts: &[u64]) -> (Vec<u8>, Vec<u8>) {
+fn offsets(starts: &[u64]) -> (Vec<u8>, Vec<u8>) {
     let mut groups = Vec::with_capacity(starts.len().div_ceil(GROUP) * GROUP_BYTES);
     let mut wide: Vec<u8> = Vec::new();
     for g in starts.chunks(GROUP) {
@@ -235,14 +264,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn build(clusters: &[Vec<Holding>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        let mut runs = Vec::new();
-        let mut starts = Vec::new();
+        let mut w = Writer::default();
         for c in clusters {
-            starts.push(runs.len() as u64);
-            encode(c.first().map_or(Format::Book, |h| h.format), c, &mut runs);
+            w.push(c.first().map_or(Format::Book, |h| h.format), c);
         }
-        let (g, w) = offsets(&starts);
-        (g, w, runs)
+        w.finish()
     }
 
     fn holding(library: u32, copies: u8, lendable: bool, f: u8) -> Holding {

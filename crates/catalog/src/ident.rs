@@ -71,24 +71,26 @@ const BIN_ISBN: u8 = 0x01;
 const BIN_ISSN: u8 = 0x02;
 const BIN_OCLC: u8 = 0x03;
 
+/// The identifier kind of an index key and whether its check digit was valid; `None`
+/// for a key that is not an identifier's (a match key).
+pub fn key_kind(k: &[u8]) -> Option<(IdKind, bool)> {
+    let tag = *k.first()?;
+    let kind = match tag {
+        BIN_ISBN => return Some((IdKind::Isbn, true)),
+        BIN_ISSN => return Some((IdKind::Issn, true)),
+        BIN_OCLC => return Some((IdKind::Oclc, true)),
+        b'i' | b'I' => IdKind::Isbn,
+        b's' | b'S' => IdKind::Issn,
+        b'o' | b'O' => IdKind::Oclc,
+        b'l' | b'L' => IdKind::Lccn,
+        _ => return None,
+    };
+    Some((kind, tag.is_ascii_lowercase()))
+}
+
 /// Whether an index key is an identifier's (as opposed to a match key's).
 pub fn is_identifier_key(k: &[u8]) -> bool {
-    matches!(
-        k.first(),
-        Some(
-            &(BIN_ISBN
-                | BIN_ISSN
-                | BIN_OCLC
-                | b'i'
-                | b's'
-                | b'o'
-                | b'l'
-                | b'I'
-                | b'S'
-                | b'O'
-                | b'L')
-        )
-    )
+    key_kind(k).is_some()
 }
 
 /// The longest key [`Ident::write_key`] writes.
@@ -179,17 +181,11 @@ impl Ident {
             }
             BIN_OCLC => (IdKind::Oclc, number().to_string().into_bytes()),
             _ => {
-                let kind = match tag.to_ascii_lowercase() {
-                    b'i' => IdKind::Isbn,
-                    b's' => IdKind::Issn,
-                    b'o' => IdKind::Oclc,
-                    b'l' => IdKind::Lccn,
-                    _ => return None,
-                };
+                let (kind, valid) = key_kind(k)?;
                 return Some(Ident {
                     kind,
                     value: String::from_utf8_lossy(rest).into_owned(),
-                    valid: tag.is_ascii_lowercase(),
+                    valid,
                 });
             }
         };

@@ -39,19 +39,20 @@ use crate::bib::{Format, normalize_text, tokens};
 use crate::ident::{IdKind, Ident};
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
 
+// Section ids. 4, 5, 6 and 8 held format 2's holder offsets, holder ids, holding flags
+// and cluster formats; they are not reused.
 const S_META: u32 = 1;
 const S_KEYS: u32 = 2;
 const S_MULTI: u32 = 3;
-// 4, 5 and 6 held format 2's holder offsets, ids and flags
-const S_HOLD_GROUPS: u32 = 14;
-const S_HOLD_WIDE: u32 = 15;
-const S_HOLD_RUNS: u32 = 16;
 const S_YEARS: u32 = 7;
-// 8 held format 2's cluster formats (now in the holdings run headers)
 const S_TOKENS: u32 = 9;
 const S_POSTINGS: u32 = 10;
 const S_TEXT_OFF: u32 = 11;
 const S_TEXT: u32 = 12;
+const S_TEXT_DICT: u32 = 13;
+const S_HOLD_GROUPS: u32 = 14;
+const S_HOLD_WIDE: u32 = 15;
+const S_HOLD_RUNS: u32 = 16;
 
 const MULTI_BIT: u64 = 1 << 63;
 /// Records per compressed display-text block in new snapshots. Small, because routing
@@ -60,12 +61,6 @@ const MULTI_BIT: u64 = 1 << 63;
 /// as well as 256-record ones (measured: 64 costs 4 % more text than 256, 32 costs 40 %)
 /// and decompress a quarter as much per lookup.
 const TEXT_BLOCK: usize = 64;
-
-/// Snapshots written before the block size was recorded used 256.
-fn legacy_text_block() -> u32 {
-    256
-}
-const S_TEXT_DICT: u32 = 13;
 const DICT_BYTES: usize = 112 * 1024;
 const ZSTD_LEVEL: i32 = 9;
 
@@ -94,7 +89,6 @@ pub struct Meta {
     /// Free-form description of what was built from.
     pub source: String,
     /// Records per display-text block.
-    #[serde(default = "legacy_text_block")]
     pub text_block: u32,
 }
 
@@ -154,10 +148,7 @@ pub struct IndexBuilder {
     tok_ids: HashMap<Box<str>, u32>,
     tok_names: Vec<Box<str>>,
     postings: Vec<(u32, u32)>,
-    /// where each cluster's holdings run starts in `runs`
-    starts: Vec<u64>,
-    runs: Vec<u8>,
-    holdings: u64,
+    holdings: crate::holdings::Writer,
     merged: Vec<Holding>,
     years: Vec<u16>,
     text_off: Vec<u64>,
@@ -170,9 +161,6 @@ pub struct IndexBuilder {
 /// A build failure that is ours (limits), not the input's.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// More holdings than the u32 offsets can address.
-    #[error("more than {0} holdings: the index format's limit")]
-    TooManyHoldings(u64),
     /// More clusters than ids can name.
     #[error("more than {0} clusters: the index format's limit")]
     TooManyClusters(u64),
@@ -190,9 +178,7 @@ impl IndexBuilder {
             tok_ids: HashMap::new(),
             tok_names: Vec::new(),
             postings: Vec::new(),
-            starts: Vec::new(),
-            runs: Vec::new(),
-            holdings: 0,
+            holdings: Default::default(),
             merged: Vec::new(),
             years: Vec::new(),
             text_off: Vec::new(),
@@ -260,9 +246,7 @@ impl IndexBuilder {
                 }),
             }
         }
-        self.starts.push(self.runs.len() as u64);
-        crate::holdings::encode(c.format, &self.merged, &mut self.runs);
-        self.holdings += self.merged.len() as u64;
+        self.holdings.push(c.format, &self.merged);
         self.years.push(c.year.unwrap_or(0));
         // display text: title \x1f author \x1f ids, records separated by \x1e
         if id as usize % TEXT_BLOCK == 0 && id > 0 {
@@ -404,7 +388,7 @@ impl IndexBuilder {
         let meta = Meta {
             libraries: self.libraries,
             clusters,
-            holdings: self.holdings,
+            holdings: self.holdings.holdings(),
             keys: nkeys,
             tokens: self.tok_names.len() as u64,
             source: self.source,
@@ -414,10 +398,7 @@ impl IndexBuilder {
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, keys_fst);
         w.section(S_MULTI, le_u32(&multi));
-        let (groups, wide) = crate::holdings::offsets(&self.starts);
-        w.section(S_HOLD_GROUPS, groups);
-        w.section(S_HOLD_WIDE, wide);
-        w.section(S_HOLD_RUNS, self.runs);
+        write_holdings(&mut w, self.holdings);
         w.section(
             S_YEARS,
             self.years.iter().flat_map(|y| y.to_le_bytes()).collect(),
@@ -432,6 +413,13 @@ impl IndexBuilder {
         w.section(S_TEXT_DICT, dict);
         Ok(w.finish())
     }
+}
+
+fn write_holdings(w: &mut snapshot::Writer, h: crate::holdings::Writer) {
+    let (groups, wide, runs) = h.finish();
+    w.section(S_HOLD_GROUPS, groups);
+    w.section(S_HOLD_WIDE, wide);
+    w.section(S_HOLD_RUNS, runs);
 }
 
 fn le_u32(v: &[u32]) -> Vec<u8> {
@@ -916,9 +904,9 @@ impl Catalog {
         let mut s = self.keys.stream();
         while let Some((k, _)) = s.next() {
             // binary keys count under their kind's letter
-            let c = match Ident::from_key(k) {
-                Some(i) if i.valid => i.kind.prefix(),
-                Some(i) => i.kind.invalid_prefix(),
+            let c = match crate::ident::key_kind(k) {
+                Some((kind, true)) => kind.prefix(),
+                Some((kind, false)) => kind.invalid_prefix(),
                 None => k[0],
             };
             *counts.entry(c as char).or_default() += 1;
@@ -1030,28 +1018,20 @@ impl Catalog {
     /// Writes a new snapshot with the delta folded into the holdings arrays (the other
     /// sections are copied as they are).
     pub fn compact(&self) -> Vec<u8> {
-        let n = self.clusters();
-        let mut starts = Vec::with_capacity(n as usize);
-        let mut runs = Vec::with_capacity(self.hold_runs.as_ref().len());
-        let mut holdings = 0u64;
+        let mut holdings = crate::holdings::Writer::default();
         let mut buf = Vec::new();
-        for c in 0..n {
+        for c in 0..self.clusters() {
             buf.clear();
             self.holders_into(c, &mut buf);
-            starts.push(runs.len() as u64);
-            crate::holdings::encode(self.format(c), &buf, &mut runs);
-            holdings += buf.len() as u64;
+            holdings.push(self.format(c), &buf);
         }
         let mut meta = (*self.meta).clone();
-        meta.holdings = holdings;
+        meta.holdings = holdings.holdings();
         let mut w = snapshot::Writer::default();
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
         w.section(S_MULTI, self.multi.as_ref().to_vec());
-        let (groups, wide) = crate::holdings::offsets(&starts);
-        w.section(S_HOLD_GROUPS, groups);
-        w.section(S_HOLD_WIDE, wide);
-        w.section(S_HOLD_RUNS, runs);
+        write_holdings(&mut w, holdings);
         w.section(S_YEARS, self.years.as_ref().to_vec());
         w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());
         w.section(S_POSTINGS, self.postings.as_ref().to_vec());
@@ -1076,15 +1056,6 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn meta_without_a_block_size_reads_as_the_old_256() {
-        let m: Meta = serde_json::from_str(
-            r#"{"libraries":[],"clusters":0,"holdings":0,"keys":0,"tokens":0,"holder_width":2,"source":""}"#,
-        )
-        .unwrap();
-        assert_eq!(m.text_block, 256);
-    }
 
     #[test]
     fn display_text_across_block_boundaries() {

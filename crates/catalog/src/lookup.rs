@@ -221,10 +221,9 @@ impl WordHits {
 fn word_hits(cat: &Catalog, prefix: char, word: &str) -> WordHits {
     use roaring::MultiOps;
     let found = cat.fuzzy_token(prefix, word, allowed_distance(word));
-    let dists: Vec<u8> = found.iter().map(|(d, _)| (*d).min(2)).collect();
-    if dists.windows(2).all(|w| w[0] == w[1]) {
+    if found.windows(2).all(|w| w[0].0.min(2) == w[1].0.min(2)) {
         return WordHits {
-            only: dists.first().copied(),
+            only: found.first().map(|f| f.0.min(2)),
             any: found.into_iter().map(|(_, b)| b).union(),
             by_dist: Default::default(),
         };

@@ -150,17 +150,16 @@ fn load(cfg: &Config) -> Result<rota_server::Loaded, StartError> {
                 cfg.demo_libraries, cfg.demo_records
             ));
             // our own cache: one written by an older build is regenerated, not refused
-            let cached = if p.exists() {
-                match Catalog::open(&p) {
-                    Ok(c) => Some(c),
-                    Err(rota_catalog::snapshot::SnapshotError::WrongVersion { found, .. }) => {
-                        tracing::info!(path = %p.display(), found, "the cached demo is another format version");
-                        None
-                    }
-                    Err(e) => return Err(e.into()),
+            let cached = match p.exists().then(|| Catalog::open(&p)) {
+                None => None,
+                Some(Ok(c)) => Some(c),
+                Some(Err(rota_catalog::snapshot::SnapshotError::WrongVersion {
+                    found, ..
+                })) => {
+                    tracing::info!(path = %p.display(), found, "the cached demo is another format version");
+                    None
                 }
-            } else {
-                None
+                Some(Err(e)) => return Err(e.into()),
             };
             let cat = match cached {
                 Some(c) => c,
