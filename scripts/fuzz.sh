@@ -6,14 +6,15 @@
 #   scripts/fuzz.sh marc_reader 600     # one target, ten minutes
 #
 # Targets: marc_reader (ISO 2709, MARCXML, MARC-8), identifiers (normalisers and index
-# keys), holdings (the holdings run reader), snapshot (the snapshot container). The MARC
+# keys), holdings (the holdings run reader), index_parts (identifier tables and posting
+# lists), snapshot (the snapshot container). The MARC
 # target is seeded with records from ../shared/data when it is there. Corpora and crash
 # inputs stay in fuzz/corpus and fuzz/artifacts (not committed); a crash input replays
 # with `fuzz/target/x86_64-unknown-linux-gnu/release/TARGET fuzz/artifacts/crash-…`.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs=${2:-60}
-targets=${1:-"marc_reader identifiers holdings snapshot"}
+targets=${1:-"marc_reader identifiers holdings index_parts snapshot"}
 triple=$(rustc -vV | sed -n 's/^host: //p')
 # with --target given, RUSTFLAGS reach only the fuzzed code, not build scripts
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \

@@ -47,7 +47,7 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
         b.add(ClusterData {
             ids: vec![Ident {
                 kind: IdKind::Isbn,
-                value: generate::isbn_of(i),
+                value: generate::isbn_of(i).into(),
                 valid: true,
             }],
             match_key: None,

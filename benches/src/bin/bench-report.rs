@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rota_benches::{engine_with_history, pct, request, synthetic, two_hundred_holders};
 use rota_catalog::ingest::{self, Manifest, Source, SourceKind};
-use rota_catalog::{Citation, IdKind, Ident, LookupOptions, generate};
+use rota_catalog::{Citation, LookupOptions, generate};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -467,11 +467,6 @@ fn routing_section() {
         events.len(),
         events.len() as f64 / el
     );
-    let _ = Ident {
-        kind: IdKind::Isbn,
-        value: String::new(),
-        valid: true,
-    };
 }
 
 #[allow(dead_code)]

@@ -269,7 +269,7 @@ impl Bib {
         for f in r.fields("019") {
             for v in f.subs(b'a') {
                 if let Ok(i) = ident::normalize_oclc(v) {
-                    b.former_oclc.push(i.value);
+                    b.former_oclc.push(i.value.into());
                 }
             }
         }

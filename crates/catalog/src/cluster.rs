@@ -122,7 +122,7 @@ pub fn cluster(bibs: &[Bib]) -> (Vec<u32>, usize, ClusterStats) {
     for b in bibs {
         if let Some(cur) = b.valid_ids(IdKind::Oclc).next() {
             for f in &b.former_oclc {
-                if f != &cur.value {
+                if f != cur.value {
                     alias.entry(f.as_str()).or_insert(cur.value.as_str());
                 }
             }

@@ -236,12 +236,12 @@ fn record_with(i: u64, p: &GenParams, alias: &Alias) -> ClusterData {
         ids: vec![
             Ident {
                 kind: IdKind::Isbn,
-                value: isbn_for(i),
+                value: isbn_for(i).into(),
                 valid: true,
             },
             Ident {
                 kind: IdKind::Oclc,
-                value: (scatter(i, 0x0C1C) + 1).to_string(),
+                value: (scatter(i, 0x0C1C) + 1).to_string().into(),
                 valid: true,
             },
         ],

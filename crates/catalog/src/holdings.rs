@@ -43,8 +43,21 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Reads a varint at `*p`, advancing it; `None` past the end or on an overlong one.
-#[inline]
+/// Library gaps and headers are nearly always one byte: that case is inlined, the rest
+/// is not.
+#[inline(always)]
 fn get_varint(b: &[u8], p: &mut usize) -> Option<u64> {
+    let x = *b.get(*p)?;
+    if x < 0x80 {
+        *p += 1;
+        return Some(u64::from(x));
+    }
+    get_varint_long(b, p)
+}
+
+#[cold]
+#[inline(never)]
+fn get_varint_long(b: &[u8], p: &mut usize) -> Option<u64> {
     let mut v = 0u64;
     let mut shift = 0;
     loop {

@@ -1,16 +1,19 @@
-//! The immutable catalogue index: typed identifier keys in an fst, per-cluster holder
-//! lists, a title/author token index, and compressed display text, all laid out in one
-//! snapshot buffer and read in place.
+//! The immutable catalogue index: identifier tables and an fst of other keys, per-cluster
+//! holder lists, a title/author token index, and compressed display text, all laid out in
+//! one snapshot buffer and read in place.
 //!
 //! # Layout and why
 //!
-//! - **Keys** (`KEYS`): one fst map over typed keys. Valid ISBN-13s, ISSNs and OCLC
-//!   numbers are binary (a kind byte and the number without its check digit, 6, 4 and 6
-//!   bytes: an fst lookup walks a node per key byte); LCCNs and identifiers with bad check
-//!   digits are their kind letter (upper case when the check digit failed) and text; `k`
-//!   prefixes the match keys of records with no identifier ([`Ident::key`]). The value is
-//!   the cluster id, or, with the top bit set, an offset into `MULTI` where a count and
-//!   several cluster ids follow (a set ISBN printed in every volume).
+//! - **Identifier numbers** (`NUMS`): valid ISBN-13s, ISSNs and OCLC numbers, the bulk of
+//!   any catalogue's keys, are numbers spread almost at random over their range. Each kind
+//!   is a sorted, bucketed, bit-packed table of (number, cluster) pairs
+//!   ([`crate::idtable`]): about 4.6 bytes a key where an fst spent 7.3, and a lookup
+//!   reads two cache lines where an fst walk touched a node per key byte.
+//! - **Other keys** (`KEYS`): one fst map over LCCNs and identifiers with bad check digits
+//!   (their kind letter, upper case when the check digit failed, and text) and, with a
+//!   `k`, the match keys of records with no identifier ([`Ident::key`]). The value is the
+//!   cluster id, or, with the top bit set, an offset into `MULTI` where a count and several
+//!   cluster ids follow.
 //! - **Holdings** (`HOLD_GROUPS`, `HOLD_WIDE`, `HOLD_RUNS`): per cluster one run of bytes,
 //!   a header with the count, the cluster's format and its usual holding, then each
 //!   holder as a gap-coded varint, with a flag byte (lendable, format, copies) only where
@@ -20,13 +23,17 @@
 //!   cluster would cost far more for the typical handful of holders (the bench report
 //!   measures both); per-library bitmaps over clusters are what routing builds for its
 //!   set questions.
+//! - **Years**: one byte a cluster in the catalogue's commonest 254-year window, the rest
+//!   in a side table.
 //! - **Tokens** (`TOKENS`, `POSTINGS`): fst from `t`+title word / `a`+author word to a
-//!   serialised roaring bitmap of clusters, searched with Levenshtein automata.
+//!   posting list of clusters, Elias–Fano coded when sparse and a roaring bitmap when
+//!   dense ([`crate::postings`]), searched with Levenshtein automata.
 //! - **Text** (`TEXT_OFF`, `TEXT`): title, author and identifiers per cluster for display,
 //!   zstd-compressed in blocks of 64 clusters with a dictionary trained on the catalogue
 //!   itself (`TEXT_DICT`): display text is the bulk of a catalogue, is read only for the
 //!   few clusters a lookup returns, and small blocks compress well only with a shared
-//!   dictionary. Identifiers are stored as their typed keys (`i978…`), not as prose.
+//!   dictionary. A number is stored as a two-byte stand-in and read back from its table
+//!   (see [`crate::idtable::Table::coarse`]); other identifiers as their readable keys.
 
 use std::collections::HashMap;
 
@@ -38,21 +45,37 @@ use serde::{Deserialize, Serialize};
 use crate::bib::{Format, normalize_text, tokens};
 use crate::ident::{IdKind, Ident};
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
+use crate::text;
+use crate::years;
 
 // Section ids. 4, 5, 6 and 8 held format 2's holder offsets, holder ids, holding flags
-// and cluster formats; they are not reused.
+// and cluster formats, 7 format 3's two-byte years, 10 format 3's roaring postings; they
+// are not reused.
 const S_META: u32 = 1;
 const S_KEYS: u32 = 2;
 const S_MULTI: u32 = 3;
-const S_YEARS: u32 = 7;
+const S_YEARS: u32 = 20;
+const S_YEARS_WIDE: u32 = 21;
 const S_TOKENS: u32 = 9;
-const S_POSTINGS: u32 = 10;
+const S_POSTINGS: u32 = 22;
 const S_TEXT_OFF: u32 = 11;
 const S_TEXT: u32 = 12;
 const S_TEXT_DICT: u32 = 13;
 const S_HOLD_GROUPS: u32 = 14;
 const S_HOLD_WIDE: u32 = 15;
 const S_HOLD_RUNS: u32 = 16;
+/// Numeric identifier tables ([`crate::idtable`]), in [`NUM_KINDS`] order.
+const S_NUMS: [u32; 3] = [17, 18, 19];
+/// The identifier kinds kept as numbers, and each one's table slot.
+const NUM_KINDS: [IdKind; 3] = [IdKind::Isbn, IdKind::Issn, IdKind::Oclc];
+
+fn num_slot(kind: IdKind) -> usize {
+    match kind {
+        IdKind::Isbn => 0,
+        IdKind::Issn => 1,
+        _ => 2,
+    }
+}
 
 const MULTI_BIT: u64 = 1 << 63;
 /// Records per compressed display-text block in new snapshots. Small, because routing
@@ -61,7 +84,7 @@ const MULTI_BIT: u64 = 1 << 63;
 /// as well as 256-record ones (measured: 64 costs 4 % more text than 256, 32 costs 40 %)
 /// and decompress a quarter as much per lookup.
 const TEXT_BLOCK: usize = 64;
-const DICT_BYTES: usize = 112 * 1024;
+const DICT_BYTES: usize = 1024 * 1024;
 const ZSTD_LEVEL: i32 = 9;
 
 /// A library known to the catalogue.
@@ -82,7 +105,7 @@ pub struct Meta {
     pub clusters: u64,
     /// Number of holdings (cluster × library pairs).
     pub holdings: u64,
-    /// Number of keys in the identifier fst.
+    /// Number of distinct identifier and match keys (numeric tables and fst).
     pub keys: u64,
     /// Distinct index tokens.
     pub tokens: u64,
@@ -145,6 +168,7 @@ pub struct ClusterData {
 pub struct IndexBuilder {
     libraries: Vec<Library>,
     keys: Vec<(Box<[u8]>, u32)>,
+    nums: [Vec<(u64, u32)>; 3],
     tok_ids: HashMap<Box<str>, u32>,
     tok_names: Vec<Box<str>>,
     postings: Vec<(u32, u32)>,
@@ -154,6 +178,7 @@ pub struct IndexBuilder {
     text_off: Vec<u64>,
     text: Vec<u8>,
     block: Vec<u8>,
+    record: Vec<u8>,
     raw_blocks: Vec<Vec<u8>>,
     source: String,
 }
@@ -175,6 +200,7 @@ impl IndexBuilder {
         IndexBuilder {
             libraries,
             keys: Vec::new(),
+            nums: Default::default(),
             tok_ids: HashMap::new(),
             tok_names: Vec::new(),
             postings: Vec::new(),
@@ -184,6 +210,7 @@ impl IndexBuilder {
             text_off: Vec::new(),
             text: Vec::new(),
             block: Vec::new(),
+            record: Vec::new(),
             raw_blocks: Vec::new(),
             source: source.into(),
         }
@@ -208,7 +235,10 @@ impl IndexBuilder {
         c.ids.sort();
         c.ids.dedup();
         for i in &c.ids {
-            self.keys.push((i.key().into_boxed_slice(), id));
+            match i.number() {
+                Some((kind, n)) => self.nums[num_slot(kind)].push((n, id)),
+                None => self.keys.push((i.key().into_boxed_slice(), id)),
+            }
         }
         if !c.ids.iter().any(|i| i.valid)
             && let Some(k) = &c.match_key
@@ -248,25 +278,13 @@ impl IndexBuilder {
         }
         self.holdings.push(c.format, &self.merged);
         self.years.push(c.year.unwrap_or(0));
-        // display text: title \x1f author \x1f ids, records separated by \x1e
         if id as usize % TEXT_BLOCK == 0 && id > 0 {
             self.flush_block();
         }
-        if !self.block.is_empty() {
-            self.block.push(0x1E);
-        }
-        self.block
-            .extend_from_slice(c.title.replace(['\x1e', '\x1f'], " ").as_bytes());
-        self.block.push(0x1F);
-        self.block
-            .extend_from_slice(c.author.replace(['\x1e', '\x1f'], " ").as_bytes());
-        self.block.push(0x1F);
-        for (k, i) in c.ids.iter().enumerate() {
-            if k > 0 {
-                self.block.push(0x1D);
-            }
-            self.block.extend_from_slice(&i.text_key());
-        }
+        self.record.clear();
+        text::write_record(&mut self.record, &c.title, &c.author, &c.ids);
+        text::put_varint(&mut self.block, self.record.len() as u64);
+        self.block.extend_from_slice(&self.record);
         Ok(id)
     }
 
@@ -274,16 +292,24 @@ impl IndexBuilder {
         self.raw_blocks.push(std::mem::take(&mut self.block));
     }
 
-    /// Trains a dictionary on a sample of the blocks and compresses them all with it.
-    fn compress_text(&mut self) -> Vec<u8> {
-        let blocks = std::mem::take(&mut self.raw_blocks);
+    /// Replaces the numbers in the display text by their tables' coarse forms, trains a
+    /// dictionary on a sample of the blocks and compresses them all with it.
+    fn compress_text(&mut self, nums: &[Vec<u8>]) -> Vec<u8> {
+        let mut blocks = std::mem::take(&mut self.raw_blocks);
+        let tables: Vec<Option<crate::idtable::Table<'_>>> = nums
+            .iter()
+            .map(|t| crate::idtable::Table::parse(t))
+            .collect();
+        blocks.par_iter_mut().for_each(|b| {
+            *b = text::coarsen(b, |kind, n| tables.get(num_slot(kind))?.as_ref()?.coarse(n));
+        });
         // samples: records from blocks spread over the whole catalogue
-        let step = (blocks.len() / 400).max(1);
+        let step = (blocks.len() / 4000).max(1);
         let samples: Vec<&[u8]> = blocks
             .iter()
             .step_by(step)
-            .flat_map(|b| b.split(|x| *x == 0x1E))
-            .take(40_000)
+            .flat_map(|b| text::records(b))
+            .take(400_000)
             .collect();
         let total: usize = samples.iter().map(|s| s.len()).sum();
         let dict = if samples.len() >= 100 && total > 8 * DICT_BYTES {
@@ -319,7 +345,11 @@ impl IndexBuilder {
         if !self.block.is_empty() || self.raw_blocks.is_empty() {
             self.flush_block();
         }
-        let dict = self.compress_text();
+        let nums: Vec<Vec<u8>> = std::mem::take(&mut self.nums)
+            .into_par_iter()
+            .map(crate::idtable::build)
+            .collect();
+        let dict = self.compress_text(&nums);
         self.text_off.push(self.text.len() as u64);
         let clusters = self.years.len() as u64;
         // keys: sort, group duplicates into MULTI entries
@@ -348,8 +378,11 @@ impl IndexBuilder {
         }
         let keys_fst = kb.into_inner()?;
         drop(std::mem::take(&mut self.keys));
+        for t in &nums {
+            nkeys += crate::idtable::Table::parse(t).map_or(0, |t| t.distinct());
+        }
 
-        // tokens: sort postings by token, one roaring bitmap each, fst in token order
+        // tokens: sort postings by token, one Elias–Fano list each, fst in token order
         self.postings.par_sort_unstable();
         let mut order: Vec<u32> = (0..self.tok_names.len() as u32).collect();
         order.par_sort_unstable_by(|a, b| {
@@ -370,10 +403,9 @@ impl IndexBuilder {
             .par_iter()
             .map(|&t| {
                 let (s, e) = ranges[t as usize];
-                let bm = RoaringBitmap::from_sorted_iter(self.postings[s..e].iter().map(|p| p.1))
-                    .unwrap_or_default();
-                let mut v = Vec::with_capacity(bm.serialized_size());
-                bm.serialize_into(&mut v).unwrap_or_default();
+                let ids: Vec<u32> = self.postings[s..e].iter().map(|p| p.1).collect();
+                let mut v = Vec::new();
+                crate::postings::write(&ids, clusters as u32, &mut v);
                 v
             })
             .collect();
@@ -398,11 +430,13 @@ impl IndexBuilder {
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, keys_fst);
         w.section(S_MULTI, le_u32(&multi));
+        for (id, t) in S_NUMS.into_iter().zip(nums) {
+            w.section(id, t);
+        }
         write_holdings(&mut w, self.holdings);
-        w.section(
-            S_YEARS,
-            self.years.iter().flat_map(|y| y.to_le_bytes()).collect(),
-        );
+        let (years, wide) = years::encode(&self.years);
+        w.section(S_YEARS, years);
+        w.section(S_YEARS_WIDE, wide);
         w.section(S_TOKENS, tokens_fst);
         w.section(S_POSTINGS, post);
         w.section(
@@ -428,14 +462,6 @@ fn le_u32(v: &[u32]) -> Vec<u8> {
         out.extend_from_slice(&x.to_le_bytes());
     }
     out
-}
-
-/// A stored key as `isbn:9780…` (bad check digits marked).
-fn display_key(k: &[u8]) -> String {
-    Ident::from_key(k).map_or_else(
-        || String::from_utf8_lossy(k).into_owned(),
-        |i| i.to_string(),
-    )
 }
 
 #[inline]
@@ -512,10 +538,12 @@ pub struct Catalog {
     symbols: std::sync::Arc<HashMap<String, u32>>,
     keys: Map<Slice>,
     multi: Slice,
+    nums: [(Slice, crate::idtable::Header); 3],
     hold_groups: Slice,
     hold_wide: Slice,
     hold_runs: Slice,
     years: Slice,
+    years_wide: Slice,
     tokens: Map<Slice>,
     postings: Slice,
     text_off: Slice,
@@ -571,13 +599,23 @@ impl Catalog {
             return Err(SnapshotError::Section("meta"));
         }
         let blocks = n.div_ceil(meta.text_block as usize).max(1);
-        let ok = years.as_ref().len() == 2 * n
+        let years_wide = r.section(S_YEARS_WIDE, "years")?;
+        let ok = years.as_ref().len() == years::HEADER + n
+            && years_wide.as_ref().len() % years::WIDE_ENTRY == 0
             && text_off.as_ref().len() == 8 * (blocks + 1)
             && u32::try_from(meta.libraries.len()).is_ok();
         if !ok {
             return Err(SnapshotError::Section("holdings"));
         }
         let nlib = meta.libraries.len() as u32;
+        let num = |i: usize| -> Result<(Slice, crate::idtable::Header), SnapshotError> {
+            let s = r.section(S_NUMS[i], "identifier numbers")?;
+            let h = crate::idtable::Table::parse(s.as_ref())
+                .ok_or(SnapshotError::Section("identifier numbers"))?
+                .header();
+            Ok((s, h))
+        };
+        let nums = [num(0)?, num(1)?, num(2)?];
         let cat = Catalog {
             symbols: std::sync::Arc::new(
                 meta.libraries
@@ -589,10 +627,12 @@ impl Catalog {
             meta: std::sync::Arc::new(meta),
             keys,
             multi: r.section(S_MULTI, "multi")?,
+            nums,
             hold_groups,
             hold_wide,
             hold_runs,
             years,
+            years_wide,
             tokens,
             postings: r.section(S_POSTINGS, "postings")?,
             text_off,
@@ -629,19 +669,29 @@ impl Catalog {
     /// Bytes per snapshot section, for stats and the bench report.
     pub fn section_sizes(&self) -> Vec<(&'static str, usize)> {
         vec![
-            ("identifier keys (fst)", self.keys.as_fst().as_bytes().len()),
+            (
+                "identifier numbers (bucketed tables)",
+                self.nums.iter().map(|n| n.0.as_ref().len()).sum(),
+            ),
+            (
+                "identifier text keys (fst)",
+                self.keys.as_fst().as_bytes().len(),
+            ),
             ("multi-cluster keys", self.multi.as_ref().len()),
             (
                 "holding offsets",
                 self.hold_groups.as_ref().len() + self.hold_wide.as_ref().len(),
             ),
             ("holdings (varint runs)", self.hold_runs.as_ref().len()),
-            ("years", self.years.as_ref().len()),
+            (
+                "years",
+                self.years.as_ref().len() + self.years_wide.as_ref().len(),
+            ),
             (
                 "title/author tokens (fst)",
                 self.tokens.as_fst().as_bytes().len(),
             ),
-            ("token postings (roaring)", self.postings.as_ref().len()),
+            ("token postings (Elias–Fano)", self.postings.as_ref().len()),
             (
                 "display text (zstd blocks + dictionary)",
                 self.text.as_ref().len() + self.text_off.as_ref().len(),
@@ -716,12 +766,7 @@ impl Catalog {
 
     /// Year of a cluster.
     pub fn year(&self, cluster: u32) -> Option<u16> {
-        let i = cluster as usize;
-        let b = self.years.as_ref();
-        if 2 * i + 1 >= b.len() {
-            return None;
-        }
-        Some(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])).filter(|y| *y != 0)
+        years::get(self.years.as_ref(), self.years_wide.as_ref(), cluster)
     }
 
     /// Format of a cluster.
@@ -743,6 +788,19 @@ impl Catalog {
     /// [`Ident::from_key`] reads it back) and each of its clusters, in key order: for
     /// exports and for loading the same catalogue into another system.
     pub fn each_identifier_key(&self, mut f: impl FnMut(&[u8], u32)) {
+        // binary keys' tags sort below every text key's letter
+        for (k, kind) in NUM_KINDS.into_iter().enumerate() {
+            let mut kb = [0u8; crate::ident::MAX_KEY];
+            self.num_table(k).for_each(|n, c| {
+                let key = Ident::from_number(kind, n).and_then(|i| {
+                    let len = i.write_key(&mut kb)?;
+                    Some(&kb[..len])
+                });
+                if let Some(key) = key {
+                    f(key, c);
+                }
+            });
+        }
         let mut s = self.keys.stream();
         while let Some((k, v)) = s.next() {
             if crate::ident::is_identifier_key(k) {
@@ -753,7 +811,9 @@ impl Catalog {
 
     /// Calls `f` with each cluster under a typed key, allocating nothing.
     pub fn each_cluster_for_key(&self, key: &[u8], f: impl FnMut(u32)) {
-        if let Some(v) = self.keys.get(key) {
+        if let Some((kind, n)) = Ident::key_number(key) {
+            self.each_cluster_for_number(kind, n, f);
+        } else if let Some(v) = self.keys.get(key) {
             self.each_value(v, f);
         }
     }
@@ -785,11 +845,30 @@ impl Catalog {
 
     /// Calls `f` with each cluster of an identifier, allocating nothing.
     pub fn each_cluster_for(&self, id: &Ident, f: impl FnMut(u32)) {
+        if let Some((kind, n)) = id.number() {
+            return self.each_cluster_for_number(kind, n, f);
+        }
         let mut kb = [0u8; crate::ident::MAX_KEY];
         match id.write_key(&mut kb) {
             Some(n) => self.each_cluster_for_key(&kb[..n], f),
             None => self.each_cluster_for_key(&id.text_key(), f),
         }
+    }
+
+    #[inline]
+    fn num_table(&self, slot: usize) -> crate::idtable::Table<'_> {
+        let (s, h) = &self.nums[slot];
+        h.view(s.as_ref())
+    }
+
+    /// Calls `f` with each cluster of an identifier number ([`Ident::number`]).
+    pub fn each_cluster_for_number(&self, kind: IdKind, n: u64, mut f: impl FnMut(u32)) {
+        let clusters = self.clusters();
+        self.num_table(num_slot(kind)).each(n, |c| {
+            if c < clusters {
+                f(c);
+            }
+        });
     }
 
     /// Decompresses one text block with this thread's reusable context (creating a zstd
@@ -831,19 +910,24 @@ impl Catalog {
         let (s, e) = (at(block)?, at(block + 1)?);
         let raw = self.text.as_ref().get(s..e)?;
         let plain = self.decompress_block(raw, tb)?;
-        let rec = plain.split(|b| *b == 0x1E).nth(cluster as usize % tb)?;
-        let mut parts = rec.split(|b| *b == 0x1F);
-        let title = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
-        let author = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
-        let ids = parts
-            .next()
-            .map(|p| {
-                p.split(|b| *b == 0x1D)
-                    .filter(|s| s.len() > 1)
-                    .map(display_key)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let rec = text::records(&plain).nth(cluster as usize % tb)?;
+        let (title, author, stored) = text::read_record(rec);
+        let mut ids = Vec::with_capacity(stored.len());
+        for (k, id) in stored.iter().enumerate() {
+            match id {
+                text::Stored::Number(kind, coarse) => {
+                    // two ids of a cluster may share a coarse form: read it once
+                    if stored[..k].contains(id) {
+                        continue;
+                    }
+                    self.num_table(num_slot(*kind))
+                        .each_in_coarse(*coarse, cluster, |n| {
+                            ids.extend(Ident::from_number(*kind, n).map(|i| i.to_string()));
+                        });
+                }
+                text::Stored::Text(i) => ids.push(i.to_string()),
+            }
+        }
         Some(ClusterInfo {
             id: cluster,
             title,
@@ -858,8 +942,7 @@ impl Catalog {
     fn postings_at(&self, off: u64) -> RoaringBitmap {
         let p = self.postings.as_ref();
         p.get(off as usize..)
-            // the snapshot's checksum already vouched for these bytes
-            .and_then(|b| RoaringBitmap::deserialize_unchecked_from(b).ok())
+            .map(crate::postings::read)
             .unwrap_or_default()
     }
 
@@ -901,6 +984,12 @@ impl Catalog {
     /// All keys of the identifier fst (for stats and tests).
     pub fn key_count_by_kind(&self) -> Vec<(char, u64)> {
         let mut counts: std::collections::BTreeMap<char, u64> = Default::default();
+        for (k, kind) in NUM_KINDS.into_iter().enumerate() {
+            let n = self.num_table(k).distinct();
+            if n > 0 {
+                *counts.entry(kind.prefix() as char).or_default() += n;
+            }
+        }
         let mut s = self.keys.stream();
         while let Some((k, _)) = s.next() {
             // binary keys count under their kind's letter
@@ -1031,8 +1120,12 @@ impl Catalog {
         w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
         w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
         w.section(S_MULTI, self.multi.as_ref().to_vec());
+        for (id, (t, _)) in S_NUMS.into_iter().zip(&self.nums) {
+            w.section(id, t.as_ref().to_vec());
+        }
         write_holdings(&mut w, holdings);
         w.section(S_YEARS, self.years.as_ref().to_vec());
+        w.section(S_YEARS_WIDE, self.years_wide.as_ref().to_vec());
         w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());
         w.section(S_POSTINGS, self.postings.as_ref().to_vec());
         w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());
@@ -1093,5 +1186,70 @@ mod tests {
             assert_eq!(info.author, format!("Author {i}"));
         }
         assert!(cat.info(n).is_none());
+    }
+
+    #[test]
+    fn identifiers_are_found_and_displayed_from_their_tables() {
+        use crate::ident::{normalize_isbn, normalize_issn, normalize_lccn, normalize_oclc};
+        let lib = vec![Library {
+            symbol: "A".into(),
+            name: String::new(),
+        }];
+        let mut b = IndexBuilder::new(lib, "test");
+        let set_isbn = normalize_isbn("9780306406157").unwrap();
+        // neighbours: two ISBNs of one cluster that share a coarse form
+        let near = Ident::from_number(IdKind::Isbn, 978_030_640_616).unwrap();
+        let ids: Vec<Vec<Ident>> = vec![
+            vec![
+                set_isbn.clone(),
+                near.clone(),
+                normalize_oclc("ocm00012345").unwrap(),
+            ],
+            vec![set_isbn.clone(), normalize_issn("0317-8471").unwrap()],
+            vec![
+                normalize_isbn("9780306406158").unwrap(), // bad check digit
+                normalize_lccn("n78-890351").unwrap(),
+                normalize_oclc("4294967296").unwrap(),
+            ],
+        ];
+        for (k, v) in ids.iter().enumerate() {
+            b.add(ClusterData {
+                ids: v.clone(),
+                title: format!("T{k}"),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        // and a generated catalogue's worth of scattered numbers after them
+        let p = crate::generate::GenParams {
+            libraries: 1,
+            records: 3000,
+            ..Default::default()
+        };
+        let w = crate::generate::library_weights(1, p.seed);
+        for i in 0..3000 {
+            let mut r = crate::generate::record(i, &p, &w);
+            r.holdings.clear();
+            b.add(r).unwrap();
+        }
+        let cat = Catalog::from_bytes(b.finish().unwrap()).unwrap();
+        assert_eq!(cat.clusters_for(&set_isbn), vec![0, 1]);
+        for (k, v) in ids.iter().enumerate() {
+            let mut shown = cat.info(k as u32).unwrap().ids;
+            shown.sort();
+            let mut want: Vec<String> = v.iter().map(Ident::to_string).collect();
+            want.sort();
+            assert_eq!(shown, want, "cluster {k}");
+            for i in v {
+                assert!(cat.clusters_for(i).contains(&(k as u32)), "{i}");
+            }
+        }
+        for c in 3..3003u32 {
+            let isbn = normalize_isbn(&crate::generate::isbn_of(u64::from(c - 3))).unwrap();
+            assert_eq!(cat.clusters_for(&isbn), vec![c]);
+            let info = cat.info(c).unwrap();
+            assert!(info.ids.contains(&isbn.to_string()), "{c}: {:?}", info.ids);
+            assert_eq!(info.ids.len(), 2, "{c}: {:?}", info.ids);
+        }
     }
 }

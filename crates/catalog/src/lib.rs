@@ -12,9 +12,10 @@
 //!    the holdings carried in 852/924 (or any configured field).
 //! 3. [`cluster`] groups records describing the same item: OCLC numbers first, then
 //!    ISBN/LCCN/ISSN under a guard against chain merges, then a GoldRush-style match key.
-//! 4. [`index`] lays the clusters out in one snapshot buffer: an fst over typed
-//!    identifier keys, varint-coded holder runs ([`holdings`]), a token fst with roaring
-//!    postings for typo-tolerant title lookups, and zstd-compressed display text.
+//! 4. [`index`] lays the clusters out in one snapshot buffer: bucketed tables of
+//!    identifier numbers ([`idtable`]) and an fst over the other keys, varint-coded holder
+//!    runs ([`holdings`]), a token fst with Elias–Fano posting lists ([`postings`]) for
+//!    typo-tolerant title lookups, and zstd-compressed display text.
 //! 5. [`snapshot`] wraps that in a versioned, checksummed file that is memory-mapped on
 //!    load; a corrupt, truncated or wrong-version file is refused with a clear error.
 //!
@@ -31,12 +32,16 @@ pub mod cluster;
 pub mod generate;
 pub mod holdings;
 pub mod ident;
+pub mod idtable;
 pub mod index;
 pub mod ingest;
 pub mod lookup;
 pub mod marc;
 pub mod marc8;
+pub mod postings;
 pub mod snapshot;
+mod text;
+mod years;
 
 pub use bib::{Bib, Format};
 pub use ident::{IdKind, Ident};

@@ -1,0 +1,390 @@
+//! Token posting lists (which clusters have a title or author word) as Elias–Fano codes.
+//!
+//! A list of `n` ascending cluster ids below `u` is stored as each id's low
+//! `l = floor(log2(u / n))` bits, bit-packed, and its high bits as a unary bit vector
+//! (`n` ones among at most `n + (u >> l)` bits), `2 + l` bits an id whatever the list's
+//! density. A serialised roaring bitmap spends 16 bits an id in its array containers
+//! plus 8 bytes a container: in the synthetic catalogues the postings measured 40 %
+//! smaller this way (14.1 → 8.5 MB at 1 M records). Lookups turn the few lists a query
+//! touches into roaring bitmaps for their unions and intersections ([`decode`]).
+//!
+//! ```text
+//! list   varint(n) u8(l) varint(high bytes)  lows: ceil(n·l / 8) bytes   highs   8 bytes zero
+//! ```
+
+use roaring::RoaringBitmap;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], p: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let x = *b.get(*p)?;
+        *p += 1;
+        v |= u64::from(x & 0x7F) << shift;
+        if x < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+/// Lists denser than one id in this many clusters stay roaring bitmaps: a query may read
+/// several such lists in full, and roaring loads them by copying (0.07 ns an id, measured)
+/// where Elias–Fano must decode each id (4.2 ns into a roaring bitmap). The sparse lists
+/// are most of the lists and most of the bytes.
+const DENSE: u64 = 1000;
+const TAG_EF: u8 = 0;
+const TAG_ROARING: u8 = 1;
+
+/// Appends the list `ids` (strictly ascending, all below `universe`) to `out`, as
+/// Elias–Fano when sparse and as a serialised roaring bitmap when dense.
+pub fn write(ids: &[u32], universe: u32, out: &mut Vec<u8>) {
+    if (ids.len() as u64) * DENSE > u64::from(universe) {
+        out.push(TAG_ROARING);
+        let bm = RoaringBitmap::from_sorted_iter(ids.iter().copied()).unwrap_or_default();
+        out.reserve(bm.serialized_size());
+        // writing into a Vec cannot fail
+        let _ = bm.serialize_into(&mut *out);
+    } else {
+        out.push(TAG_EF);
+        encode(ids, universe, out);
+    }
+}
+
+/// Reads a list written by [`write`] (empty if malformed).
+pub fn read(b: &[u8]) -> RoaringBitmap {
+    match b.split_first() {
+        Some((&TAG_EF, rest)) => decode(rest),
+        // the snapshot's checksum already vouched for these bytes
+        Some((&TAG_ROARING, rest)) => {
+            RoaringBitmap::deserialize_unchecked_from(rest).unwrap_or_default()
+        }
+        _ => RoaringBitmap::new(),
+    }
+}
+
+/// Appends the Elias–Fano code of `ids` (strictly ascending, all below `universe`).
+pub fn encode(ids: &[u32], universe: u32, out: &mut Vec<u8>) {
+    let n = ids.len() as u64;
+    let u = u64::from(universe.max(1));
+    let l = u.checked_div(n).map_or(0, |q| q.max(1).ilog2());
+    let high_bits = n + (u >> l) + 1;
+    let high_bytes = high_bits.div_ceil(8) as usize;
+    put_varint(out, n);
+    out.push(l as u8);
+    put_varint(out, high_bytes as u64);
+    // lows
+    let mut acc = 0u64;
+    let mut len = 0u32;
+    for &id in ids {
+        let low = u64::from(id) & ((1u64 << l) - 1);
+        acc |= low << len;
+        len += l;
+        while len >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            len -= 8;
+        }
+    }
+    if len > 0 {
+        out.push(acc as u8);
+    }
+    // highs: the k-th id sets bit (id >> l) + k
+    let start = out.len();
+    out.resize(start + high_bytes, 0);
+    for (k, &id) in ids.iter().enumerate() {
+        let bit = (u64::from(id) >> l) as usize + k;
+        if let Some(b) = out.get_mut(start + bit / 8) {
+            *b |= 1 << (bit % 8);
+        }
+    }
+    out.extend_from_slice(&[0; 8]);
+}
+
+/// The ids of the list at the start of `b`, ascending; stops early on malformed bytes.
+pub fn ids(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let mut p = 0usize;
+    let header = (|| {
+        let n = get_varint(b, &mut p)?;
+        let l = u32::from(*b.get(p)?);
+        p += 1;
+        let high_bytes = usize::try_from(get_varint(b, &mut p)?).ok()?;
+        if l > 32 {
+            return None;
+        }
+        let low_bytes = usize::try_from(n.checked_mul(u64::from(l))?.div_ceil(8)).ok()?;
+        let lows = b.get(p..p.checked_add(low_bytes)?.checked_add(8)?)?;
+        let highs = b.get(p + low_bytes..p + low_bytes + high_bytes)?;
+        Some((n, l, lows, highs))
+    })();
+    let (n, l, lows, highs) = header.unwrap_or((0, 0, &[][..], &[][..]));
+    let mut k = 0u64;
+    let mut word_at = 0usize;
+    let mut word = 0u64;
+    std::iter::from_fn(move || {
+        if k >= n {
+            return None;
+        }
+        while word == 0 {
+            let chunk = highs.get(word_at..)?;
+            let take = chunk.len().min(8);
+            if take == 0 {
+                return None;
+            }
+            let mut w = [0u8; 8];
+            w[..take].copy_from_slice(&chunk[..take]);
+            word = u64::from_le_bytes(w);
+            word_at += 8;
+        }
+        let bit = (word_at as u64 - 8) * 8 + u64::from(word.trailing_zeros());
+        word &= word - 1;
+        let high = bit.checked_sub(k)?;
+        let low = if l == 0 {
+            0
+        } else {
+            let pos = k * u64::from(l);
+            let at = (pos / 8) as usize;
+            let w = lows.get(at..at + 8)?;
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            (w >> (pos % 8)) & ((1u64 << l) - 1)
+        };
+        k += 1;
+        u32::try_from(high << l | low).ok()
+    })
+}
+
+/// The list at the start of `b` as a roaring bitmap (empty if malformed).
+///
+/// Decoded in one tight loop into a scratch vector and handed to roaring as its own
+/// serialised form, which it loads by copying: 4.2 ns an id through
+/// `RoaringBitmap::from_sorted_iter`, about a quarter of that this way (measured by the
+/// `speed_probe` test).
+pub fn decode(b: &[u8]) -> RoaringBitmap {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<(Vec<u32>, Vec<u8>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    SCRATCH.with(|s| {
+        let (ids, ser) = &mut *s.borrow_mut();
+        ids.clear();
+        if !decode_into(b, ids) {
+            return RoaringBitmap::new();
+        }
+        serialise(ids, ser);
+        RoaringBitmap::deserialize_unchecked_from(&ser[..]).unwrap_or_default()
+    })
+}
+
+/// Appends the ids of the list at the start of `b`; false if it is malformed (not
+/// ascending, or running past its bytes).
+fn decode_into(b: &[u8], out: &mut Vec<u32>) -> bool {
+    let mut p = 0usize;
+    let Some(n) = get_varint(b, &mut p) else {
+        return false;
+    };
+    let Some(&l) = b.get(p) else { return false };
+    p += 1;
+    let l = u32::from(l);
+    let Some(high_bytes) = get_varint(b, &mut p).and_then(|h| usize::try_from(h).ok()) else {
+        return false;
+    };
+    let low_bytes = match n
+        .checked_mul(u64::from(l))
+        .and_then(|x| usize::try_from(x.div_ceil(8)).ok())
+    {
+        Some(x) if l <= 32 => x,
+        _ => return false,
+    };
+    let Some(lows) = p
+        .checked_add(low_bytes)
+        .and_then(|e| e.checked_add(8))
+        .and_then(|e| b.get(p..e))
+    else {
+        return false;
+    };
+    let Some(highs) = b.get(p + low_bytes..p + low_bytes + high_bytes) else {
+        return false;
+    };
+    // n ones need n bits of highs at least: a bound on what we reserve
+    if n > 8 * high_bytes as u64 {
+        return false;
+    }
+    out.reserve(n as usize);
+    let mask = (1u64 << l) - 1;
+    let mut k = 0u64;
+    let mut prev: Option<u32> = None;
+    for (wi, chunk) in highs.chunks(8).enumerate() {
+        let mut w8 = [0u8; 8];
+        w8[..chunk.len()].copy_from_slice(chunk);
+        let mut w = u64::from_le_bytes(w8);
+        while w != 0 {
+            if k == n {
+                return true;
+            }
+            let bit = (wi as u64) * 64 + u64::from(w.trailing_zeros());
+            w &= w - 1;
+            let high = bit - k; // k ones came before, so bit >= k
+            let pos = k * u64::from(l);
+            let at = (pos / 8) as usize;
+            let low = match lows.get(at..at + 8) {
+                Some(x) => {
+                    let x = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+                    (x >> (pos % 8)) & mask
+                }
+                None => return false,
+            };
+            let Ok(id) = u32::try_from(high << l | low) else {
+                return false;
+            };
+            if prev.is_some_and(|q| q >= id) {
+                return false;
+            }
+            prev = Some(id);
+            out.push(id);
+            k += 1;
+        }
+    }
+    k == n
+}
+
+/// Writes ascending ids in roaring's portable format without run containers.
+fn serialise(ids: &[u32], out: &mut Vec<u8>) {
+    const COOKIE_NO_RUNS: u32 = 12346;
+    out.clear();
+    let mut containers: Vec<(u16, &[u32])> = Vec::new();
+    let mut s = 0;
+    while s < ids.len() {
+        let key = (ids[s] >> 16) as u16;
+        let e = s + ids[s..].partition_point(|x| (x >> 16) as u16 == key);
+        containers.push((key, &ids[s..e]));
+        s = e;
+    }
+    out.extend_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
+    out.extend_from_slice(&(containers.len() as u32).to_le_bytes());
+    for (key, c) in &containers {
+        out.extend_from_slice(&key.to_le_bytes());
+        out.extend_from_slice(&((c.len() - 1) as u16).to_le_bytes());
+    }
+    let data_at = out.len() + 4 * containers.len();
+    let mut off = data_at;
+    for (_, c) in &containers {
+        out.extend_from_slice(&(off as u32).to_le_bytes());
+        off += if c.len() > 4096 { 8192 } else { 2 * c.len() };
+    }
+    for (_, c) in &containers {
+        if c.len() > 4096 {
+            let mut words = [0u64; 1024];
+            for x in c.iter() {
+                let lo = (x & 0xFFFF) as usize;
+                words[lo / 64] |= 1 << (lo % 64);
+            }
+            for w in words {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        } else {
+            for x in c.iter() {
+                out.extend_from_slice(&(*x as u16).to_le_bytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn small_lists_round_trip() {
+        for (ids_in, u) in [
+            (vec![], 10u32),
+            (vec![0], 1),
+            (vec![0, 1, 2, 3], 4),
+            (vec![5], 1_000_000),
+            (vec![0, 999_999], 1_000_000),
+            (vec![u32::MAX - 1], u32::MAX),
+            ((0..5000).chain(70_000..70_010).collect(), 10_000_000),
+        ] {
+            let mut b = Vec::new();
+            encode(&ids_in, u, &mut b);
+            assert_eq!(ids(&b).collect::<Vec<_>>(), ids_in, "universe {u}");
+            assert_eq!(
+                decode(&b),
+                ids_in.iter().copied().collect::<RoaringBitmap>()
+            );
+            let mut w = Vec::new();
+            write(&ids_in, u, &mut w);
+            assert_eq!(read(&w), ids_in.iter().copied().collect::<RoaringBitmap>());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn lists_round_trip(set in proptest::collection::btree_set(0u32..2_000_000, 0..500), extra in 0u32..1000) {
+            let v: Vec<u32> = set.into_iter().collect();
+            let u = v.last().map_or(1, |m| m + 1 + extra);
+            let mut b = vec![7, 7];
+            encode(&v, u, &mut b);
+            prop_assert_eq!(ids(&b[2..]).collect::<Vec<_>>(), v.clone());
+            prop_assert_eq!(decode(&b[2..]), v.iter().copied().collect::<RoaringBitmap>());
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = ids(&bytes).take(10_000).count();
+            let _ = decode(&bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed_probe {
+    #[test]
+    #[ignore]
+    fn probe() {
+        let v: Vec<u32> = (0..50_000u32).map(|i| i * 20 + (i % 7)).collect();
+        let mut b = Vec::new();
+        super::encode(&v, 1_000_000, &mut b);
+        let t = std::time::Instant::now();
+        let mut s = 0u64;
+        for _ in 0..100 {
+            s += super::ids(&b).map(u64::from).sum::<u64>();
+        }
+        println!(
+            "ids: {:.2} ns/id ({s})",
+            t.elapsed().as_nanos() as f64 / 5e6
+        );
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            s += super::decode(&b).len();
+        }
+        println!(
+            "decode: {:.2} ns/id ({s})",
+            t.elapsed().as_nanos() as f64 / 5e6
+        );
+        let rb: roaring::RoaringBitmap = v.iter().copied().collect();
+        let mut ser = Vec::new();
+        rb.serialize_into(&mut ser).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            s += roaring::RoaringBitmap::deserialize_unchecked_from(&ser[..])
+                .unwrap()
+                .len();
+        }
+        println!(
+            "roaring deser: {:.2} ns/id ({s})",
+            t.elapsed().as_nanos() as f64 / 5e6
+        );
+    }
+}
