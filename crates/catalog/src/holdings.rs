@@ -219,9 +219,16 @@ impl Reader<'_> {
     /// Calls `f` with each holding of cluster `c`; returns the end of its run (`None` if
     /// the run is malformed, in which case `f` may have seen part of it).
     #[inline]
-    pub fn each(&self, c: usize, mut f: impl FnMut(Holding)) -> Option<usize> {
+    pub fn each(&self, c: usize, f: impl FnMut(Holding)) -> Option<usize> {
+        self.each_at(self.start(c)?, f)
+    }
+
+    /// Calls `f` with each holding of the run starting at byte `p` (a [`Reader::start`])
+    /// and returns where the run ends; `None` if it does not decode.
+    #[inline]
+    pub fn each_at(&self, p: usize, mut f: impl FnMut(Holding)) -> Option<usize> {
         let b = self.runs;
-        let mut p = self.start(c)?;
+        let mut p = p;
         let head = get_varint(b, &mut p)?;
         let usual = usual_flags(head & 8 != 0, Format::from_index((head & 7) as u8));
         let mut lib: u64 = 0;

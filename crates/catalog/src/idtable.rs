@@ -140,6 +140,14 @@ impl Header {
     }
 }
 
+/// A value's bucket, from [`Table::locate`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Located {
+    start: usize,
+    end: usize,
+    low: u64,
+}
+
 /// A view of one serialised table.
 #[derive(Clone, Copy, Debug)]
 pub struct Table<'a> {
@@ -243,21 +251,37 @@ impl<'a> Table<'a> {
 
     /// Calls `f` with each cluster under `value`, in cluster order.
     #[inline]
-    pub fn each(&self, value: u64, mut f: impl FnMut(u32)) {
-        let Some(d) = value.checked_sub(self.h.min) else {
-            return;
-        };
+    pub fn each(&self, value: u64, f: impl FnMut(u32)) {
+        if let Some(at) = self.locate(value) {
+            self.scan(at, f);
+        }
+    }
+
+    /// Where `value`'s entries would be: the first half of [`Table::each`], reading only
+    /// the (small, mostly cached) bucket offsets, so that a batch can locate all its
+    /// values before touching any entries.
+    #[inline]
+    pub fn locate(&self, value: u64) -> Option<Located> {
+        let d = value.checked_sub(self.h.min)?;
         let b = d >> self.h.shift;
         if b >= self.h.buckets {
-            return;
+            return None;
         }
-        let low = d & ((1u64 << self.h.shift) - 1);
-        let (s, e) = (self.offset(b as usize), self.offset(b as usize + 1));
-        for i in s..e {
+        Some(Located {
+            start: self.offset(b as usize),
+            end: self.offset(b as usize + 1),
+            low: d & ((1u64 << self.h.shift) - 1),
+        })
+    }
+
+    /// The second half of [`Table::each`]: the clusters of a located value.
+    #[inline]
+    pub fn scan(&self, at: Located, mut f: impl FnMut(u32)) {
+        for i in at.start..at.end {
             let (l, c) = self.entry(i);
-            if l == low {
+            if l == at.low {
                 f(c);
-            } else if l > low {
+            } else if l > at.low {
                 break;
             }
         }
