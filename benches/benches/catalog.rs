@@ -20,6 +20,25 @@ fn lookups(c: &mut Criterion) {
             black_box(&buf);
         })
     });
+    let ids: Vec<rota_catalog::Ident> = isbns
+        .iter()
+        .map(|t| rota_catalog::ident::normalize_isbn(t).unwrap())
+        .collect();
+    let mut many = Vec::new();
+    c.bench_function("isbn -> holders, 1024 at a time", |b| {
+        b.iter(|| {
+            many.clear();
+            cat.each_holding_of_many(&ids, |i, _, h| many.push((i, h)));
+            black_box(&many);
+        })
+    });
+    let mut k = 0;
+    c.bench_function("cluster display info", |b| {
+        b.iter(|| {
+            k = (k + 7919) % 200_000;
+            black_box(cat.info(k).unwrap())
+        })
+    });
     let titles: Vec<Citation> = (0..256u32)
         .map(|i| {
             let info = cat.info(i * 701).unwrap();

@@ -259,7 +259,10 @@ fn catalog_sections(records: usize) {
         black_box(&buf);
         lat.push(s.elapsed().as_nanos() as u64);
     }
-    let rota_line = lat_line("rota index (fst + holdings runs)", lat.clone());
+    let rota_line = lat_line(
+        "rota index (identifier tables + holdings runs)",
+        lat.clone(),
+    );
     let rota_mean = lat.iter().sum::<u64>() as f64 / lat.len() as f64;
     println!("{rota_line}");
     let mut lat = Vec::with_capacity(n_q);

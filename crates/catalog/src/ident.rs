@@ -350,32 +350,30 @@ fn isbn13_check(d12: &[u8]) -> u8 {
 pub fn normalize_isbn(text: &str) -> Result<Ident, IdError> {
     let raw = leading_id_chars(text, 13);
     let b = raw.as_bytes();
-    let (value, valid) = match b.len() {
+    match b.len() {
         10 if b[..9].iter().all(u8::is_ascii_digit) => {
             let valid = isbn10_check(&b[..9]) == b[9];
-            let mut d = b"978".to_vec();
-            d.extend_from_slice(&b[..9]);
-            let c = isbn13_check(&d);
-            d.push(c);
-            (d, valid)
+            let mut d = *b"9780000000000";
+            d[3..12].copy_from_slice(&b[..9]);
+            d[12] = isbn13_check(&d[..12]);
+            Ok(Ident {
+                kind: IdKind::Isbn,
+                // ASCII digits only
+                value: CompactString::from_utf8(&d[..]).unwrap_or_default(),
+                valid,
+            })
         }
         13 if b.iter().all(u8::is_ascii_digit) => {
             let valid =
                 isbn13_check(&b[..12]) == b[12] && (b.starts_with(b"978") || b.starts_with(b"979"));
-            // already the normal form: keep the string rather than copy it
-            return Ok(Ident {
+            Ok(Ident {
                 kind: IdKind::Isbn,
                 value: raw,
                 valid,
-            });
+            })
         }
-        _ => return Err(unreadable("isbn", text)),
-    };
-    Ok(Ident {
-        kind: IdKind::Isbn,
-        value: CompactString::from_utf8(value).unwrap_or_default(),
-        valid,
-    })
+        _ => Err(unreadable("isbn", text)),
+    }
 }
 
 /// Converts a valid 978-prefixed ISBN-13 back to ISBN-10 (for display and SQL baselines).
