@@ -24,6 +24,7 @@
 
 use crate::bib::Format;
 use crate::index::Holding;
+use crate::varint;
 
 /// Clusters per offset group.
 pub const GROUP: usize = 16;
@@ -33,46 +34,6 @@ const WIDE: u64 = 1 << 63;
 
 /// Copies a holding has when the header's usual holding describes it.
 const USUAL_COPIES: u8 = 1;
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads a varint at `*p`, advancing it; `None` past the end or on an overlong one.
-/// Library gaps and headers are nearly always one byte: that case is inlined, the rest
-/// is not.
-#[inline(always)]
-fn get_varint(b: &[u8], p: &mut usize) -> Option<u64> {
-    let x = *b.get(*p)?;
-    if x < 0x80 {
-        *p += 1;
-        return Some(u64::from(x));
-    }
-    get_varint_long(b, p)
-}
-
-#[cold]
-#[inline(never)]
-fn get_varint_long(b: &[u8], p: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    let mut shift = 0;
-    loop {
-        let x = *b.get(*p)?;
-        *p += 1;
-        v |= u64::from(x & 0x7F) << shift;
-        if x < 0x80 {
-            return Some(v);
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
-}
 
 fn usual_flags(lendable: bool, format: Format) -> u8 {
     Holding {
@@ -118,7 +79,7 @@ fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
     let lendable = holdings.iter().filter(|h| h.lendable).count() * 2 >= holdings.len();
     let usual = usual_flags(lendable, format);
     let head = u64::from(u8::from(lendable) << 3 | format.index());
-    put_varint(out, (holdings.len() as u64) << 4 | head);
+    varint::put(out, (holdings.len() as u64) << 4 | head);
     let mut prev: Option<u32> = None;
     for h in holdings {
         debug_assert!(
@@ -131,7 +92,7 @@ fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
         };
         prev = Some(h.library);
         let f = h.flags();
-        put_varint(out, u64::from(gap) << 1 | u64::from(f != usual));
+        varint::put(out, u64::from(gap) << 1 | u64::from(f != usual));
         if f != usual {
             out.push(f);
         }
@@ -201,7 +162,7 @@ impl Reader<'_> {
 
     fn head(&self, c: usize) -> Option<u64> {
         let mut p = self.start(c)?;
-        get_varint(self.runs, &mut p)
+        varint::get(self.runs, &mut p)
     }
 
     /// Number of holdings of cluster `c`.
@@ -229,11 +190,11 @@ impl Reader<'_> {
     pub fn each_at(&self, p: usize, mut f: impl FnMut(Holding)) -> Option<usize> {
         let b = self.runs;
         let mut p = p;
-        let head = get_varint(b, &mut p)?;
+        let head = varint::get(b, &mut p)?;
         let usual = usual_flags(head & 8 != 0, Format::from_index((head & 7) as u8));
         let mut lib: u64 = 0;
         for i in 0..head >> 4 {
-            let v = get_varint(b, &mut p)?;
+            let v = varint::get(b, &mut p)?;
             lib = lib.checked_add((v >> 1) + u64::from(i > 0))?;
             let flags = if v & 1 == 1 {
                 p += 1;

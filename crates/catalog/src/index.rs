@@ -283,7 +283,7 @@ impl IndexBuilder {
         }
         self.record.clear();
         text::write_record(&mut self.record, &c.title, &c.author, &c.ids);
-        text::put_varint(&mut self.block, self.record.len() as u64);
+        crate::varint::put(&mut self.block, self.record.len() as u64);
         self.block.extend_from_slice(&self.record);
         Ok(id)
     }
@@ -647,6 +647,24 @@ impl Catalog {
         // every run must decode inside its bounds and name known libraries, in order
         if !cat.hreader().validate(n, cat.meta.holdings, nlib) {
             return Err(SnapshotError::Section("holdings"));
+        }
+        // every posting list must decode, ascending, to known clusters: lookups then read
+        // dense lists without checking them again
+        let mut offsets = Vec::with_capacity(cat.tokens.len());
+        let mut stream = cat.tokens.stream();
+        while let Some((_, off)) = stream.next() {
+            offsets.push(off);
+        }
+        let postings = cat.postings.as_ref();
+        let universe = cat.clusters();
+        let ok = offsets.par_iter().all(|&off| {
+            usize::try_from(off)
+                .ok()
+                .and_then(|o| postings.get(o..))
+                .is_some_and(|b| crate::postings::check(b, universe))
+        });
+        if !ok {
+            return Err(SnapshotError::Section("postings"));
         }
         Ok(cat)
     }

@@ -41,6 +41,7 @@ pub mod marc8;
 pub mod postings;
 pub mod snapshot;
 mod text;
+mod varint;
 mod years;
 
 pub use bib::{Bib, Format};

@@ -17,6 +17,7 @@
 //! kind letter).
 
 use crate::ident::{IdKind, Ident};
+use crate::varint;
 
 /// An identifier as a record stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,31 +27,6 @@ pub(crate) enum Stored {
     Number(IdKind, u64),
     /// Anything else.
     Text(Ident),
-}
-
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(b: &[u8], p: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    let mut shift = 0;
-    loop {
-        let x = *b.get(*p)?;
-        *p += 1;
-        v |= u64::from(x & 0x7F) << shift;
-        if x < 0x80 {
-            return Some(v);
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
 }
 
 fn kind_code(kind: IdKind) -> u8 {
@@ -112,7 +88,7 @@ pub(crate) fn coarsen(block: &[u8], coarse: impl Fn(IdKind, u64) -> Option<u64>)
                 Stored::Text(i) => put_text(&mut rec, &i),
             }
         }
-        put_varint(&mut out, rec.len() as u64);
+        varint::put(&mut out, rec.len() as u64);
         out.extend_from_slice(&rec);
     }
     out
@@ -122,7 +98,7 @@ pub(crate) fn coarsen(block: &[u8], coarse: impl Fn(IdKind, u64) -> Option<u64>)
 pub(crate) fn records(block: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut p = 0usize;
     std::iter::from_fn(move || {
-        let len = usize::try_from(get_varint(block, &mut p)?).ok()?;
+        let len = usize::try_from(varint::get(block, &mut p)?).ok()?;
         let rec = block.get(p..p.checked_add(len)?)?;
         p += len;
         Some(rec)
@@ -194,7 +170,7 @@ mod tests {
         for (t, a) in [("Title \x1e one", "Author, A"), ("", "")] {
             let mut rec = Vec::new();
             write_record(&mut rec, t, a, &ids);
-            put_varint(&mut block, rec.len() as u64);
+            varint::put(&mut block, rec.len() as u64);
             block.extend_from_slice(&rec);
         }
         let recs: Vec<&[u8]> = records(&block).collect();
