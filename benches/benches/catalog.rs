@@ -65,5 +65,40 @@ fn lookups(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, lookups);
+/// What a title lookup pays to load one posting list: an Elias–Fano list decoded into a
+/// roaring bitmap, against roaring loading its own serialised form (why dense lists stay
+/// roaring: `rota_catalog::postings::DENSE`).
+fn posting_lists(c: &mut Criterion) {
+    use rota_catalog::postings;
+    let ids: Vec<u32> = (0..50_000u32).map(|i| i * 20 + (i % 7)).collect();
+    let mut ef = Vec::new();
+    postings::encode(&ids, 1_000_000, &mut ef);
+    let mut ser = Vec::new();
+    ids.iter()
+        .copied()
+        .collect::<roaring::RoaringBitmap>()
+        .serialize_into(&mut ser)
+        .unwrap();
+    let mut g = c.benchmark_group("posting list of 50,000 ids");
+    g.bench_function("Elias-Fano decode", |b| {
+        b.iter(|| black_box(postings::decode(black_box(&ef))))
+    });
+    g.bench_function("Elias-Fano through from_sorted_iter", |b| {
+        b.iter(|| {
+            black_box(
+                roaring::RoaringBitmap::from_sorted_iter(postings::ids(black_box(&ef))).unwrap(),
+            )
+        })
+    });
+    g.bench_function("roaring load (unchecked)", |b| {
+        b.iter(|| {
+            black_box(
+                roaring::RoaringBitmap::deserialize_unchecked_from(black_box(&ser[..])).unwrap(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, lookups, posting_lists);
 criterion_main!(benches);

@@ -294,12 +294,8 @@ impl IndexBuilder {
 
     /// Replaces the numbers in the display text by their tables' coarse forms, trains a
     /// dictionary on a sample of the blocks and compresses them all with it.
-    fn compress_text(&mut self, nums: &[Vec<u8>]) -> Vec<u8> {
+    fn compress_text(&mut self, tables: &[Option<crate::idtable::Table<'_>>]) -> Vec<u8> {
         let mut blocks = std::mem::take(&mut self.raw_blocks);
-        let tables: Vec<Option<crate::idtable::Table<'_>>> = nums
-            .iter()
-            .map(|t| crate::idtable::Table::parse(t))
-            .collect();
         blocks.par_iter_mut().for_each(|b| {
             *b = text::coarsen(b, |kind, n| tables.get(num_slot(kind))?.as_ref()?.coarse(n));
         });
@@ -349,7 +345,11 @@ impl IndexBuilder {
             .into_par_iter()
             .map(crate::idtable::build)
             .collect();
-        let dict = self.compress_text(&nums);
+        let tables: Vec<Option<crate::idtable::Table<'_>>> = nums
+            .iter()
+            .map(|t| crate::idtable::Table::parse(t))
+            .collect();
+        let dict = self.compress_text(&tables);
         self.text_off.push(self.text.len() as u64);
         let clusters = self.years.len() as u64;
         // keys: sort, group duplicates into MULTI entries
@@ -378,11 +378,9 @@ impl IndexBuilder {
         }
         let keys_fst = kb.into_inner()?;
         drop(std::mem::take(&mut self.keys));
-        for t in &nums {
-            nkeys += crate::idtable::Table::parse(t).map_or(0, |t| t.distinct());
-        }
+        nkeys += tables.iter().flatten().map(|t| t.distinct()).sum::<u64>();
 
-        // tokens: sort postings by token, one Elias–Fano list each, fst in token order
+        // tokens: sort postings by token, one posting list each, fst in token order
         self.postings.par_sort_unstable();
         let mut order: Vec<u32> = (0..self.tok_names.len() as u32).collect();
         order.par_sort_unstable_by(|a, b| {
@@ -709,7 +707,10 @@ impl Catalog {
                 "title/author tokens (fst)",
                 self.tokens.as_fst().as_bytes().len(),
             ),
-            ("token postings (Elias–Fano)", self.postings.as_ref().len()),
+            (
+                "token postings (Elias–Fano or roaring)",
+                self.postings.as_ref().len(),
+            ),
             (
                 "display text (zstd blocks + dictionary)",
                 self.text.as_ref().len() + self.text_off.as_ref().len(),
@@ -913,27 +914,27 @@ impl Catalog {
         let mut starts: Vec<Option<usize>> = Vec::with_capacity(2 * LANES);
         for (g, chunk) in ids.chunks(LANES).enumerate() {
             let base = g * LANES;
-            // 1. each number's bucket (the bucket offsets are small and mostly cached)
+            // 1. each number's bucket (the bucket offsets are small and mostly cached);
+            // `None` for an identifier kept as text, `Some(None)` for a number outside its
+            // table
             let mut located = [None; LANES];
             for (j, id) in chunk.iter().enumerate() {
-                located[j] = id.number().and_then(|(kind, n)| {
+                located[j] = id.number().map(|(kind, n)| {
                     let slot = num_slot(kind);
-                    Some((slot, self.num_table(slot).locate(n)?))
+                    self.num_table(slot).locate(n).map(|at| (slot, at))
                 });
             }
             // 2. the entries: clusters
             hits.clear();
             for (j, id) in chunk.iter().enumerate() {
                 match located[j] {
-                    Some((slot, at)) => self.num_table(slot).scan(at, |c| {
+                    Some(Some((slot, at))) => self.num_table(slot).scan(at, |c| {
                         if c < clusters {
                             hits.push((base + j, c));
                         }
                     }),
-                    None if id.number().is_none() => {
-                        self.each_cluster_for(id, |c| hits.push((base + j, c)));
-                    }
-                    None => {}
+                    Some(None) => {}
+                    None => self.each_cluster_for(id, |c| hits.push((base + j, c))),
                 }
             }
             // 3. where each cluster's run starts
