@@ -48,7 +48,7 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
             ids: vec![Ident {
                 kind: IdKind::Isbn,
                 value: generate::isbn_of(i).into(),
-                valid: true,
+                status: rota_catalog::IdStatus::Valid,
             }],
             match_key: None,
             title: format!("Bench title {i}"),
@@ -60,7 +60,7 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
                 .map(|l| Holding {
                     library: l,
                     copies: 1,
-                    lendable: true,
+                    lending: rota_catalog::Lending::BOTH,
                     format: Format::Book,
                 })
                 .collect(),

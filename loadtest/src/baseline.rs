@@ -282,7 +282,7 @@ async fn load(
     for c in 0..cat.clusters() {
         cat.each_holder(c, |h| {
             if let Some(l) = dir.index(&cat.libraries()[h.library as usize].symbol) {
-                text.push_str(&format!("{c}\t{l}\t{}\t{}\n", h.copies, h.lendable));
+                text.push_str(&format!("{c}\t{l}\t{}\t{}\n", h.copies, h.lendable()));
                 holdings += 1;
             }
         });

@@ -3,28 +3,28 @@
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
-use rota_catalog::bib::{Bib, HoldingField};
-use rota_catalog::ingest::{self, Manifest, Source, SourceKind};
+use rota_catalog::bib::{Bib, ReadOptions};
+use rota_catalog::ingest::{self, BuildOptions, Manifest, Source};
+use rota_catalog::lending::HoldingField;
 use rota_catalog::marc;
 use rota_catalog::{Catalog, Citation, IdKind, LookupOptions, MatchMethod};
 
 use crate::common::{loc_file, rota_bin, shared_data};
 
-fn union_manifest(paths: &[std::path::PathBuf]) -> Manifest {
+fn union_manifest(paths: &[std::path::PathBuf], fields: &[&str]) -> Manifest {
     Manifest {
         name: "test".into(),
         libraries: vec![],
         sources: paths
             .iter()
-            .map(|p| Source {
-                path: p.clone(),
-                kind: Some(SourceKind::Marc),
-                library: None,
-                holdings: None,
-                lendable: None,
-            })
+            .map(|p| Source::union_file(p, fields))
             .collect(),
     }
+}
+
+fn build(m: &Manifest) -> (Vec<u8>, ingest::BuildReport) {
+    let b = ingest::build(m, &BuildOptions::default(), &|_| {}).unwrap();
+    (b.bytes, b.report)
 }
 
 #[test]
@@ -49,11 +49,28 @@ fn every_shared_marc_file_reads_without_panic() {
             assert!(ok > 0, "{}: no record read", f.display());
             // every record that reads also yields a Bib without panicking
             for r in recs.iter().flatten() {
-                let _ = Bib::from_record(r, &HoldingField::defaults());
+                let _ = Bib::from_record(
+                    r,
+                    &[
+                        HoldingField::parse("852$a").unwrap(),
+                        HoldingField::parse("924$b").unwrap(),
+                    ],
+                );
             }
         }
     }
     assert!(files >= 12, "expected the shared MARC files, found {files}");
+}
+
+/// Whether a 924 $b value is an ISIL (a prefix of capitals, a hyphen, no spaces): the
+/// SWB file also has years ("1968") and shelf marks ("M 504105", "Mar1") there.
+fn is_isil(s: &str) -> bool {
+    s.split_once('-').is_some_and(|(p, r)| {
+        (2..=4).contains(&p.len())
+            && p.chars().all(|c| c.is_ascii_uppercase())
+            && !r.is_empty()
+            && !r.contains(' ')
+    })
 }
 
 /// The 924 $b ISILs of each SWB record, read straight from the XML text so the test does
@@ -70,7 +87,10 @@ fn swb_expected(xml: &str) -> HashMap<String, BTreeSet<String>> {
         for f in rec.split("tag=\"924\">").skip(1) {
             let f = &f[..f.find("</datafield>").unwrap()];
             for s in f.split("<subfield code=\"b\">").skip(1) {
-                isils.insert(s[..s.find('<').unwrap()].to_string());
+                let v = &s[..s.find('<').unwrap()];
+                if is_isil(v) {
+                    isils.insert(v.to_string());
+                }
             }
         }
         if let Some(o) = oclc.filter(|o| !o.is_empty()) {
@@ -91,10 +111,19 @@ fn swb_924_holdings_come_out_as_the_right_isils() {
         expected.len() > 500,
         "expected OCLC numbers on most SWB records"
     );
-    let (bytes, report) = ingest::build(&union_manifest(&[path]), &|_| {}).unwrap();
+    let (bytes, report) = build(&union_manifest(&[path], &["924$b"]));
     assert_eq!(report.records, 674);
     assert_eq!(report.skipped, 0);
-    assert_eq!(report.libraries, 485, "485 distinct ISILs in the SWB file");
+    // 485 distinct 924 $b values, 440 of them ISILs; the other 45 are refused, named
+    assert_eq!(report.libraries, 440, "440 distinct ISILs in the SWB file");
+    let refused = &report.refused_symbols.0;
+    assert!(refused["no_letter"].examples.contains(&"1968".to_string()));
+    assert!(refused["spaces"].examples.iter().all(|e| e.contains(' ')));
+    assert_eq!(
+        refused.values().map(|r| r.symbols).sum::<usize>(),
+        45,
+        "{refused:?}"
+    );
     let cat = Catalog::from_bytes(bytes).unwrap();
     for (oclc, isils) in &expected {
         let m = cat
@@ -121,14 +150,14 @@ fn swb_924_holdings_come_out_as_the_right_isils() {
 fn bad_isbns_are_flagged_and_match_only_themselves() {
     let Some(d) = shared_data() else { return };
     let path = d.join("evergreen-testsets/badisbns.xml");
-    let bibs: Vec<Bib> = ingest::read_file_bibs(&path, &[])
+    let bibs: Vec<Bib> = ingest::read_file_bibs(&path, &ReadOptions::default())
         .unwrap()
         .into_iter()
         .map(Result::unwrap)
         .collect();
     assert_eq!(bibs.len(), 10);
     for b in &bibs {
-        let flagged = b.ids.iter().any(|i| i.kind == IdKind::Isbn && !i.valid)
+        let flagged = b.ids.iter().any(|i| i.kind == IdKind::Isbn && !i.valid())
             || !b.unreadable_ids.is_empty();
         assert!(
             flagged,
@@ -137,8 +166,11 @@ fn bad_isbns_are_flagged_and_match_only_themselves() {
         );
     }
     // 8901452100503 is a 13-digit string with no 978/979 prefix: kept, flagged, findable
-    let (bytes, report) = ingest::build(&union_manifest(&[path]), &|_| {}).unwrap();
-    assert!(report.invalid_identifiers + report.unreadable_identifiers >= 10);
+    let (bytes, report) = build(&union_manifest(&[path], &[]));
+    assert!(
+        report.invalid_identifiers + report.cancelled_identifiers + report.unreadable_identifiers
+            >= 10
+    );
     let cat = Catalog::from_bytes(bytes).unwrap();
     let m = cat
         .lookup(
@@ -219,7 +251,7 @@ fn marc8_titles_come_out_as_unicode() {
 }
 
 #[test]
-fn clustering_never_fuses_incompatible_records_in_real_data() {
+fn clustering_on_real_files_finds_twins_and_never_mixes_languages() {
     let Some(d) = shared_data() else { return };
     let files = [
         "swb-union-holdings/swb-674.marcxml",
@@ -232,68 +264,79 @@ fn clustering_never_fuses_incompatible_records_in_real_data() {
     let mut bibs = Vec::new();
     for f in files {
         bibs.extend(
-            ingest::read_file_bibs(&d.join(f), &HoldingField::defaults())
+            ingest::read_file_bibs(&d.join(f), &ReadOptions::default())
                 .unwrap()
                 .into_iter()
                 .flatten(),
         );
     }
     // the OBP catalogue twice over, as if two libraries loaded it: every record must find
-    // its twin and nothing else
-    let obp: Vec<Bib> = ingest::read_file_bibs(&d.join("obp/obp_full_2025-12.mrc"), &[])
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
+    // its twin
+    let obp: Vec<Bib> =
+        ingest::read_file_bibs(&d.join("obp/obp_full_2025-12.mrc"), &ReadOptions::default())
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
     let before = bibs.len();
     bibs.extend(obp.iter().cloned());
-    let (assign, n, stats) = rota_catalog::cluster::cluster(&bibs);
+    let c = rota_catalog::cluster::cluster(&bibs);
     let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (r, c) in assign.iter().enumerate() {
-        members.entry(*c).or_default().push(r);
+    for (r, k) in c.assign.iter().enumerate() {
+        members.entry(*k).or_default().push(r);
     }
     for (i, _) in obp.iter().enumerate() {
         let twin = before + i;
-        let c = assign[twin];
-        assert!(members[&c].len() >= 2, "OBP record {i} found no twin");
+        assert!(
+            members[&c.assign[twin]].len() >= 2,
+            "OBP record {i} found no twin"
+        );
     }
-    // every multi-record cluster: members share an OCLC number with, or are
-    // title-compatible with, the cluster's first record
+    // no cluster holds two stated languages or print and online together
     for m in members.values().filter(|m| m.len() > 1) {
-        let head = &bibs[m[0]];
-        let ht = rota_catalog::bib::tokens(&head.title);
-        let ho: Vec<_> = head.valid_ids(IdKind::Oclc).collect();
-        for &r in &m[1..] {
-            let b = &bibs[r];
-            let shares_oclc = b.valid_ids(IdKind::Oclc).any(|i| ho.contains(&i));
-            let compatible =
-                rota_catalog::cluster::titles_compatible(&ht, &rota_catalog::bib::tokens(&b.title));
-            assert!(
-                shares_oclc
-                    || compatible
-                    || !b.former_oclc.is_empty()
-                    || !head.former_oclc.is_empty(),
-                "{:?} fused with {:?}",
-                head.title,
-                b.title
-            );
-        }
+        let langs: BTreeSet<&str> = m
+            .iter()
+            .filter_map(|&r| bibs[r].language.as_deref())
+            .collect();
+        assert!(langs.len() <= 1, "{:?} mixes {langs:?}", bibs[m[0]].title);
+        let online: BTreeSet<bool> = m
+            .iter()
+            .map(|&r| bibs[r].format == rota_catalog::Format::Electronic)
+            .collect();
+        assert_eq!(
+            online.len(),
+            1,
+            "{:?} mixes print and online",
+            bibs[m[0]].title
+        );
     }
-    assert!(n < bibs.len());
+    assert!(c.clusters < bibs.len());
+    // every refused merge names a reason and both records
+    for r in &c.refused {
+        assert!(r.record < bibs.len() && r.with < bibs.len() && !r.key.is_empty());
+    }
     eprintln!(
-        "real data: {} records -> {n} clusters, {stats:?}",
-        bibs.len()
+        "real data: {} records -> {} clusters, {:?}",
+        bibs.len(),
+        c.clusters,
+        c.stats
     );
 }
 
 #[test]
 fn loc_250k_records_build() {
     let Some(f) = loc_file() else { return };
-    let mut m = union_manifest(&[f]);
-    m.sources[0].library = Some("DLC".into());
-    let (bytes, report) = ingest::build(&m, &|_| {}).unwrap();
+    let m = Manifest {
+        name: "loc".into(),
+        libraries: vec![],
+        sources: vec![Source::library_file(&f, "DLC")],
+    };
+    let (bytes, report) = build(&m);
     assert_eq!(report.records + report.skipped, 250_000);
     assert_eq!(report.skipped, 0, "{:?}", report.skips.first());
+    // a library's own file is held by it alone: its 852 "Library of Congress" fields
+    // are locations, not lenders
+    assert_eq!(report.libraries, 1);
     let cat = Catalog::from_bytes(bytes).unwrap();
     assert!(cat.clusters() > 240_000);
     // every cluster is held by DLC
@@ -333,6 +376,44 @@ fn cli_build_stats_lookup_and_refusals() {
         ),
     )
     .unwrap();
+    // a missing source fails the build, naming the file, and writes nothing
+    let out = rota(&[
+        "catalog",
+        "build",
+        "--out",
+        snap_s,
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-file.mrc"), "{err}");
+    assert_eq!(
+        err.matches("no-such-file.mrc").count(),
+        1,
+        "said once: {err}"
+    );
+    assert!(!snap.exists());
+    // a union file without its holdings field is refused with the fix
+    let out = rota(&[
+        "catalog",
+        "build",
+        "--out",
+        snap_s,
+        "--union",
+        swb.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--holdings-field"));
+    // without the missing file
+    std::fs::write(
+        &manifest,
+        format!(
+            "name = \"test\"\n[[library]]\nsymbol = \"DE-21\"\nname = \"UB Tübingen\"\n\n[[source]]\npath = {:?}\nholdings = [\"924$b\"]\n",
+            swb.to_str().unwrap(),
+        ),
+    )
+    .unwrap();
     let out = rota(&[
         "catalog",
         "build",
@@ -349,7 +430,10 @@ fn cli_build_stats_lookup_and_refusals() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["records"], 674);
-    assert_eq!(report["skipped_by_reason"]["missing_file"], 1);
+    assert_eq!(
+        report["refused_symbols"]["no_letter"]["examples"][0],
+        "1968"
+    );
 
     let out = rota(&["catalog", "stats", snap_s, "--json"]);
     assert!(out.status.success());
@@ -474,7 +558,7 @@ fn cli_build_from_a_library_file_and_holdings_csv() {
             .iter()
             .find(|h| h.library == other)
             .expect("OTHER holds it via the CSV");
-        assert_eq!((h.copies, h.lendable), (2, false));
+        assert_eq!((h.copies, h.lendable()), (2, false));
         assert!(hs.iter().any(|h| Some(h.library) == cat.library_id("OBP")));
     } else {
         panic!("ISBN 9781800640887 should be in the OBP catalogue");

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rota_benches::{engine_with_history, pct, request, synthetic, two_hundred_holders};
-use rota_catalog::ingest::{self, Manifest, Source, SourceKind};
+use rota_catalog::ingest::{self, Manifest, Source};
 use rota_catalog::{Citation, LookupOptions, generate};
 
 #[global_allocator]
@@ -132,16 +132,12 @@ fn catalog_sections(records: usize) {
         let m = Manifest {
             name: "LoC".into(),
             libraries: vec![],
-            sources: vec![Source {
-                path: f,
-                kind: Some(SourceKind::Marc),
-                library: Some("DLC".into()),
-                holdings: None,
-                lendable: None,
-            }],
+            sources: vec![Source::library_file(f, "DLC")],
         };
         let t = Instant::now();
-        let (_, r) = ingest::build(&m, &|_| {}).expect("build");
+        let r = ingest::build(&m, &ingest::BuildOptions::default(), &|_| {})
+            .expect("build")
+            .report;
         let total = t.elapsed().as_secs_f64();
         let pc = (r.stage_ms["parse"] + r.stage_ms["cluster"]) as f64 / 1e3;
         println!("\n## LoC Books All 2016 part 01 ({} records)\n", r.records);

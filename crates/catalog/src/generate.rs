@@ -14,9 +14,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::bib::Format;
-use crate::ident::{IdKind, Ident};
+use crate::format::Format;
+use crate::ident::{IdKind, IdStatus, Ident};
 use crate::index::{BuildError, ClusterData, Holding, IndexBuilder, Library};
+use crate::lending::Lending;
 
 /// Generator parameters.
 #[derive(Clone, Debug)]
@@ -228,7 +229,11 @@ fn record_with(i: u64, p: &GenParams, alias: &Alias) -> ClusterData {
             } else {
                 rng.gen_range(2..5)
             },
-            lendable: format != Format::Rare && rng.gen_bool(0.92),
+            lending: if format != Format::Rare && rng.gen_bool(0.92) {
+                Lending::BOTH
+            } else {
+                Lending::NONE
+            },
             format,
         })
         .collect();
@@ -237,12 +242,12 @@ fn record_with(i: u64, p: &GenParams, alias: &Alias) -> ClusterData {
             Ident {
                 kind: IdKind::Isbn,
                 value: isbn_for(i).into(),
-                valid: true,
+                status: IdStatus::Valid,
             },
             Ident {
                 kind: IdKind::Oclc,
                 value: (scatter(i, 0x0C1C) + 1).to_string().into(),
-                valid: true,
+                status: IdStatus::Valid,
             },
         ],
         match_key: None,
@@ -352,7 +357,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for i in 0..20_000 {
             let s = isbn_for(i);
-            assert!(normalize_isbn(&s).unwrap().valid, "{s}");
+            assert!(normalize_isbn(&s).unwrap().valid(), "{s}");
             assert!(seen.insert(s));
         }
     }

@@ -5,15 +5,19 @@
 //! library id and written as:
 //!
 //! ```text
-//! header   varint(count << 4 | lendable << 3 | format)   the cluster's format and
-//!                                                        its usual holding
+//! header   varint(count << 4 | lends << 3 | format)      the cluster's format and
+//!                                                        its usual holding: lent and
+//!                                                        copied, or neither
 //! holding  varint(gap << 1 | differs) [flags byte if differs]
 //! ```
 //!
 //! `gap` is the first library id itself, then the distance to the previous id minus one.
 //! The header carries the cluster's format (so the catalogue keeps no separate format
 //! array) and names the holding most of its libraries have: one copy of that format,
-//! lendable or not, by majority; only a holding that differs carries its flag byte. In the synthetic
+//! lent and copied or neither, by majority; only a holding that differs (a copy-only one,
+//! several copies) carries its flag byte. Four lending states would need a header bit
+//! more, and a second header byte for every cluster of four holders or more: more bytes
+//! than the rare copy-only holding's flag byte costs. In the synthetic
 //! 20 M catalogue that is 1.6 bytes a holding instead of the 3 of a u16 id plus a flag
 //! byte, and reading a cluster touches one run of bytes instead of three arrays.
 //!
@@ -22,8 +26,9 @@
 //! cluster is one read of one (usually) cache line. A group whose runs span 64 KiB or more
 //! (a few huge clusters) is marked wide and keeps 16 u64 offsets in a side table instead.
 
-use crate::bib::Format;
+use crate::format::Format;
 use crate::index::Holding;
+use crate::lending::Lending;
 use crate::varint;
 
 /// Clusters per offset group.
@@ -35,14 +40,18 @@ const WIDE: u64 = 1 << 63;
 /// Copies a holding has when the header's usual holding describes it.
 const USUAL_COPIES: u8 = 1;
 
-fn usual_flags(lendable: bool, format: Format) -> u8 {
+fn usual_flags(lending: Lending, format: Format) -> u8 {
     Holding {
         library: 0,
         copies: USUAL_COPIES,
-        lendable,
+        lending,
         format,
     }
     .flags()
+}
+
+fn lending_of(lends: bool) -> Lending {
+    if lends { Lending::BOTH } else { Lending::NONE }
 }
 
 /// Collects the runs cluster by cluster, in cluster order, and lays out their offsets.
@@ -76,9 +85,18 @@ impl Writer {
 
 /// Appends one cluster's run. `holdings` must be sorted by library with no repeats.
 fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
-    let lendable = holdings.iter().filter(|h| h.lendable).count() * 2 >= holdings.len();
-    let usual = usual_flags(lendable, format);
-    let head = u64::from(u8::from(lendable) << 3 | format.index());
+    let lends = holdings
+        .iter()
+        .filter(|h| h.lending == Lending::BOTH)
+        .count()
+        * 2
+        >= holdings
+            .iter()
+            .filter(|h| h.lending == Lending::NONE)
+            .count()
+            * 2;
+    let usual = usual_flags(lending_of(lends), format);
+    let head = u64::from(u8::from(lends) << 3 | format.index());
     varint::put(out, (holdings.len() as u64) << 4 | head);
     let mut prev: Option<u32> = None;
     for h in holdings {
@@ -191,7 +209,10 @@ impl Reader<'_> {
         let b = self.runs;
         let mut p = p;
         let head = varint::get(b, &mut p)?;
-        let usual = usual_flags(head & 8 != 0, Format::from_index((head & 7) as u8));
+        let usual = usual_flags(
+            lending_of(head & 8 != 0),
+            Format::from_index((head & 7) as u8),
+        );
         let mut lib: u64 = 0;
         for i in 0..head >> 4 {
             let v = varint::get(b, &mut p)?;
@@ -252,11 +273,14 @@ mod tests {
         w.finish()
     }
 
-    fn holding(library: u32, copies: u8, lendable: bool, f: u8) -> Holding {
+    fn holding(library: u32, copies: u8, lending: u8, f: u8) -> Holding {
         Holding {
             library,
             copies,
-            lendable,
+            lending: Lending {
+                loan: lending & 2 != 0,
+                copy: lending & 1 != 0,
+            },
             format: Format::from_index(f),
         }
     }
@@ -264,7 +288,7 @@ mod tests {
     proptest! {
         #[test]
         fn runs_round_trip(clusters in prop::collection::vec(
-            prop::collection::btree_map(0u32..70_000, (1u8..16, any::<bool>(), 0u8..6), 0..40),
+            prop::collection::btree_map(0u32..70_000, (1u8..8, 0u8..4, 0u8..6), 0..40),
             1..60,
         )) {
             let clusters: Vec<Vec<Holding>> = clusters
@@ -308,13 +332,13 @@ mod tests {
 
     #[test]
     fn usual_holdings_cost_no_flag_byte_and_wide_groups_work() {
-        let usual: Vec<Holding> = (0..5).map(|l| holding(l * 10, 1, true, 0)).collect();
+        let usual: Vec<Holding> = (0..5).map(|l| holding(l * 10, 1, 3, 0)).collect();
         let mut one = Vec::new();
         encode(Format::Book, &usual, &mut one);
         assert_eq!(one.len(), 1 + 5, "header and a byte per holder");
         // a 40,000-holder cluster pushes its group past 64 KiB: the group goes wide
         let mut clusters = vec![usual.clone(); 3];
-        clusters.push((0..40_000).map(|l| holding(l * 2, 3, false, 2)).collect());
+        clusters.push((0..40_000).map(|l| holding(l * 2, 3, 0, 2)).collect());
         clusters.extend(vec![usual; 20]);
         let (g, w, runs) = build(&clusters);
         assert!(!w.is_empty());
@@ -335,7 +359,7 @@ mod tests {
 
     #[test]
     fn malformed_runs_are_refused_not_panicked_on() {
-        let clusters = vec![(0..8).map(|l| holding(l, 2, true, 1)).collect::<Vec<_>>(); 5];
+        let clusters = vec![(0..8).map(|l| holding(l, 2, 3, 1)).collect::<Vec<_>>(); 5];
         let (g, w, runs) = build(&clusters);
         for cut in 0..runs.len() {
             let r = Reader {

@@ -64,8 +64,35 @@ pub struct Ident {
     /// Canonical text (ISBN-13 digits, ISSN without hyphen, OCLC digits, normalised LCCN).
     /// Always short, so kept inline: normalising a citation's identifier allocates nothing.
     pub value: CompactString,
-    /// False when the check digit is wrong; such identifiers never merge clusters.
-    pub valid: bool,
+    /// Whether it can be trusted: only valid identifiers merge clusters and match a
+    /// citation exactly.
+    pub status: IdStatus,
+}
+
+/// How far an identifier can be trusted.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IdStatus {
+    /// Read, and its check digit (if it has one) is right.
+    Valid,
+    /// Its check digit is wrong: kept (a citation may copy the same typo), never merged.
+    BadCheckDigit,
+    /// The record itself marks it cancelled or invalid (020 `$z`, 022 `$y`/`$z`): often
+    /// the number of another binding or a misprint on the book. Found, and shown as such,
+    /// but never trusted.
+    Cancelled,
+}
+
+impl IdStatus {
+    fn checked(ok: bool) -> IdStatus {
+        if ok {
+            IdStatus::Valid
+        } else {
+            IdStatus::BadCheckDigit
+        }
+    }
 }
 
 /// Key prefix bytes of the binary key forms. They sort below every text prefix, so a
@@ -74,21 +101,30 @@ const BIN_ISBN: u8 = 0x01;
 const BIN_ISSN: u8 = 0x02;
 const BIN_OCLC: u8 = 0x03;
 
-/// The identifier kind of an index key and whether its check digit was valid; `None`
-/// for a key that is not an identifier's (a match key).
-pub fn key_kind(k: &[u8]) -> Option<(IdKind, bool)> {
+/// Marks the text key of a cancelled identifier (before its kind letter).
+pub const CANCELLED: u8 = b'~';
+
+/// The identifier kind and status of an index key; `None` for a key that is not an
+/// identifier's (a match key).
+pub fn key_kind(k: &[u8]) -> Option<(IdKind, IdStatus)> {
     let tag = *k.first()?;
-    let kind = match tag {
-        BIN_ISBN => return Some((IdKind::Isbn, true)),
-        BIN_ISSN => return Some((IdKind::Issn, true)),
-        BIN_OCLC => return Some((IdKind::Oclc, true)),
-        b'i' | b'I' => IdKind::Isbn,
-        b's' | b'S' => IdKind::Issn,
-        b'o' | b'O' => IdKind::Oclc,
-        b'l' | b'L' => IdKind::Lccn,
-        _ => return None,
+    let kind_of = |t: u8| match t.to_ascii_lowercase() {
+        b'i' => Some(IdKind::Isbn),
+        b's' => Some(IdKind::Issn),
+        b'o' => Some(IdKind::Oclc),
+        b'l' => Some(IdKind::Lccn),
+        _ => None,
     };
-    Some((kind, tag.is_ascii_lowercase()))
+    match tag {
+        BIN_ISBN => Some((IdKind::Isbn, IdStatus::Valid)),
+        BIN_ISSN => Some((IdKind::Issn, IdStatus::Valid)),
+        BIN_OCLC => Some((IdKind::Oclc, IdStatus::Valid)),
+        CANCELLED => Some((
+            kind_of(*k.get(1).filter(|b| b.is_ascii_lowercase())?)?,
+            IdStatus::Cancelled,
+        )),
+        t => Some((kind_of(t)?, IdStatus::checked(t.is_ascii_lowercase()))),
+    }
 }
 
 /// Whether an index key is an identifier's (as opposed to a match key's).
@@ -100,6 +136,17 @@ pub fn is_identifier_key(k: &[u8]) -> bool {
 pub const MAX_KEY: usize = 48;
 
 impl Ident {
+    /// Whether the identifier is valid (right check digit, not cancelled).
+    pub fn valid(&self) -> bool {
+        self.status == IdStatus::Valid
+    }
+
+    /// The same identifier, marked cancelled (as its record marks it).
+    pub fn cancelled(mut self) -> Ident {
+        self.status = IdStatus::Cancelled;
+        self
+    }
+
     /// The typed key this identifier is indexed under.
     ///
     /// Valid ISBN-13s, ISSNs and OCLC numbers (the bulk of any catalogue) are keyed in
@@ -121,7 +168,7 @@ impl Ident {
     /// is in canonical form (no leading zero) and below 2^40. `None` for everything else:
     /// LCCNs, bad check digits, odd forms; those are indexed by their text.
     pub fn number(&self) -> Option<(IdKind, u64)> {
-        if !self.valid {
+        if !self.valid() {
             return None;
         }
         let v = self.value.as_bytes();
@@ -160,7 +207,7 @@ impl Ident {
         Some(Ident {
             kind,
             value: CompactString::from_utf8(value).ok()?,
-            valid: true,
+            status: IdStatus::Valid,
         })
     }
 
@@ -190,27 +237,35 @@ impl Ident {
             return Some(width + 1);
         }
         let v = self.value.as_bytes();
-        if v.len() >= MAX_KEY {
+        let p = self.key_prefix();
+        if v.len() + p.len() > MAX_KEY {
             return None;
         }
-        buf[0] = if self.valid {
-            self.kind.prefix()
-        } else {
-            self.kind.invalid_prefix()
-        };
-        buf[1..=v.len()].copy_from_slice(v);
-        Some(v.len() + 1)
+        buf[..p.len()].copy_from_slice(p);
+        buf[p.len()..p.len() + v.len()].copy_from_slice(v);
+        Some(p.len() + v.len())
+    }
+
+    /// The text key's prefix: the kind letter, upper case for a bad check digit, after
+    /// [`CANCELLED`] for a cancelled one.
+    fn key_prefix(&self) -> &'static [u8] {
+        const P: [[u8; 2]; 4] = [*b"~i", *b"~s", *b"~o", *b"~l"];
+        const V: [&[u8]; 4] = [b"i", b"s", b"o", b"l"];
+        const B: [&[u8]; 4] = [b"I", b"S", b"O", b"L"];
+        let k = self.kind as usize;
+        match self.status {
+            IdStatus::Valid => V[k],
+            IdStatus::BadCheckDigit => B[k],
+            IdStatus::Cancelled => &P[k],
+        }
     }
 
     /// The readable key form: the kind letter (upper case for a bad check digit) and the
     /// text. The display text stores identifiers this way.
     pub fn text_key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.value.len() + 1);
-        k.push(if self.valid {
-            self.kind.prefix()
-        } else {
-            self.kind.invalid_prefix()
-        });
+        let p = self.key_prefix();
+        let mut k = Vec::with_capacity(self.value.len() + p.len());
+        k.extend_from_slice(p);
         k.extend_from_slice(self.value.as_bytes());
         k
     }
@@ -224,11 +279,12 @@ impl Ident {
         if matches!(k.first(), Some(&(BIN_ISBN | BIN_ISSN | BIN_OCLC))) {
             return None; // a binary tag with the wrong length
         }
-        let (kind, valid) = key_kind(k)?;
+        let (kind, status) = key_kind(k)?;
+        let skip = if status == IdStatus::Cancelled { 2 } else { 1 };
         Some(Ident {
             kind,
-            value: CompactString::from_utf8_lossy(&k[1..]),
-            valid,
+            value: CompactString::from_utf8_lossy(&k[skip..]),
+            status,
         })
     }
 }
@@ -236,10 +292,11 @@ impl Ident {
 impl fmt::Display for Ident {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.kind.name(), self.value)?;
-        if !self.valid {
-            f.write_str(" (invalid check digit)")?;
+        match self.status {
+            IdStatus::Valid => Ok(()),
+            IdStatus::BadCheckDigit => f.write_str(" (invalid check digit)"),
+            IdStatus::Cancelled => f.write_str(" (cancelled)"),
         }
-        Ok(())
     }
 }
 
@@ -360,7 +417,7 @@ pub fn normalize_isbn(text: &str) -> Result<Ident, IdError> {
                 kind: IdKind::Isbn,
                 // ASCII digits only
                 value: CompactString::from_utf8(&d[..]).unwrap_or_default(),
-                valid,
+                status: IdStatus::checked(valid),
             })
         }
         13 if b.iter().all(u8::is_ascii_digit) => {
@@ -369,7 +426,7 @@ pub fn normalize_isbn(text: &str) -> Result<Ident, IdError> {
             Ok(Ident {
                 kind: IdKind::Isbn,
                 value: raw,
-                valid,
+                status: IdStatus::checked(valid),
             })
         }
         _ => Err(unreadable("isbn", text)),
@@ -399,7 +456,7 @@ pub fn normalize_issn(text: &str) -> Result<Ident, IdError> {
     Ok(Ident {
         kind: IdKind::Issn,
         value: raw.clone(),
-        valid: check == b[7],
+        status: IdStatus::checked(check == b[7]),
     })
 }
 
@@ -440,7 +497,7 @@ pub fn normalize_oclc(text: &str) -> Result<Ident, IdError> {
     Ok(Ident {
         kind: IdKind::Oclc,
         value: trimmed.into(),
-        valid: true,
+        status: IdStatus::Valid,
     })
 }
 
@@ -474,7 +531,7 @@ pub fn normalize_lccn(text: &str) -> Result<Ident, IdError> {
     Ok(Ident {
         kind: IdKind::Lccn,
         value: s.into(),
-        valid: true,
+        status: IdStatus::Valid,
     })
 }
 
@@ -496,18 +553,18 @@ mod tests {
     fn isbn10_to_13_with_qualifiers() {
         let i = normalize_isbn("0-521-22285-0 (pbk.)").unwrap();
         assert_eq!(i.value, "9780521222853");
-        assert!(i.valid);
+        assert!(i.valid());
         let i = normalize_isbn("ISBN 080442957X : $14.95").unwrap();
         assert_eq!(i.value, "9780804429573");
-        assert!(i.valid);
+        assert!(i.valid());
         assert_eq!(isbn13_to_10("9780804429573").as_deref(), Some("080442957X"));
     }
 
     #[test]
     fn isbn13_check_digit() {
-        assert!(normalize_isbn("978-3-16-148410-0").unwrap().valid);
+        assert!(normalize_isbn("978-3-16-148410-0").unwrap().valid());
         let bad = normalize_isbn("978-3-16-148410-1").unwrap();
-        assert!(!bad.valid);
+        assert!(!bad.valid());
         assert_eq!(bad.key()[0], b'I');
     }
 
@@ -525,6 +582,8 @@ mod tests {
             normalize_oclc("1").unwrap(),
             normalize_oclc("999999999999").unwrap(), // the longest OCLC number read
             normalize_lccn("n 78-890351").unwrap(),
+            normalize_isbn("0-19-852663-6").unwrap().cancelled(),
+            normalize_issn("0317-8471").unwrap().cancelled(),
         ];
         let mut keys = std::collections::HashSet::new();
         for id in &ids {
@@ -542,6 +601,8 @@ mod tests {
         assert_eq!(ids[7].key().len(), 6);
         assert_eq!(ids[9].key().len(), 6);
         assert_eq!(ids[3].key()[0], b'I');
+        assert_eq!(&ids[11].key()[..2], b"~i");
+        assert_eq!(ids[11].to_string(), "isbn:9780198526636 (cancelled)");
         assert!(Ident::from_key(b"kfoo").is_none());
     }
 
@@ -549,10 +610,10 @@ mod tests {
     fn isbn10_bad_check_stays_flagged_after_conversion() {
         // 0-521-22285-0 is valid; 0-521-22285-7 is not, and converting must not launder it
         let bad = normalize_isbn("0521222857").unwrap();
-        assert!(!bad.valid);
+        assert!(!bad.valid());
         assert_eq!(bad.value, "9780521222853");
         let good = normalize_isbn("0521222850").unwrap();
-        assert!(good.valid);
+        assert!(good.valid());
         assert_ne!(bad.key(), good.key());
     }
 
@@ -567,9 +628,9 @@ mod tests {
 
     #[test]
     fn issn() {
-        assert!(normalize_issn("0317-8471").unwrap().valid);
-        assert!(normalize_issn("ISSN 1050-124x").unwrap().valid);
-        assert!(!normalize_issn("0317-8472").unwrap().valid);
+        assert!(normalize_issn("0317-8471").unwrap().valid());
+        assert!(normalize_issn("ISSN 1050-124x").unwrap().valid());
+        assert!(!normalize_issn("0317-8472").unwrap().valid());
         assert!(normalize_issn("0317").is_err());
     }
 

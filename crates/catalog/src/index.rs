@@ -16,7 +16,7 @@
 //!   cluster ids follow.
 //! - **Holdings** (`HOLD_GROUPS`, `HOLD_WIDE`, `HOLD_RUNS`): per cluster one run of bytes,
 //!   a header with the count, the cluster's format and its usual holding, then each
-//!   holder as a gap-coded varint, with a flag byte (lendable, format, copies) only where
+//!   holder as a gap-coded varint, with a flag byte (loan, copy, format, copies) only where
 //!   the holding is not the usual one; offsets in groups of 16 clusters (see
 //!   [`crate::holdings`]). "Who holds this" is one read of one run, 1.65 bytes a holding in
 //!   the synthetic 20 M catalogue (a u16 id and a flag byte cost 3). A roaring bitmap per
@@ -42,10 +42,12 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use crate::bib::{Format, normalize_text, tokens};
-use crate::ident::{IdKind, Ident};
+use crate::format::Format;
+use crate::ident::{IdKind, IdStatus, Ident};
+use crate::lending::Lending;
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
 use crate::text;
+use crate::words::{normalize_text, tokens};
 use crate::years;
 
 // Section ids. 4, 5, 6 and 8 held format 2's holder offsets, holder ids, holding flags
@@ -120,27 +122,42 @@ pub struct Meta {
 pub struct Holding {
     /// Library id (index into [`Meta::libraries`]).
     pub library: u32,
-    /// Copies held (saturates at 15).
+    /// Copies held (saturates at [`MAX_COPIES`]).
     pub copies: u8,
-    /// Whether this library lends it.
-    pub lendable: bool,
+    /// What this library does with it for ILL.
+    pub lending: Lending,
     /// Format of this holding.
     pub format: Format,
 }
 
+/// Most copies a holding records: routing needs "one" or "several", not a count.
+pub const MAX_COPIES: u8 = 7;
+
 impl Holding {
-    /// Packs into the one-byte flag form.
+    /// Whether this library lends or copies it at all.
+    pub fn lendable(&self) -> bool {
+        self.lending.any()
+    }
+
+    /// Packs into the one-byte flag form: loan, copy, three bits of format, three of
+    /// copies.
     pub fn flags(&self) -> u8 {
-        (u8::from(self.lendable) << 7) | (self.format.index() << 4) | self.copies.min(15)
+        (u8::from(self.lending.loan) << 7)
+            | (u8::from(self.lending.copy) << 6)
+            | (self.format.index() << 3)
+            | self.copies.min(MAX_COPIES)
     }
 
     /// Unpacks.
     pub fn from_flags(library: u32, f: u8) -> Holding {
         Holding {
             library,
-            copies: f & 0x0F,
-            lendable: f & 0x80 != 0,
-            format: Format::from_index((f >> 4) & 0x07),
+            copies: f & 0x07,
+            lending: Lending {
+                loan: f & 0x80 != 0,
+                copy: f & 0x40 != 0,
+            },
+            format: Format::from_index((f >> 3) & 0x07),
         }
     }
 }
@@ -192,6 +209,9 @@ pub enum BuildError {
     /// fst construction failed (keys out of order would be our bug).
     #[error("building the key index failed: {0}")]
     Fst(#[from] fst::Error),
+    /// The snapshot just written does not read back (our bug).
+    #[error("the snapshot just built does not read back: {0}")]
+    Invalid(SnapshotError),
 }
 
 impl IndexBuilder {
@@ -240,7 +260,7 @@ impl IndexBuilder {
                 None => self.keys.push((i.key().into_boxed_slice(), id)),
             }
         }
-        if !c.ids.iter().any(|i| i.valid)
+        if !c.ids.iter().any(Ident::valid)
             && let Some(k) = &c.match_key
         {
             let mut key = vec![b'k'];
@@ -265,13 +285,13 @@ impl IndexBuilder {
         self.merged.clear();
         for h in &c.holdings {
             match self.merged.last_mut() {
-                // same library twice (two source records): add copies, lend if either lends
+                // same library twice (two source records): add copies, lend what either lends
                 Some(last) if last.library == h.library => {
-                    last.copies = last.copies.saturating_add(h.copies).min(15);
-                    last.lendable |= h.lendable;
+                    last.copies = last.copies.saturating_add(h.copies).min(MAX_COPIES);
+                    last.lending = last.lending.union(h.lending);
                 }
                 _ => self.merged.push(Holding {
-                    copies: h.copies.min(15),
+                    copies: h.copies.min(MAX_COPIES),
                     ..*h
                 }),
             }
@@ -477,10 +497,13 @@ pub enum DeltaOp {
         cluster: u32,
         /// Library symbol (new symbols are added).
         symbol: String,
-        /// Copies (saturates at 15).
+        /// Copies (saturates at [`MAX_COPIES`]).
         copies: u8,
-        /// Lends it.
+        /// Lends or copies it.
         lendable: bool,
+        /// Copies only (with `lendable`): no loans.
+        #[serde(default)]
+        copy_only: bool,
         /// Format, else the cluster's.
         #[serde(default)]
         format: Option<Format>,
@@ -1073,8 +1096,9 @@ impl Catalog {
         while let Some((k, _)) = s.next() {
             // binary keys count under their kind's letter
             let c = match crate::ident::key_kind(k) {
-                Some((kind, true)) => kind.prefix(),
-                Some((kind, false)) => kind.invalid_prefix(),
+                Some((kind, IdStatus::Valid)) => kind.prefix(),
+                Some((kind, IdStatus::BadCheckDigit)) => kind.invalid_prefix(),
+                Some((_, IdStatus::Cancelled)) => crate::ident::CANCELLED,
                 None => k[0],
             };
             *counts.entry(c as char).or_default() += 1;
@@ -1147,6 +1171,7 @@ impl Catalog {
                     DeltaOp::Upsert {
                         copies,
                         lendable,
+                        copy_only,
                         format,
                         ..
                     },
@@ -1154,8 +1179,11 @@ impl Catalog {
                 ) => {
                     let h = Holding {
                         library: lib,
-                        copies: (*copies).min(15),
-                        lendable: *lendable,
+                        copies: (*copies).min(MAX_COPIES),
+                        lending: Lending {
+                            loan: *lendable && !*copy_only,
+                            copy: *lendable,
+                        },
                         format: format.unwrap_or_else(|| self.format(cluster)),
                     };
                     match p {

@@ -29,23 +29,29 @@
 
 pub mod bib;
 pub mod cluster;
+pub mod format;
 pub mod generate;
 pub mod holdings;
 pub mod ident;
 pub mod idtable;
 pub mod index;
 pub mod ingest;
+pub mod lending;
 pub mod lookup;
 pub mod marc;
 pub mod marc8;
 pub mod postings;
+pub mod realistic;
 pub mod snapshot;
 mod text;
 mod varint;
+pub mod words;
 mod years;
 
-pub use bib::{Bib, Format};
-pub use ident::{IdKind, Ident};
+pub use bib::Bib;
+pub use format::Format;
+pub use ident::{IdKind, IdStatus, Ident};
 pub use index::{Catalog, ClusterInfo, DeltaError, DeltaOp, Holding, Library};
+pub use lending::Lending;
 pub use lookup::{Citation, LookupError, LookupOptions, Match, MatchMethod};
 pub use snapshot::SnapshotError;

@@ -14,9 +14,9 @@ use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use crate::bib::tokens;
 use crate::ident::{self, IdError, IdKind};
 use crate::index::Catalog;
+use crate::words::tokens;
 
 /// A citation: any subset of these.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,7 +283,7 @@ impl Catalog {
             any_id = true;
             let id = ident::normalize(kind, v)
                 .map_err(|source| LookupError::BadIdentifier { field, source })?;
-            let (method, conf) = if id.valid {
+            let (method, conf) = if id.valid() {
                 (method, 1.0)
             } else {
                 (MatchMethod::InvalidIdentifier, 0.6)

@@ -23,7 +23,9 @@ use std::sync::Arc;
 pub const MAGIC: &[u8; 8] = b"ROTACAT\0";
 /// Format version this build reads and writes. 3: valid ISBN, ISSN and OCLC keys are
 /// binary (`Ident::key`); a version-2 index would answer their lookups with nothing.
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: holdings say loan and copy apart (a version-4 flag byte would be misread), the
+/// token index drops more stop words, cancelled identifiers have keys of their own.
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER: usize = 64;
 const ENTRY: usize = 24;
 

@@ -545,7 +545,7 @@ impl Engine {
             }
             let rule = if i == borrower {
                 Some(Exclusion::Borrower)
-            } else if !h.lendable {
+            } else if !h.lendable() {
                 Some(Exclusion::HoldingNotLendable)
             } else if ti < tried.len() && tried[ti].0 == i {
                 Some(tried[ti].1)

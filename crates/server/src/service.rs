@@ -810,6 +810,7 @@ impl CatalogSvc {
                     symbol: h.symbol.clone(),
                     copies: u8::try_from(h.copies.max(1)).unwrap_or(15),
                     lendable: h.lendable,
+                    copy_only: false,
                     format: None,
                 }
             } else {
@@ -895,7 +896,7 @@ impl pb::catalog_server::Catalog for CatalogSvc {
                                 .map(|h| pb::HolderInfo {
                                     symbol: cat.libraries()[h.library as usize].symbol.clone(),
                                     copies: u32::from(h.copies),
-                                    lendable: h.lendable,
+                                    lendable: h.lendable(),
                                 })
                                 .collect(),
                         }

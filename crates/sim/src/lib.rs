@@ -973,7 +973,7 @@ fn string_for(
     let mut holders: Vec<u32> = cat
         .holders(m.cluster)
         .iter()
-        .filter(|h| h.lendable)
+        .filter(|h| h.lendable())
         .filter_map(|h| lender_of_lib.get(h.library as usize).copied().flatten())
         .filter(|l| *l != r.borrower && !tried_set.contains(l))
         .collect();
