@@ -52,7 +52,10 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
             }],
             match_key: None,
             title: format!("Bench title {i}"),
+            title_proper: format!("Bench title {i}"),
             author: "Author, A".into(),
+            names: vec!["Author, A".into()],
+            main_entry: true,
             year: Some(2000),
             format: Format::Book,
             holdings: holders
@@ -64,6 +67,7 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
                     format: Format::Book,
                 })
                 .collect(),
+            ..ClusterData::default()
         })
         .expect("add");
     }

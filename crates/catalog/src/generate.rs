@@ -251,11 +251,15 @@ fn record_with(i: u64, p: &GenParams, alias: &Alias) -> ClusterData {
             },
         ],
         match_key: None,
+        title_proper: title.clone(),
+        names: vec![author.clone()],
+        main_entry: true,
         title,
         author,
         year: Some(rng.gen_range(1900..=2025)),
         format,
         holdings,
+        ..ClusterData::default()
     }
 }
 

@@ -53,5 +53,7 @@ pub use format::Format;
 pub use ident::{IdKind, IdStatus, Ident};
 pub use index::{Catalog, ClusterInfo, DeltaError, DeltaOp, Holding, Library};
 pub use lending::Lending;
-pub use lookup::{Citation, LookupError, LookupOptions, Match, MatchMethod};
+pub use lookup::{
+    Citation, LookupError, LookupOptions, Match, MatchMethod, MatchStatus, Resolution,
+};
 pub use snapshot::SnapshotError;

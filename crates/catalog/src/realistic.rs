@@ -201,8 +201,8 @@ impl Consortium {
     }
 }
 
-/// Normalised title proper, part and main author: what tells two records of the same
-/// book apart from two different books in [`Consortium::new`]'s hold-out rule.
+/// The significant words of the title proper and part, and the main author: two records
+/// with the same key may be one book, so [`Consortium::new`] holds neither out.
 fn work_key(r: &Record) -> String {
     let t = r
         .field("245")
@@ -219,7 +219,9 @@ fn work_key(r: &Record) -> String {
         .iter()
         .find_map(|t| r.field(t).and_then(|f| f.sub(b'a')))
         .unwrap_or("");
-    format!("{}|{}", normalize_text(&t), normalize_text(a))
+    let mut words = crate::words::significant(&t);
+    words.sort();
+    format!("{}|{}", words.join(" "), normalize_text(a))
 }
 
 /// Folds text to ASCII: decomposes, drops combining marks and the modifier letters of

@@ -312,6 +312,46 @@ pub fn tokens(s: &str) -> Vec<String> {
     out
 }
 
+/// Optimal string alignment distance, capped: `true` when at most one edit (a
+/// substitution, insertion, deletion or swap of neighbours) turns `a` into `b`.
+pub fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let mut i = 0;
+    while i < la.min(lb) && a[i] == b[i] {
+        i += 1;
+    }
+    if i == la && i == lb {
+        return true;
+    }
+    if la == lb {
+        // substitution, or a swap of neighbours
+        a[i + 1..] == b[i + 1..]
+            || (i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..])
+    } else if la > lb {
+        a[i + 1..] == b[i..]
+    } else {
+        a[i..] == b[i + 1..]
+    }
+}
+
+/// Whether `w` occurs in `set` (sorted), a word of five or more letters allowed one
+/// typo; numbers must match exactly (volume and year numbers tell books apart).
+pub fn has_word(set: &[String], w: &str) -> bool {
+    if set.binary_search_by(|x| x.as_str().cmp(w)).is_ok() {
+        return true;
+    }
+    let n = w.chars().count();
+    n >= 5
+        && !w.bytes().any(|b| b.is_ascii_digit())
+        && set
+            .iter()
+            .any(|x| x.chars().count().abs_diff(n) <= 1 && one_edit(x, w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +391,17 @@ mod tests {
         );
         assert_eq!(significant("Vitamin A and B"), ["vitamin", "b"]);
         assert_eq!(significant("The"), ["the"]);
+    }
+
+    #[test]
+    fn one_typo_in_a_long_word() {
+        assert!(one_edit("condiute", "conduite"));
+        assert!(one_edit("relevence", "relevance"));
+        assert!(one_edit("atlas", "aglas"));
+        assert!(!one_edit("atlas", "agls"));
+        let set = vec!["1944".to_string(), "conduite".to_string()];
+        assert!(has_word(&set, "condiute"));
+        assert!(!has_word(&set, "1994"), "numbers match exactly");
     }
 
     #[test]

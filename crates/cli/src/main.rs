@@ -1,6 +1,7 @@
 //! The `rota` command.
 
 mod catalog_cmd;
+mod citation_args;
 mod route_cmd;
 mod serve_cmd;
 mod sim_cmd;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use rota_catalog::{Catalog, Citation, Format};
+use rota_catalog::{Catalog, Format};
+
+use crate::citation_args::CitationArgs;
 use rota_routing::{
     Answer, Directory, Engine, Event, LendingString, Profile, ReasonRetry, ReasonUnfilled, Request,
     ServiceType, Tried,
@@ -97,45 +99,6 @@ pub struct RouteArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Args, Clone)]
-pub struct CitationArgs {
-    /// ISBN.
-    #[arg(long)]
-    pub isbn: Option<String>,
-    /// ISSN.
-    #[arg(long)]
-    pub issn: Option<String>,
-    /// OCLC number.
-    #[arg(long)]
-    pub oclc: Option<String>,
-    /// LCCN.
-    #[arg(long)]
-    pub lccn: Option<String>,
-    /// Title.
-    #[arg(long)]
-    pub title: Option<String>,
-    /// Author.
-    #[arg(long)]
-    pub author: Option<String>,
-    /// Year.
-    #[arg(long)]
-    pub year: Option<u16>,
-}
-
-impl CitationArgs {
-    pub fn citation(&self) -> Citation {
-        Citation {
-            isbn: self.isbn.clone(),
-            issn: self.issn.clone(),
-            oclc: self.oclc.clone(),
-            lccn: self.lccn.clone(),
-            title: self.title.clone(),
-            author: self.author.clone(),
-            year: self.year,
-        }
-    }
 }
 
 /// Parses `not_held` etc. into an ISO 18626 answer.

@@ -265,6 +265,7 @@ fn citation(c: Option<&pb::Citation>) -> Citation {
         title: opt(&c.title),
         author: opt(&c.author),
         year: u16::try_from(c.year).ok().filter(|y| *y != 0),
+        language: None,
     }
 }
 

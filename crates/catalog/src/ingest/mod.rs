@@ -394,9 +394,26 @@ pub fn assemble(
         if c.title.is_empty() && !b.title.is_empty() {
             c.title = b.title.clone();
             c.author = b.author.clone();
+            c.title_proper = b.title_proper.clone();
+            c.part = b.part.clone();
+            c.subtitle = b.subtitle.clone();
+            c.alt_titles = b.alt_titles.clone();
+            c.names = std::iter::once(&b.author)
+                .chain(&b.other_names)
+                .chain(&b.alt_names)
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect();
+            c.main_entry = b.main_entry;
+            c.language = b.language.clone();
             c.year = b.year;
             c.format = b.format;
             c.match_key = b.match_key();
+        }
+        // a member that records the subtitle gives it to a cluster whose first record
+        // dropped it: a citation with the subtitle must find it
+        if c.subtitle.is_empty() && !b.subtitle.is_empty() && c.title_proper == b.title_proper {
+            c.subtitle = b.subtitle.clone();
         }
         for id in &b.ids {
             if !c.ids.contains(id) {

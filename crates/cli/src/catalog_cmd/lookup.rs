@@ -4,60 +4,52 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use rota_catalog::{Catalog, Citation, LookupOptions};
+use rota_catalog::{Catalog, Holding, LookupOptions, MatchStatus};
+
+use crate::citation_args::CitationArgs;
 
 #[derive(Args)]
 pub struct LookupArgs {
     /// Snapshot file.
     snapshot: PathBuf,
-    /// ISBN (10 or 13, any punctuation).
-    #[arg(long)]
-    isbn: Option<String>,
-    /// ISSN.
-    #[arg(long)]
-    issn: Option<String>,
-    /// OCLC number (any prefix).
-    #[arg(long)]
-    oclc: Option<String>,
-    /// LCCN.
-    #[arg(long)]
-    lccn: Option<String>,
-    /// Title (typos tolerated).
-    #[arg(long)]
-    title: Option<String>,
-    /// Author (typos tolerated).
-    #[arg(long)]
-    author: Option<String>,
-    /// Year.
-    #[arg(long)]
-    year: Option<u16>,
-    /// Most matches.
+    #[command(flatten)]
+    citation: CitationArgs,
+    /// Most candidates listed.
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Confidence a title/author match needs to count as the book (0..1).
+    #[arg(long, default_value_t = rota_catalog::lookup::DEFAULT_MIN_CONFIDENCE)]
+    min_confidence: f32,
+    /// Count only identifier matches as the book.
+    #[arg(long)]
+    require_identifier: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// How a holding lends, for people.
+pub fn lending_label(h: &Holding) -> &'static str {
+    match (h.lending.loan, h.lending.copy) {
+        (true, true) => "loan and copy",
+        (false, true) => "copy only",
+        (true, false) => "loan only",
+        (false, false) => "no ILL",
+    }
+}
+
 pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
     let cat = Catalog::open(&a.snapshot)?;
-    let c = Citation {
-        isbn: a.isbn,
-        issn: a.issn,
-        oclc: a.oclc,
-        lccn: a.lccn,
-        title: a.title,
-        author: a.author,
-        year: a.year,
-    };
-    let matches = cat.lookup(
-        &c,
+    let r = cat.resolve(
+        &a.citation.citation(),
         LookupOptions {
             limit: a.limit,
-            ..LookupOptions::default()
+            min_confidence: a.min_confidence,
+            require_identifier: a.require_identifier,
         },
     )?;
-    let rows: Vec<serde_json::Value> = matches
+    let rows: Vec<serde_json::Value> = r
+        .candidates
         .iter()
         .map(|m| {
             let info = cat.info(m.cluster);
@@ -66,12 +58,18 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|h| {
                     serde_json::json!({
-                    "symbol": cat.libraries()[h.library as usize].symbol,
-                    "copies": h.copies, "lendable": h.lendable(), "format": h.format.name()})
+                        "symbol": cat.libraries()[h.library as usize].symbol,
+                        "copies": h.copies,
+                        "lendable": h.lendable(),
+                        "loan": h.lending.loan,
+                        "copy": h.lending.copy,
+                        "format": h.format.name(),
+                    })
                 })
                 .collect();
             serde_json::json!({
                 "cluster": m.cluster,
+                "matched": r.matches.iter().any(|x| x.cluster == m.cluster),
                 "method": m.method.name(),
                 "confidence": (m.confidence * 1000.0).round() / 1000.0,
                 "title": info.as_ref().map(|i| i.title.clone()),
@@ -86,46 +84,57 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "matches": rows }))?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "status": r.status.name(),
+                "ambiguous": r.ambiguous,
+                "matches": rows,
+            }))?
         );
-    } else if rows.is_empty() {
-        println!("no match");
     } else {
-        for r in &rows {
-            println!(
-                "cluster {}  {} ({})  {} / {} / {}",
-                r["cluster"],
-                r["method"].as_str().unwrap_or(""),
-                r["confidence"],
-                r["title"].as_str().unwrap_or(""),
-                r["author"].as_str().unwrap_or(""),
-                r["year"]
-            );
-            if let Some(ids) = r["identifiers"].as_array() {
-                let ids: Vec<&str> = ids.iter().filter_map(|v| v.as_str()).collect();
-                println!("  ids: {}", ids.join(", "));
+        let headline = match r.status {
+            MatchStatus::Matched if r.ambiguous => {
+                "matched (several editions or records of the work: any of them answers the citation)"
             }
-            let hs: Vec<String> = r["holders"]
-                .as_array()
-                .map(|v| {
-                    v.iter()
-                        .map(|h| {
-                            let s = h["symbol"].as_str().unwrap_or("").to_string();
-                            if h["lendable"].as_bool() == Some(false) {
-                                format!("{s}(no ILL)")
-                            } else {
-                                s
-                            }
-                        })
-                        .collect()
+            MatchStatus::Matched => "matched",
+            MatchStatus::Ambiguous => {
+                "ambiguous: several different books fit about equally; say which (year, author, identifier)"
+            }
+            MatchStatus::NoConfidentMatch => "no confident match: candidates for staff below",
+            MatchStatus::NotFound => "not found",
+        };
+        println!("{headline}");
+        for row in &rows {
+            let mark = if row["matched"] == true { "*" } else { " " };
+            println!(
+                "{mark} cluster {}  {} ({})  {} / {} / {}",
+                row["cluster"],
+                row["method"].as_str().unwrap_or(""),
+                row["confidence"],
+                row["title"].as_str().unwrap_or(""),
+                row["author"].as_str().unwrap_or(""),
+                row["year"]
+            );
+            if let Some(ids) = row["identifiers"].as_array() {
+                let ids: Vec<&str> = ids.iter().filter_map(|v| v.as_str()).collect();
+                println!("    ids: {}", ids.join(", "));
+            }
+            let holders = cat.holders(row["cluster"].as_u64().unwrap_or(0) as u32);
+            let hs: Vec<String> = holders
+                .iter()
+                .map(|h| {
+                    let s = &cat.libraries()[h.library as usize].symbol;
+                    match lending_label(h) {
+                        "loan and copy" => s.clone(),
+                        other => format!("{s} ({other})"),
+                    }
                 })
-                .unwrap_or_default();
-            println!("  {} holders: {}", hs.len(), hs.join(" "));
+                .collect();
+            println!("    {} holders: {}", hs.len(), hs.join(" "));
         }
     }
-    Ok(if rows.is_empty() {
-        ExitCode::from(1)
-    } else {
+    Ok(if r.status == MatchStatus::Matched {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

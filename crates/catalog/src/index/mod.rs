@@ -35,19 +35,28 @@
 //!   dictionary. A number is stored as a two-byte stand-in and read back from its table
 //!   (see [`crate::idtable::Table::coarse`]); other identifiers as their readable keys.
 
+mod build;
+mod delta;
+mod display;
+pub mod tokens;
+
 use std::collections::HashMap;
 
-use fst::{IntoStreamer, Map, MapBuilder, Streamer};
+use fst::{Map, Streamer};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
+
+pub use build::IndexBuilder;
+pub use delta::{DeltaError, DeltaOp};
+pub use tokens::{Facts, TokenLists};
 
 use crate::format::Format;
 use crate::ident::{IdKind, IdStatus, Ident};
 use crate::lending::Lending;
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
 use crate::text;
-use crate::words::{normalize_text, tokens};
+use crate::words::normalize_text;
 use crate::years;
 
 // Section ids. 4, 5, 6 and 8 held format 2's holder offsets, holder ids, holding flags
@@ -63,6 +72,7 @@ const S_POSTINGS: u32 = 22;
 const S_TEXT_OFF: u32 = 11;
 const S_TEXT: u32 = 12;
 const S_TEXT_DICT: u32 = 13;
+const S_FACTS: u32 = 23;
 const S_HOLD_GROUPS: u32 = 14;
 const S_HOLD_WIDE: u32 = 15;
 const S_HOLD_RUNS: u32 = 16;
@@ -115,6 +125,9 @@ pub struct Meta {
     pub source: String,
     /// Records per display-text block.
     pub text_block: u32,
+    /// Languages of the text (MARC codes), by [`Facts::language`] index minus one.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 /// One holding as the index returns it.
@@ -173,31 +186,26 @@ pub struct ClusterData {
     pub title: String,
     /// Display author.
     pub author: String,
+    /// Title proper (245 `$a`), which a citation must match.
+    pub title_proper: String,
+    /// Part designation (245 `$n $p`), matched as part of the title proper.
+    pub part: String,
+    /// Subtitle (245 `$b`), which a citation may match.
+    pub subtitle: String,
+    /// Other forms of the title (246, vernacular 880), matched like the title proper.
+    pub alt_titles: Vec<String>,
+    /// Every name to index: the author, other names, vernacular forms.
+    pub names: Vec<String>,
+    /// Whether the author is a main entry.
+    pub main_entry: bool,
+    /// Language of the text (MARC code).
+    pub language: Option<String>,
     /// Year.
     pub year: Option<u16>,
     /// Format.
     pub format: Format,
     /// Holdings; duplicates by library are merged by the builder.
     pub holdings: Vec<Holding>,
-}
-
-/// Builds a snapshot from clusters added in id order.
-pub struct IndexBuilder {
-    libraries: Vec<Library>,
-    keys: Vec<(Box<[u8]>, u32)>,
-    nums: [Vec<(u64, u32)>; 3],
-    tok_ids: HashMap<Box<str>, u32>,
-    tok_names: Vec<Box<str>>,
-    postings: Vec<(u32, u32)>,
-    holdings: crate::holdings::Writer,
-    merged: Vec<Holding>,
-    years: Vec<u16>,
-    text_off: Vec<u64>,
-    text: Vec<u8>,
-    block: Vec<u8>,
-    record: Vec<u8>,
-    raw_blocks: Vec<Vec<u8>>,
-    source: String,
 }
 
 /// A build failure that is ours (limits), not the input's.
@@ -214,266 +222,6 @@ pub enum BuildError {
     Invalid(SnapshotError),
 }
 
-impl IndexBuilder {
-    /// Starts a build over these libraries (ids are their positions).
-    pub fn new(libraries: Vec<Library>, source: impl Into<String>) -> IndexBuilder {
-        IndexBuilder {
-            libraries,
-            keys: Vec::new(),
-            nums: Default::default(),
-            tok_ids: HashMap::new(),
-            tok_names: Vec::new(),
-            postings: Vec::new(),
-            holdings: Default::default(),
-            merged: Vec::new(),
-            years: Vec::new(),
-            text_off: Vec::new(),
-            text: Vec::new(),
-            block: Vec::new(),
-            record: Vec::new(),
-            raw_blocks: Vec::new(),
-            source: source.into(),
-        }
-    }
-
-    /// Number of clusters added.
-    pub fn len(&self) -> usize {
-        self.years.len()
-    }
-
-    /// Whether no cluster was added.
-    pub fn is_empty(&self) -> bool {
-        self.years.is_empty()
-    }
-
-    /// Adds the next cluster and returns its id.
-    pub fn add(&mut self, mut c: ClusterData) -> Result<u32, BuildError> {
-        let id = u32::try_from(self.years.len())
-            .ok()
-            .filter(|i| *i < u32::MAX >> 1)
-            .ok_or(BuildError::TooManyClusters(u64::from(u32::MAX >> 1)))?;
-        c.ids.sort();
-        c.ids.dedup();
-        for i in &c.ids {
-            match i.number() {
-                Some((kind, n)) => self.nums[num_slot(kind)].push((n, id)),
-                None => self.keys.push((i.key().into_boxed_slice(), id)),
-            }
-        }
-        if !c.ids.iter().any(Ident::valid)
-            && let Some(k) = &c.match_key
-        {
-            let mut key = vec![b'k'];
-            key.extend_from_slice(k.as_bytes());
-            self.keys.push((key.into_boxed_slice(), id));
-        }
-        for (prefix, text) in [('t', &c.title), ('a', &c.author)] {
-            for t in tokens(text) {
-                let key: String = format!("{prefix}{t}");
-                let next = self.tok_names.len() as u32;
-                let tid = *self
-                    .tok_ids
-                    .entry(key.as_str().into())
-                    .or_insert_with(|| next);
-                if tid == next {
-                    self.tok_names.push(key.into());
-                }
-                self.postings.push((tid, id));
-            }
-        }
-        c.holdings.sort_by_key(|h| h.library);
-        self.merged.clear();
-        for h in &c.holdings {
-            match self.merged.last_mut() {
-                // same library twice (two source records): add copies, lend what either lends
-                Some(last) if last.library == h.library => {
-                    last.copies = last.copies.saturating_add(h.copies).min(MAX_COPIES);
-                    last.lending = last.lending.union(h.lending);
-                }
-                _ => self.merged.push(Holding {
-                    copies: h.copies.min(MAX_COPIES),
-                    ..*h
-                }),
-            }
-        }
-        self.holdings.push(c.format, &self.merged);
-        self.years.push(c.year.unwrap_or(0));
-        if id as usize % TEXT_BLOCK == 0 && id > 0 {
-            self.flush_block();
-        }
-        self.record.clear();
-        text::write_record(&mut self.record, &c.title, &c.author, &c.ids);
-        crate::varint::put(&mut self.block, self.record.len() as u64);
-        self.block.extend_from_slice(&self.record);
-        Ok(id)
-    }
-
-    fn flush_block(&mut self) {
-        self.raw_blocks.push(std::mem::take(&mut self.block));
-    }
-
-    /// Replaces the numbers in the display text by their tables' coarse forms, trains a
-    /// dictionary on a sample of the blocks and compresses them all with it.
-    fn compress_text(&mut self, tables: &[Option<crate::idtable::Table<'_>>]) -> Vec<u8> {
-        let mut blocks = std::mem::take(&mut self.raw_blocks);
-        blocks.par_iter_mut().for_each(|b| {
-            *b = text::coarsen(b, |kind, n| tables.get(num_slot(kind))?.as_ref()?.coarse(n));
-        });
-        // samples: records from blocks spread over the whole catalogue
-        let step = (blocks.len() / 4000).max(1);
-        let samples: Vec<&[u8]> = blocks
-            .iter()
-            .step_by(step)
-            .flat_map(|b| text::records(b))
-            .take(400_000)
-            .collect();
-        let total: usize = samples.iter().map(|s| s.len()).sum();
-        let dict = if samples.len() >= 100 && total > 8 * DICT_BYTES {
-            zstd::dict::from_samples(&samples, DICT_BYTES).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let compressed: Vec<Vec<u8>> = blocks
-            .par_chunks(64)
-            .flat_map_iter(|chunk| {
-                let mut c = zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict).ok();
-                chunk
-                    .iter()
-                    .map(|b| {
-                        c.as_mut()
-                            .and_then(|c| c.compress(b).ok())
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        self.text_off.clear();
-        self.text.clear();
-        for c in compressed {
-            self.text_off.push(self.text.len() as u64);
-            self.text.extend_from_slice(&c);
-        }
-        dict
-    }
-
-    /// Serialises the snapshot.
-    pub fn finish(mut self) -> Result<Vec<u8>, BuildError> {
-        if !self.block.is_empty() || self.raw_blocks.is_empty() {
-            self.flush_block();
-        }
-        let nums: Vec<Vec<u8>> = std::mem::take(&mut self.nums)
-            .into_par_iter()
-            .map(crate::idtable::build)
-            .collect();
-        let tables: Vec<Option<crate::idtable::Table<'_>>> = nums
-            .iter()
-            .map(|t| crate::idtable::Table::parse(t))
-            .collect();
-        let dict = self.compress_text(&tables);
-        self.text_off.push(self.text.len() as u64);
-        let clusters = self.years.len() as u64;
-        // keys: sort, group duplicates into MULTI entries
-        self.keys.par_sort_unstable();
-        self.keys.dedup();
-        let mut multi: Vec<u32> = Vec::new();
-        let mut kb = MapBuilder::memory();
-        let mut nkeys = 0u64;
-        let mut i = 0;
-        while i < self.keys.len() {
-            let mut j = i + 1;
-            while j < self.keys.len() && self.keys[j].0 == self.keys[i].0 {
-                j += 1;
-            }
-            let v = if j - i == 1 {
-                u64::from(self.keys[i].1)
-            } else {
-                let off = multi.len() as u64;
-                multi.push((j - i) as u32);
-                multi.extend(self.keys[i..j].iter().map(|k| k.1));
-                MULTI_BIT | off
-            };
-            kb.insert(&self.keys[i].0, v)?;
-            nkeys += 1;
-            i = j;
-        }
-        let keys_fst = kb.into_inner()?;
-        drop(std::mem::take(&mut self.keys));
-        nkeys += tables.iter().flatten().map(|t| t.distinct()).sum::<u64>();
-
-        // tokens: sort postings by token, one posting list each, fst in token order
-        self.postings.par_sort_unstable();
-        let mut order: Vec<u32> = (0..self.tok_names.len() as u32).collect();
-        order.par_sort_unstable_by(|a, b| {
-            self.tok_names[*a as usize].cmp(&self.tok_names[*b as usize])
-        });
-        let mut ranges = vec![(0usize, 0usize); self.tok_names.len()];
-        let mut s = 0;
-        while s < self.postings.len() {
-            let t = self.postings[s].0;
-            let mut e = s;
-            while e < self.postings.len() && self.postings[e].0 == t {
-                e += 1;
-            }
-            ranges[t as usize] = (s, e);
-            s = e;
-        }
-        let blobs: Vec<Vec<u8>> = order
-            .par_iter()
-            .map(|&t| {
-                let (s, e) = ranges[t as usize];
-                let ids: Vec<u32> = self.postings[s..e].iter().map(|p| p.1).collect();
-                let mut v = Vec::new();
-                crate::postings::write(&ids, clusters as u32, &mut v);
-                v
-            })
-            .collect();
-        let mut post = Vec::new();
-        let mut tb = MapBuilder::memory();
-        for (&t, blob) in order.iter().zip(&blobs) {
-            tb.insert(self.tok_names[t as usize].as_bytes(), post.len() as u64)?;
-            post.extend_from_slice(blob);
-        }
-        let tokens_fst = tb.into_inner()?;
-
-        let meta = Meta {
-            libraries: self.libraries,
-            clusters,
-            holdings: self.holdings.holdings(),
-            keys: nkeys,
-            tokens: self.tok_names.len() as u64,
-            source: self.source,
-            text_block: TEXT_BLOCK as u32,
-        };
-        let mut w = snapshot::Writer::default();
-        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
-        w.section(S_KEYS, keys_fst);
-        w.section(S_MULTI, le_u32(&multi));
-        for (id, t) in S_NUMS.into_iter().zip(nums) {
-            w.section(id, t);
-        }
-        write_holdings(&mut w, self.holdings);
-        let (years, wide) = years::encode(&self.years);
-        w.section(S_YEARS, years);
-        w.section(S_YEARS_WIDE, wide);
-        w.section(S_TOKENS, tokens_fst);
-        w.section(S_POSTINGS, post);
-        w.section(
-            S_TEXT_OFF,
-            self.text_off.iter().flat_map(|o| o.to_le_bytes()).collect(),
-        );
-        w.section(S_TEXT, self.text);
-        w.section(S_TEXT_DICT, dict);
-        Ok(w.finish())
-    }
-}
-
-fn write_holdings(w: &mut snapshot::Writer, h: crate::holdings::Writer) {
-    let (groups, wide, runs) = h.finish();
-    w.section(S_HOLD_GROUPS, groups);
-    w.section(S_HOLD_WIDE, wide);
-    w.section(S_HOLD_RUNS, runs);
-}
-
 fn le_u32(v: &[u32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.len() * 4);
     for x in v {
@@ -485,53 +233,6 @@ fn le_u32(v: &[u32]) -> Vec<u8> {
 #[inline]
 fn u32_at(b: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
-}
-
-/// One holdings change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum DeltaOp {
-    /// A library adds (or updates) its holding of a cluster.
-    Upsert {
-        /// Cluster.
-        cluster: u32,
-        /// Library symbol (new symbols are added).
-        symbol: String,
-        /// Copies (saturates at [`MAX_COPIES`]).
-        copies: u8,
-        /// Lends or copies it.
-        lendable: bool,
-        /// Copies only (with `lendable`): no loans.
-        #[serde(default)]
-        copy_only: bool,
-        /// Format, else the cluster's.
-        #[serde(default)]
-        format: Option<Format>,
-    },
-    /// A library withdraws its holding.
-    Withdraw {
-        /// Cluster.
-        cluster: u32,
-        /// Library symbol.
-        symbol: String,
-    },
-}
-
-/// A delta that cannot be applied (the caller's fault, except the width limit).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeltaError {
-    /// No such cluster.
-    #[error("cluster {0} does not exist")]
-    UnknownCluster(u32),
-    /// Withdrawal for a library the catalogue does not know.
-    #[error("library {0:?} is not in the catalogue")]
-    UnknownLibrary(String),
-    /// Empty symbol.
-    #[error("library symbol is empty")]
-    EmptySymbol,
-    /// Library table full for this snapshot's holder width.
-    #[error("the snapshot holds at most {0} libraries; rebuild it to add more")]
-    TooManyLibraries(usize),
 }
 
 /// Display information about one cluster.
@@ -567,6 +268,7 @@ pub struct Catalog {
     years_wide: Slice,
     tokens: Map<Slice>,
     postings: Slice,
+    facts: Slice,
     text_off: Slice,
     text: Slice,
     /// Prepared zstd dictionary for the text blocks (shared, built once at load).
@@ -621,6 +323,10 @@ impl Catalog {
         }
         let blocks = n.div_ceil(meta.text_block as usize).max(1);
         let years_wide = r.section(S_YEARS_WIDE, "years")?;
+        let facts = r.section(S_FACTS, "facts")?;
+        if facts.as_ref().len() != 2 * n {
+            return Err(SnapshotError::Section("facts"));
+        }
         let ok = years.as_ref().len() == years::HEADER + n
             && years_wide.as_ref().len() % years::WIDE_ENTRY == 0
             && text_off.as_ref().len() == 8 * (blocks + 1)
@@ -656,6 +362,7 @@ impl Catalog {
             years_wide,
             tokens,
             postings: r.section(S_POSTINGS, "postings")?,
+            facts,
             text_off,
             text,
             dict: std::sync::Arc::new(zstd::dict::DecoderDictionary::copy(
@@ -682,7 +389,7 @@ impl Catalog {
             usize::try_from(off)
                 .ok()
                 .and_then(|o| postings.get(o..))
-                .is_some_and(|b| crate::postings::check(b, universe))
+                .is_some_and(|b| tokens::check_token(b, universe))
         });
         if !ok {
             return Err(SnapshotError::Section("postings"));
@@ -734,6 +441,7 @@ impl Catalog {
                 "token postings (Elias–Fano or roaring)",
                 self.postings.as_ref().len(),
             ),
+            ("title facts", self.facts.as_ref().len()),
             (
                 "display text (zstd blocks + dictionary)",
                 self.text.as_ref().len() + self.text_off.as_ref().len(),
@@ -973,116 +681,6 @@ impl Catalog {
         }
     }
 
-    /// Decompresses one text block with this thread's reusable context (creating a zstd
-    /// context per call cost more than the decompression).
-    fn decompress_block(&self, raw: &[u8], records: usize) -> Option<Vec<u8>> {
-        use zstd::zstd_safe::{DCtx, get_frame_content_size};
-        thread_local! {
-            static DCTX: std::cell::RefCell<Option<DCtx<'static>>> =
-                const { std::cell::RefCell::new(None) };
-        }
-        // the writer records the content size; else, a block is at most `records` records
-        // and MARC bounds a field at 9,999 bytes
-        let cap = match get_frame_content_size(raw) {
-            Ok(Some(n)) => usize::try_from(n).ok()?,
-            _ => records * 3 * 10_000,
-        };
-        let mut out: Vec<u8> = Vec::with_capacity(cap);
-        DCTX.with(|c| {
-            let mut c = c.borrow_mut();
-            let ctx = c.get_or_insert_with(DCtx::create);
-            ctx.decompress_using_ddict(&mut out, raw, self.dict.as_ddict())
-                .ok()
-        })?;
-        Some(out)
-    }
-
-    /// Display information for a cluster.
-    pub fn info(&self, cluster: u32) -> Option<ClusterInfo> {
-        if cluster >= self.clusters() {
-            return None;
-        }
-        let tb = self.meta.text_block as usize;
-        let block = cluster as usize / tb;
-        let offs = self.text_off.as_ref();
-        let at = |i: usize| -> Option<usize> {
-            let s = offs.get(8 * i..8 * i + 8)?;
-            usize::try_from(u64::from_le_bytes(s.try_into().ok()?)).ok()
-        };
-        let (s, e) = (at(block)?, at(block + 1)?);
-        let raw = self.text.as_ref().get(s..e)?;
-        let plain = self.decompress_block(raw, tb)?;
-        let rec = text::records(&plain).nth(cluster as usize % tb)?;
-        let (title, author, stored) = text::read_record(rec);
-        let mut ids = Vec::with_capacity(stored.len());
-        for (k, id) in stored.iter().enumerate() {
-            match id {
-                text::Stored::Number(kind, coarse) => {
-                    // two ids of a cluster may share a coarse form: read it once
-                    if stored[..k].contains(id) {
-                        continue;
-                    }
-                    self.num_table(num_slot(*kind))
-                        .each_in_coarse(*coarse, cluster, |n| {
-                            ids.extend(Ident::from_number(*kind, n).map(|i| i.to_string()));
-                        });
-                }
-                text::Stored::Text(i) => ids.push(i.to_string()),
-            }
-        }
-        Some(ClusterInfo {
-            id: cluster,
-            title,
-            author,
-            year: self.year(cluster),
-            format: self.format(cluster),
-            ids,
-        })
-    }
-
-    /// Postings of one exact token key (`t...`/`a...`).
-    fn postings_at(&self, off: u64) -> RoaringBitmap {
-        let p = self.postings.as_ref();
-        p.get(off as usize..)
-            .map(crate::postings::read)
-            .unwrap_or_default()
-    }
-
-    /// Token matches for a word within `dist` edits: `(distance, postings)` per matching
-    /// dictionary token, best first.
-    pub(crate) fn fuzzy_token(
-        &self,
-        prefix: char,
-        word: &str,
-        dist: u8,
-    ) -> Vec<(u8, RoaringBitmap)> {
-        use crate::lookup::dfa_for;
-        let key = format!("{prefix}{word}");
-        // a word the index knows is taken as spelled: expanding it to its neighbours would
-        // mostly add other real words (and their postings) to every query
-        if let Some(off) = self.tokens.get(&key) {
-            return vec![(0, self.postings_at(off))];
-        }
-        if dist == 0 {
-            return Vec::new();
-        }
-        let dfa = dfa_for(&key, dist);
-        let mut found: Vec<(u8, u64)> = Vec::new();
-        let mut stream = self.tokens.search(&dfa).into_stream();
-        while let Some((k, off)) = stream.next() {
-            found.push((dfa.distance_of(k), off));
-            if found.len() >= 64 {
-                break; // a word with more neighbours than this is not telling us much
-            }
-        }
-        found.sort_by_key(|x| x.0);
-        found.truncate(16);
-        found
-            .into_iter()
-            .map(|(d, off)| (d, self.postings_at(off)))
-            .collect()
-    }
-
     /// All keys of the identifier fst (for stats and tests).
     pub fn key_count_by_kind(&self) -> Vec<(char, u64)> {
         let mut counts: std::collections::BTreeMap<char, u64> = Default::default();
@@ -1114,131 +712,6 @@ impl Catalog {
     /// Holder ids of a cluster as a roaring bitmap (for the measurements in the bench).
     pub fn holder_bitmap(&self, cluster: u32) -> RoaringBitmap {
         self.holders(cluster).iter().map(|h| h.library).collect()
-    }
-
-    /// Number of clusters whose holdings differ from the snapshot (compact when large).
-    pub fn delta_len(&self) -> usize {
-        self.overlay.len()
-    }
-
-    /// Applies holdings changes without a rebuild. Returns a new catalogue sharing this
-    /// one's snapshot bytes; this one is unchanged (readers in flight keep a consistent
-    /// view). New library symbols are added to the library table.
-    pub fn with_delta(&self, ops: &[DeltaOp]) -> Result<Catalog, DeltaError> {
-        let mut meta = (*self.meta).clone();
-        let mut symbols = (*self.symbols).clone();
-        let mut overlay = (*self.overlay).clone();
-        let limit = u32::MAX as usize;
-        for op in ops {
-            let (cluster, symbol) = match op {
-                DeltaOp::Upsert {
-                    cluster, symbol, ..
-                }
-                | DeltaOp::Withdraw { cluster, symbol } => (*cluster, symbol),
-            };
-            if cluster >= self.clusters() {
-                return Err(DeltaError::UnknownCluster(cluster));
-            }
-            if symbol.trim().is_empty() {
-                return Err(DeltaError::EmptySymbol);
-            }
-            let lib = match symbols.get(symbol) {
-                Some(&l) => l,
-                None => {
-                    if matches!(op, DeltaOp::Withdraw { .. }) {
-                        return Err(DeltaError::UnknownLibrary(symbol.clone()));
-                    }
-                    if meta.libraries.len() >= limit {
-                        return Err(DeltaError::TooManyLibraries(limit));
-                    }
-                    let id = meta.libraries.len() as u32;
-                    meta.libraries.push(Library {
-                        symbol: symbol.clone(),
-                        name: symbol.clone(),
-                    });
-                    symbols.insert(symbol.clone(), id);
-                    id
-                }
-            };
-            let list = overlay.entry(cluster).or_insert_with(|| {
-                let mut v = Vec::new();
-                self.each_base_holder(cluster, |h| v.push(h));
-                v
-            });
-            let pos = list.binary_search_by_key(&lib, |h| h.library);
-            match (op, pos) {
-                (
-                    DeltaOp::Upsert {
-                        copies,
-                        lendable,
-                        copy_only,
-                        format,
-                        ..
-                    },
-                    p,
-                ) => {
-                    let h = Holding {
-                        library: lib,
-                        copies: (*copies).min(MAX_COPIES),
-                        lending: Lending {
-                            loan: *lendable && !*copy_only,
-                            copy: *lendable,
-                        },
-                        format: format.unwrap_or_else(|| self.format(cluster)),
-                    };
-                    match p {
-                        Ok(i) => list[i] = h,
-                        Err(i) => list.insert(i, h),
-                    }
-                }
-                (DeltaOp::Withdraw { .. }, Ok(i)) => {
-                    list.remove(i);
-                }
-                (DeltaOp::Withdraw { .. }, Err(_)) => {}
-            }
-        }
-        meta.holdings = (0..self.clusters())
-            .map(|c| match overlay.get(&c) {
-                Some(v) => v.len() as u64,
-                None => self.base_count(c) as u64,
-            })
-            .sum();
-        Ok(Catalog {
-            meta: std::sync::Arc::new(meta),
-            symbols: std::sync::Arc::new(symbols),
-            overlay: std::sync::Arc::new(overlay),
-            ..self.clone()
-        })
-    }
-
-    /// Writes a new snapshot with the delta folded into the holdings arrays (the other
-    /// sections are copied as they are).
-    pub fn compact(&self) -> Vec<u8> {
-        let mut holdings = crate::holdings::Writer::default();
-        let mut buf = Vec::new();
-        for c in 0..self.clusters() {
-            buf.clear();
-            self.holders_into(c, &mut buf);
-            holdings.push(self.format(c), &buf);
-        }
-        let mut meta = (*self.meta).clone();
-        meta.holdings = holdings.holdings();
-        let mut w = snapshot::Writer::default();
-        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
-        w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
-        w.section(S_MULTI, self.multi.as_ref().to_vec());
-        for (id, (t, _)) in S_NUMS.into_iter().zip(&self.nums) {
-            w.section(id, t.as_ref().to_vec());
-        }
-        write_holdings(&mut w, holdings);
-        w.section(S_YEARS, self.years.as_ref().to_vec());
-        w.section(S_YEARS_WIDE, self.years_wide.as_ref().to_vec());
-        w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());
-        w.section(S_POSTINGS, self.postings.as_ref().to_vec());
-        w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());
-        w.section(S_TEXT, self.text.as_ref().to_vec());
-        w.section(S_TEXT_DICT, self.dict_bytes.as_ref().to_vec());
-        w.finish()
     }
 
     /// Which identifier kinds resolve for a cluster is not stored; this helper returns
@@ -1276,6 +749,7 @@ mod tests {
                 year: Some(2000),
                 format: Format::Book,
                 holdings: vec![],
+                ..ClusterData::default()
             })
             .unwrap();
         }
