@@ -9,7 +9,8 @@ use rota_catalog::ingest::{self, BuildOptions, Manifest, Source};
 use rota_catalog::{Catalog, Citation};
 use rota_routing::synth::directory_for;
 use rota_routing::{
-    Answer, Engine, Event, EventKind, ReasonUnfilled, Request, Service, ServiceType, Tried,
+    Answer, Engine, Event, EventKind, ReasonUnfilled, Request, RouteStatus, Service, ServiceType,
+    Tried,
 };
 
 use crate::common::{rota_bin, shared_data};
@@ -42,6 +43,7 @@ fn routes_every_swb_record_within_the_rules() {
     let mut state = engine.new_state();
     let mut routed = 0;
     let mut lenders_total = 0;
+    let mut held_locally = 0;
     for c in 0..cat.clusters() {
         let info = cat.info(c).unwrap();
         let Some(oclc) = info.ids.iter().find_map(|i| i.strip_prefix("oclc:")) else {
@@ -70,13 +72,40 @@ fn routes_every_swb_record_within_the_rules() {
             }],
             max_lenders: 5,
             profile: None,
+            min_confidence: None,
+            require_identifier: false,
+            route_anyway: false,
             now: NOW,
         };
+        let bi = dir.index(&borrower).unwrap();
+        let own = |sym: &str| dir.same_institution(dir.index(sym).unwrap(), bi);
+        // the borrower's institution holds it: held locally, nothing routed, unless asked
+        let first = engine.route(&state, &req).unwrap();
+        assert!(first.local.iter().all(|l| own(&l.symbol)));
+        if first.local.is_empty() {
+            assert_eq!(first.status, RouteStatus::Routed);
+        } else {
+            assert_eq!(first.status, RouteStatus::HeldLocally);
+            assert!(first.lenders.is_empty());
+            held_locally += 1;
+        }
+        let req = Request {
+            route_anyway: true,
+            ..req
+        };
         let s = engine.route(&state, &req).unwrap();
+        assert_eq!(s.status, RouteStatus::Routed);
         assert_eq!(s.matches[0].cluster, c);
         let syms: HashSet<&str> = s.lenders.iter().map(|l| l.symbol.as_str()).collect();
         assert_eq!(syms.len(), s.lenders.len());
         assert!(!syms.contains(borrower.as_str()));
+        // never the borrower's own institution (DE-21-31 for DE-21)
+        assert!(syms.iter().all(|l| !own(l)), "{syms:?} for {borrower}");
+        for x in &s.excluded {
+            if own(&x.symbol) && x.symbol != borrower {
+                assert_eq!(x.reason, rota_routing::Exclusion::BorrowersInstitution);
+            }
+        }
         assert!(!syms.contains(first_holder.as_str()));
         let accounted = s.lenders.len() + s.excluded.len() + s.not_ranked as usize;
         assert_eq!(
@@ -115,6 +144,7 @@ fn routes_every_swb_record_within_the_rules() {
         }
     }
     assert!(routed > 500, "routed {routed}");
+    assert!(held_locally > 10, "held locally {held_locally}");
     assert!(
         lenders_total > routed * 3,
         "strings should mostly be full: {lenders_total} lenders over {routed}"
@@ -150,6 +180,24 @@ fn rota_route_offline_prints_reasons_and_json() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run(&["directory", "check", dirf.to_str().unwrap()]);
     assert!(o.status.success());
+    // DE-21 holds it itself: held locally, listed, nothing routed (exit 1)
+    let o = run(&[
+        "route",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--directory",
+        dirf.to_str().unwrap(),
+        "--borrower",
+        "DE-21",
+        "--oclc",
+        "20908784",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("held locally") && out.contains("DE-21"),
+        "{out}"
+    );
     let o = run(&[
         "route",
         "--snapshot",
@@ -162,6 +210,7 @@ fn rota_route_offline_prints_reasons_and_json() {
         "20908784",
         "--tried",
         "DE-14=not_held",
+        "--route-anyway",
         "--json",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -171,6 +220,7 @@ fn rota_route_offline_prints_reasons_and_json() {
     for l in lenders {
         assert!(l["reason"].as_str().unwrap().contains("holds it"));
         assert!(l["factors"].as_array().unwrap().len() >= 4);
+        assert!(!l["symbol"].as_str().unwrap().starts_with("DE-21-"));
         assert_ne!(l["symbol"], "DE-21");
         assert_ne!(l["symbol"], "DE-14");
     }

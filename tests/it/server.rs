@@ -137,6 +137,7 @@ async fn item_with_holders(c: &mut pb::catalog_client::CatalogClient<Channel>, n
                     ..Default::default()
                 }),
                 limit: 1,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -305,6 +306,7 @@ fn every_rpc_streams_and_bad_inputs() {
                     ..Default::default()
                 }),
                 limit: 1,
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -3,6 +3,7 @@
 mod catalog_cmd;
 mod citation_args;
 mod route_cmd;
+mod route_print;
 mod serve_cmd;
 mod sim_cmd;
 

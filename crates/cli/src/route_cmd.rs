@@ -10,8 +10,8 @@ use rota_catalog::{Catalog, Format};
 
 use crate::citation_args::CitationArgs;
 use rota_routing::{
-    Answer, Directory, Engine, Event, LendingString, Profile, ReasonRetry, ReasonUnfilled, Request,
-    ServiceType, Tried,
+    Answer, Directory, Engine, Event, Profile, ReasonRetry, ReasonUnfilled, Request, ServiceType,
+    Tried,
 };
 
 #[derive(Subcommand)]
@@ -96,6 +96,15 @@ pub struct RouteArgs {
     /// Request id (ties rotate by it).
     #[arg(long, default_value = "")]
     pub request_id: String,
+    /// Confidence a title/author match needs to be routed (0..1; default 0.6).
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
+    /// Route only what an identifier matched.
+    #[arg(long)]
+    pub require_identifier: bool,
+    /// Route even when the borrower's own institution holds a lendable copy.
+    #[arg(long)]
+    pub route_anyway: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -185,6 +194,9 @@ pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
         tried,
         max_lenders: a.max_lenders,
         profile: a.profile.clone(),
+        min_confidence: a.min_confidence,
+        require_identifier: a.require_identifier,
+        route_anyway: a.route_anyway,
         now: chrono::Utc::now().timestamp(),
     })
 }
@@ -226,55 +238,7 @@ pub fn route(a: RouteArgs) -> anyhow::Result<ExitCode> {
     }
     let req = build_request(&a)?;
     let s = engine.route(&state, &req)?;
-    print_string(&s, engine.catalog(), a.json)?;
-    Ok(if s.lenders.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-pub fn print_string(s: &LendingString, cat: &Catalog, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
-        return Ok(());
-    }
-    for m in &s.matches {
-        let t = cat.info(m.cluster).map(|i| i.title).unwrap_or_default();
-        println!(
-            "match: cluster {} by {} ({:.2}) {t}",
-            m.cluster,
-            m.method.name(),
-            m.confidence
-        );
-    }
-    if s.matches.is_empty() {
-        println!("no catalogue match");
-    }
-    println!(
-        "lending string ({} profile): {} lenders, {:.1}% likely filled, expected {:.1} h",
-        s.profile,
-        s.lenders.len(),
-        s.p_filled * 100.0,
-        s.expected_hours_to_fill
-    );
-    for l in &s.lenders {
-        println!(
-            "{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h  {}",
-            l.rank,
-            l.symbol,
-            l.score,
-            l.p_fill,
-            l.expected_hours,
-            l.service.name()
-        );
-        println!("      {}", l.reason);
-    }
-    if !s.excluded.is_empty() {
-        println!("excluded:");
-        for e in &s.excluded {
-            println!("     {:<12} {}", e.symbol, e.reason.describe());
-        }
-    }
-    Ok(())
+    let wire = rota_server::convert::response_to_wire(s, engine.catalog());
+    crate::route_print::print_response(&wire, a.json)?;
+    Ok(crate::route_print::exit_code(&wire))
 }

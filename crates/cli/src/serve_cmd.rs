@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rota_catalog::{Catalog, generate};
 use rota_proto::v1 as pb;
 use rota_routing::Directory;
-use rota_server::{Config, StartError};
+use rota_server::{Config, StartError, convert};
 use serde::{Deserialize, Serialize};
 
 #[derive(Args)]
@@ -245,106 +245,6 @@ fn with_token<T>(msg: T, token: Option<&str>) -> anyhow::Result<tonic::Request<T
     Ok(r)
 }
 
-fn wire_reason(a: rota_routing::Answer) -> i32 {
-    use pb::TriedReason as T;
-    use rota_routing::{Answer, ReasonRetry as R, ReasonUnfilled as U};
-    (match a {
-        Answer::NoAnswer => T::NoAnswer,
-        Answer::Unfilled(U::NotHeld) => T::NotHeld,
-        Answer::Unfilled(U::NonCirculating) => T::NonCirculating,
-        Answer::Unfilled(U::NotAvailableForIll) => T::NotAvailableForIll,
-        Answer::Unfilled(U::NotOnShelf) => T::NotOnShelf,
-        Answer::Unfilled(U::PolicyProblem) => T::PolicyProblem,
-        Answer::Unfilled(U::PoorCondition) => T::PoorCondition,
-        Answer::Retry(R::OnLoan) => T::OnLoan,
-        Answer::Retry(R::CostExceedsMaxCost) => T::CostExceedsMaxCost,
-        Answer::Retry(R::NotYetAvailable | R::Other) => T::NotYetAvailable,
-    }) as i32
-}
-
-fn wire_request(r: &rota_routing::Request) -> pb::RouteRequest {
-    let c = &r.citation;
-    pb::RouteRequest {
-        request_id: r.request_id.clone(),
-        borrower: r.borrower.clone(),
-        citation: Some(pb::Citation {
-            isbn: c.isbn.clone().unwrap_or_default(),
-            issn: c.issn.clone().unwrap_or_default(),
-            oclc_number: c.oclc.clone().unwrap_or_default(),
-            lccn: c.lccn.clone().unwrap_or_default(),
-            title: c.title.clone().unwrap_or_default(),
-            author: c.author.clone().unwrap_or_default(),
-            year: c.year.map_or(0, u32::from),
-            ..Default::default()
-        }),
-        service_type: match r.service {
-            rota_routing::ServiceType::Loan => pb::ServiceType::Loan,
-            rota_routing::ServiceType::Copy => pb::ServiceType::Copy,
-            rota_routing::ServiceType::CopyOrLoan => pb::ServiceType::CopyOrLoan,
-        } as i32,
-        format: r.format.map_or(0, |f| i32::from(f.index()) + 1),
-        max_cost: r.max_cost.unwrap_or(0.0),
-        has_max_cost: r.max_cost.is_some(),
-        currency: r.currency.clone().unwrap_or_default(),
-        need_before: r.need_before.unwrap_or(0),
-        rush: r.rush,
-        tried: r
-            .tried
-            .iter()
-            .map(|t| pb::TriedLender {
-                lender: t.lender.clone(),
-                reason: wire_reason(t.answer),
-                answered_at: t.at.unwrap_or(0),
-            })
-            .collect(),
-        max_lenders: r.max_lenders,
-        profile: r.profile.clone().unwrap_or_default(),
-    }
-}
-
-fn print_remote(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
-    if json {
-        let v = serde_json::json!({
-            "request_id": r.request_id,
-            "profile": r.profile,
-            "expected_hours_to_fill": r.expected_hours_to_fill,
-            "p_filled": r.p_filled,
-            "matches": r.matches.iter().map(|m| serde_json::json!({"cluster": m.cluster, "method": m.method, "confidence": m.confidence, "title": m.title})).collect::<Vec<_>>(),
-            "lenders": r.lenders.iter().map(|l| serde_json::json!({"symbol": l.symbol, "rank": l.rank, "score": l.score, "p_fill": l.p_fill, "expected_hours": l.expected_hours, "reason": l.reason, "factors": l.factors.iter().map(|f| serde_json::json!({"name": f.name, "value": f.value, "contribution": f.contribution})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-            "excluded": r.excluded.iter().map(|e| serde_json::json!({"symbol": e.symbol, "reason": e.reason})).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
-    for m in &r.matches {
-        println!(
-            "match: cluster {} by {} ({:.2}) {}",
-            m.cluster, m.method, m.confidence, m.title
-        );
-    }
-    println!(
-        "lending string ({} profile): {} lenders, {:.1}% likely filled, expected {:.1} h",
-        r.profile,
-        r.lenders.len(),
-        r.p_filled * 100.0,
-        r.expected_hours_to_fill
-    );
-    for l in &r.lenders {
-        println!(
-            "{:>3}. {:<12} score {:>8.3}  p_fill {:.2}  e {:>5.1} h",
-            l.rank, l.symbol, l.score, l.p_fill, l.expected_hours
-        );
-        println!("      {}", l.reason);
-    }
-    if !r.excluded.is_empty() {
-        println!("excluded:");
-        for e in &r.excluded {
-            println!("     {:<12} {}", e.symbol, e.description);
-        }
-    }
-    Ok(())
-}
-
 /// `rota route --server`.
 pub fn route_remote(
     server: &str,
@@ -358,16 +258,12 @@ pub fn route_remote(
     rt.block_on(async {
         let mut c = pb::routing_client::RoutingClient::new(channel(server).await?);
         let r = c
-            .route(with_token(wire_request(&req), token)?)
+            .route(with_token(convert::request_to_wire(&req), token)?)
             .await
             .map_err(|s| anyhow::anyhow!("{}: {}", code(&s), s.message()))?
             .into_inner();
-        print_remote(&r, json)?;
-        Ok(if r.lenders.is_empty() {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        })
+        crate::route_print::print_response(&r, json)?;
+        Ok(crate::route_print::exit_code(&r))
     })
 }
 
@@ -500,7 +396,7 @@ pub fn reroute(a: RerouteArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let (rerouted, exhausted, errors) = rt.block_on(async {
         let mut c = pb::routing_client::RoutingClient::new(channel(&a.server).await?);
-        let wire: Vec<pb::RouteRequest> = reqs.iter().map(wire_request).collect();
+        let wire: Vec<pb::RouteRequest> = reqs.iter().map(convert::request_to_wire).collect();
         let req = with_token(futures::stream::iter(wire), a.token.as_deref())?;
         let mut stream = c
             .route_batch(req)

@@ -171,6 +171,48 @@ pub struct Lender {
     /// Libraries it has reciprocal agreements with (free, preferred).
     #[serde(default)]
     pub reciprocal: Vec<String>,
+    /// The institution it belongs to: its branches and it never lend to each other
+    /// through ILL. Default: for an ISIL with a sub-unit (`DE-21-31`), the ISIL above it
+    /// (`DE-21`); else the lender itself.
+    #[serde(default)]
+    pub institution: Option<String>,
+    /// Whether its e-resource licences allow ILL copies from electronic holdings.
+    #[serde(default)]
+    pub electronic_ill: ElectronicIll,
+}
+
+/// What a lender's e-resource licences allow for ILL from electronic holdings (the
+/// common licence terms: none, print and post, secure electronic transmission, or either
+/// within the lender's country only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElectronicIll {
+    /// No ILL from electronic copies.
+    #[default]
+    None,
+    /// Printed and sent as paper (or scanned from paper).
+    PrintAndPost,
+    /// Sent electronically through a secure transmission (Ariel, Odyssey, ...).
+    SecureElectronic,
+    /// Either, to borrowers in the lender's country only.
+    DomesticOnly,
+}
+
+impl ElectronicIll {
+    /// Whether copies of online holdings may be supplied at all.
+    pub fn allows_copies(self) -> bool {
+        self != ElectronicIll::None
+    }
+}
+
+/// The institution a symbol belongs to by default: the ISIL above a sub-unit ISIL
+/// (`DE-21-31` → `DE-21`, `DE-291-313` → `DE-291`), else the symbol itself.
+pub fn default_institution(symbol: &str) -> &str {
+    let mut parts = symbol.match_indices('-');
+    match (parts.next(), parts.next()) {
+        (Some(_), Some((second, _))) => &symbol[..second],
+        _ => symbol,
+    }
 }
 
 fn default_tz() -> String {
@@ -234,6 +276,8 @@ pub struct Directory {
     lenders: Vec<Lender>,
     by_symbol: rustc_hash::FxHashMap<String, u32>,
     tz: Vec<chrono_tz::Tz>,
+    /// per lender: its institution, interned
+    institution: Vec<u32>,
 }
 
 impl Directory {
@@ -314,6 +358,12 @@ impl Directory {
                     }
                 }
             }
+            if l.institution
+                .as_deref()
+                .is_some_and(|i| i.trim().is_empty())
+            {
+                return Err(bad("institution", "is empty".into()));
+            }
             match (l.latitude, l.longitude) {
                 (Some(a), Some(o))
                     if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {}
@@ -326,11 +376,29 @@ impl Directory {
                 }
             }
         }
+        let mut interned: rustc_hash::FxHashMap<&str, u32> = Default::default();
+        let institution = lenders
+            .iter()
+            .map(|l| {
+                let name = l
+                    .institution
+                    .as_deref()
+                    .unwrap_or_else(|| default_institution(&l.symbol));
+                let next = interned.len() as u32;
+                *interned.entry(name).or_insert(next)
+            })
+            .collect();
         Ok(Directory {
             lenders,
             by_symbol,
             tz,
+            institution,
         })
+    }
+
+    /// Whether two lenders belong to one institution (a library and its branches).
+    pub fn same_institution(&self, a: u32, b: u32) -> bool {
+        self.institution.get(a as usize) == self.institution.get(b as usize)
     }
 
     /// Loads a `.toml` or `.json` directory file.
@@ -543,6 +611,25 @@ lending = false
             d.unavailable(d.index("B").unwrap(), t),
             Some(Unavailable::NotLending)
         );
+    }
+
+    #[test]
+    fn branches_belong_to_their_institution() {
+        assert_eq!(default_institution("DE-21-31"), "DE-21");
+        assert_eq!(default_institution("DE-291-313"), "DE-291");
+        assert_eq!(default_institution("DE-21"), "DE-21");
+        assert_eq!(default_institution("DLC"), "DLC");
+        let d = Directory::parse(
+            "[[lender]]\nsymbol = \"DE-21\"\n[[lender]]\nsymbol = \"DE-21-31\"\n[[lender]]\nsymbol = \"DE-25\"\n[[lender]]\nsymbol = \"MAIN\"\n[[lender]]\nsymbol = \"EAST\"\ninstitution = \"MAIN\"\n",
+            "dir.toml",
+            false,
+        )
+        .unwrap();
+        let i = |s: &str| d.index(s).unwrap();
+        assert!(d.same_institution(i("DE-21"), i("DE-21-31")));
+        assert!(!d.same_institution(i("DE-21"), i("DE-25")));
+        assert!(d.same_institution(i("MAIN"), i("EAST")));
+        assert!(!d.same_institution(i("MAIN"), i("DE-25")));
     }
 
     #[test]

@@ -67,18 +67,25 @@
 //! [`LiveState`] learns load, fill probability, answer and delivery times, reciprocity
 //! and "not held" facts from ISO 18626 events; see [`state`].
 
+pub mod answer;
 pub mod directory;
 pub mod engine;
+mod explain;
+mod filter;
 pub mod profile;
+pub mod request;
+mod score;
 pub mod state;
 pub mod synth;
 
-pub use directory::{Directory, DirectoryError, Lender, Service, Tier};
-pub use engine::{
-    Engine, Excluded, Exclusion, Factor, LendingString, MAX_LENDERS, RankedLender, Request,
-    RouteError, ServiceType, Tried, expected_hours,
+pub use answer::{
+    Excluded, Exclusion, Factor, LendingString, LocalHolding, RankedLender, RouteStatus,
 };
+pub use directory::{Directory, DirectoryError, ElectronicIll, Lender, Service, Tier};
+pub use engine::Engine;
 pub use profile::{Mode, Profile, ProfileError};
+pub use request::{MAX_LENDERS, Request, RouteError, ServiceType, Tried};
+pub use score::expected_hours;
 pub use state::{
     Answer, Event, EventError, EventKind, LiveState, Priors, ReasonRetry, ReasonUnfilled,
 };

@@ -8,9 +8,9 @@ use rota_catalog::generate::{self, GenParams};
 use rota_catalog::{Catalog, Citation};
 
 use crate::directory::Service;
-use crate::engine::{Engine, Request, ServiceType, Tried, expected_hours};
 use crate::state::{Answer, Event, EventKind, LiveState, ReasonRetry, ReasonUnfilled};
 use crate::synth::directory_for;
+use crate::{Engine, Request, ServiceType, Tried, expected_hours};
 
 const NOW: i64 = 1_795_000_000; // 2026-11-18
 
@@ -27,7 +27,13 @@ fn fixture() -> &'static (Engine, LiveState) {
         let today = chrono::DateTime::from_timestamp(NOW, 0)
             .unwrap()
             .date_naive();
-        let dir = Arc::new(directory_for(&cat, 3, today));
+        // every fourth lender is a branch of the one before it
+        let generated = directory_for(&cat, 3, today);
+        let mut lenders = generated.lenders().to_vec();
+        for i in (1..lenders.len()).step_by(4) {
+            lenders[i].institution = Some(lenders[i - 1].symbol.clone());
+        }
+        let dir = Arc::new(crate::Directory::new(lenders, "branches").unwrap());
         let engine = Engine::new(cat, dir.clone(), vec![]).unwrap();
         let mut state = engine.new_state();
         // some history: fills, refusals, not-held answers, open requests
@@ -92,6 +98,7 @@ proptest! {
         service in 0u8..3,
         max_cost in proptest::option::of(0.0f64..30.0),
         id in "[a-z0-9]{0,8}",
+        route_anyway in any::<bool>(),
     ) {
         let (engine, state) = fixture();
         let dir = engine.directory();
@@ -108,11 +115,29 @@ proptest! {
             tried: tried.iter().map(|(l, a)| Tried { lender: dir.lenders()[*l].symbol.clone(), answer: answer(*a), at: Some(NOW - 3600) }).collect(),
             max_lenders: max,
             profile: Some(["default", "pure_fastest_fill", "weighted"][profile].into()),
+            min_confidence: None,
+            require_identifier: false,
+            route_anyway,
             now: NOW,
         };
         let s = engine.route(state, &req).unwrap();
         let again = engine.route(state, &req).unwrap();
         prop_assert_eq!(&s, &again, "deterministic for the same state and request");
+        let b = dir.index(&req.borrower).unwrap();
+        for l in &s.local {
+            prop_assert!(dir.same_institution(dir.index(&l.symbol).unwrap(), b), "local is own");
+        }
+        if s.status == crate::RouteStatus::HeldLocally {
+            prop_assert!(!route_anyway && !s.local.is_empty() && s.lenders.is_empty());
+            return Ok(());
+        }
+        prop_assert_eq!(s.status, crate::RouteStatus::Routed);
+        for l in &s.lenders {
+            prop_assert!(
+                !dir.same_institution(dir.index(&l.symbol).unwrap(), b),
+                "never the borrower's institution: {} for {}", l.symbol, req.borrower
+            );
+        }
         prop_assert!(s.lenders.len() <= max as usize);
         let syms: Vec<&str> = s.lenders.iter().map(|l| l.symbol.as_str()).collect();
         let uniq: HashSet<&str> = syms.iter().copied().collect();
@@ -170,7 +195,8 @@ proptest! {
             citation: Citation { isbn: Some(generate::isbn_of(record)), ..Citation::default() },
             service: ServiceType::Loan,
             format: None, max_cost: None, currency: None, need_before: None, rush: false,
-            tried: vec![], max_lenders: 40, profile: None, now: NOW,
+            tried: vec![], max_lenders: 40, profile: None, min_confidence: None,
+            require_identifier: false, route_anyway: false, now: NOW,
         };
         let loan = engine.route(state, &req).unwrap().lenders.len();
         req.service = ServiceType::Copy;
@@ -240,6 +266,7 @@ fn equal_lenders_share_the_load() {
             request_id: format!("req-{k}"),
             max_lenders: 3,
             profile: Some("pure_fastest_fill".into()),
+            route_anyway: true,
             ..Request::new(
                 dir.lenders()[0].symbol.clone(),
                 Citation {

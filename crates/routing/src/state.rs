@@ -907,6 +907,8 @@ mod tests {
             latitude: None,
             longitude: None,
             reciprocal: vec![],
+            institution: None,
+            electronic_ill: Default::default(),
         };
         Directory::new(vec![l("A"), l("B")], "t").unwrap()
     }

@@ -127,6 +127,8 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
                 latitude: Some(lat),
                 longitude: Some(lon),
                 reciprocal: vec![],
+                institution: None,
+                electronic_ill: Default::default(),
             }
         })
         .collect();

@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod config;
+pub mod convert;
 pub mod log;
 pub mod service;
 

@@ -7,17 +7,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use futures::{Stream, StreamExt};
-use rota_catalog::{Citation, DeltaOp, Format, LookupError, LookupOptions};
+use rota_catalog::{Citation, DeltaOp, LookupError, LookupOptions};
 use rota_proto::v1 as pb;
 use rota_routing::{
-    Answer, Event, EventError, EventKind, LendingString, Mode, Profile, ReasonRetry,
-    ReasonUnfilled, Request, RouteError, Service, ServiceType, Tried,
+    Answer, Event, EventError, EventKind, Mode, Profile, RouteError, Service, ServiceType,
 };
 use tokio::sync::Semaphore;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use crate::app::App;
 use crate::config::Role;
+use crate::convert;
 use crate::log::{LogError, LogRecord};
 
 /// Who is calling (set by the auth interceptor).
@@ -248,208 +248,18 @@ mod tests {
 
 // ------------------------------------------------------------------ conversions
 
-fn opt(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
-}
-
-fn citation(c: Option<&pb::Citation>) -> Citation {
-    let Some(c) = c else {
-        return Citation::default();
-    };
-    Citation {
-        isbn: opt(&c.isbn),
-        issn: opt(&c.issn),
-        oclc: opt(&c.oclc_number),
-        lccn: opt(&c.lccn),
-        title: opt(&c.title),
-        author: opt(&c.author),
-        year: u16::try_from(c.year).ok().filter(|y| *y != 0),
-        language: None,
-    }
-}
-
-fn service_type(v: i32, field: &str) -> Result<ServiceType, Status> {
-    match pb::ServiceType::try_from(v) {
-        Ok(pb::ServiceType::Unspecified | pb::ServiceType::Loan) => Ok(ServiceType::Loan),
-        Ok(pb::ServiceType::Copy) => Ok(ServiceType::Copy),
-        Ok(pb::ServiceType::CopyOrLoan) => Ok(ServiceType::CopyOrLoan),
-        Err(_) => Err(Status::invalid_argument(format!(
-            "{field}: unknown value {v}"
-        ))),
-    }
-}
-
-fn format(v: i32) -> Result<Option<Format>, Status> {
-    Ok(match pb::Format::try_from(v) {
-        Ok(pb::Format::Unspecified) => None,
-        Ok(pb::Format::Book) => Some(Format::Book),
-        Ok(pb::Format::Serial) => Some(Format::Serial),
-        Ok(pb::Format::AudioVisual) => Some(Format::AudioVisual),
-        Ok(pb::Format::Microform) => Some(Format::Microform),
-        Ok(pb::Format::Rare) => Some(Format::Rare),
-        Ok(pb::Format::Map) => Some(Format::Map),
-        Ok(pb::Format::Score) => Some(Format::Score),
-        Ok(pb::Format::Electronic) => Some(Format::Electronic),
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "format: unknown value {v}"
-            )));
-        }
-    })
-}
-
-fn answer(v: i32, field: &str) -> Result<Answer, Status> {
-    use pb::TriedReason as T;
-    Ok(match T::try_from(v) {
-        Ok(T::NoAnswer) => Answer::NoAnswer,
-        Ok(T::NotHeld) => Answer::Unfilled(ReasonUnfilled::NotHeld),
-        Ok(T::NonCirculating) => Answer::Unfilled(ReasonUnfilled::NonCirculating),
-        Ok(T::NotAvailableForIll) => Answer::Unfilled(ReasonUnfilled::NotAvailableForIll),
-        Ok(T::NotOnShelf) => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
-        Ok(T::PolicyProblem) => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
-        Ok(T::PoorCondition) => Answer::Unfilled(ReasonUnfilled::PoorCondition),
-        Ok(T::OnLoan) => Answer::Retry(ReasonRetry::OnLoan),
-        Ok(T::CostExceedsMaxCost) => Answer::Retry(ReasonRetry::CostExceedsMaxCost),
-        Ok(T::NotYetAvailable) => Answer::Retry(ReasonRetry::NotYetAvailable),
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "{field}: unknown value {v}"
-            )));
-        }
-    })
-}
-
-/// Converts and validates a wire request (the engine validates the rest).
-pub fn to_request(r: &pb::RouteRequest, now: i64) -> Result<Request, Status> {
-    if r.borrower.trim().is_empty() {
-        return Err(Status::invalid_argument("borrower: required"));
-    }
-    let c = citation(r.citation.as_ref());
-    if c.is_empty() {
-        return Err(Status::invalid_argument(
-            "citation: empty; give an identifier, a title or an author",
-        ));
-    }
-    if !r.max_cost.is_finite() || r.max_cost < 0.0 {
-        return Err(Status::invalid_argument(format!(
-            "max_cost: {} is not a finite amount ≥ 0",
-            r.max_cost
-        )));
-    }
-    let mut tried = Vec::with_capacity(r.tried.len());
-    for (i, t) in r.tried.iter().enumerate() {
-        if t.lender.trim().is_empty() {
-            return Err(Status::invalid_argument(format!(
-                "tried[{i}].lender: required"
-            )));
-        }
-        tried.push(Tried {
-            lender: t.lender.clone(),
-            answer: answer(t.reason, &format!("tried[{i}].reason"))?,
-            at: (t.answered_at != 0).then_some(t.answered_at),
-        });
-    }
-    Ok(Request {
-        request_id: r.request_id.clone(),
-        borrower: r.borrower.clone(),
-        citation: c,
-        service: service_type(r.service_type, "service_type")?,
-        format: format(r.format)?,
-        max_cost: (r.has_max_cost || r.max_cost > 0.0).then_some(r.max_cost),
-        currency: opt(&r.currency),
-        need_before: (r.need_before != 0).then_some(r.need_before),
-        rush: r.rush,
-        tried,
-        max_lenders: if r.max_lenders == 0 { 5 } else { r.max_lenders },
-        profile: opt(&r.profile),
-        now,
-    })
-}
-
-fn svc_wire(s: Service) -> i32 {
-    match s {
-        Service::Loan => pb::ServiceType::Loan as i32,
-        Service::Copy => pb::ServiceType::Copy as i32,
-    }
-}
-
-/// Converts an engine answer to the wire.
-pub fn to_response(s: LendingString, cat: &rota_catalog::Catalog) -> pb::RouteResponse {
-    pb::RouteResponse {
-        request_id: s.request_id.clone(),
-        lenders: s
-            .lenders
-            .into_iter()
-            .map(|l| ranked(l, &s.request_id))
-            .collect(),
-        excluded: s
-            .excluded
-            .iter()
-            .map(|e| pb::ExcludedLender {
-                symbol: e.symbol.to_string(),
-                reason: serde_json::to_value(e.reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                description: e.reason.describe().into(),
-            })
-            .collect(),
-        expected_hours_to_fill: s.expected_hours_to_fill,
-        p_filled: s.p_filled,
-        matches: s
-            .matches
-            .iter()
-            .map(|m| pb::CatalogMatch {
-                cluster: m.cluster,
-                method: m.method.name().into(),
-                confidence: f64::from(m.confidence),
-                title: cat.info(m.cluster).map(|i| i.title).unwrap_or_default(),
-            })
-            .collect(),
-        profile: s.profile.into_string(),
-        error: None,
-        not_ranked: s.not_ranked,
-    }
-}
-
-fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
-    pb::RankedLender {
-        symbol: l.symbol.into_string(),
-        rank: l.rank,
-        score: l.score,
-        p_fill: l.p_fill,
-        expected_hours: l.expected_hours,
-        deliver_hours: l.deliver_hours,
-        answer_hours: l.answer_hours,
-        service_type: svc_wire(l.service),
-        cluster: l.cluster,
-        factors: l
-            .factors
-            .into_iter()
-            .map(|f| pb::Factor {
-                name: f.name.into(),
-                value: f.value,
-                contribution: f.contribution,
-            })
-            .collect(),
-        reason: l.reason,
-        request_id: request_id.to_string(),
-    }
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 fn route_one(app: &App, p: &Principal, r: &pb::RouteRequest) -> Result<pb::RouteResponse, Status> {
-    let req = to_request(r, now())?;
+    let req = convert::request_from_wire(r, now())?;
     may_act_for(p, &req.borrower)?;
     let eng = app.engine.load();
     let live = app.live.read().unwrap_or_else(|e| e.into_inner());
     let s = eng.route(&live, &req).map_err(|e| route_status(&e))?;
     drop(live);
-    Ok(to_response(s, eng.catalog()))
+    Ok(convert::response_to_wire(s, eng.catalog()))
 }
 
 // ------------------------------------------------------------------ Routing
@@ -602,7 +412,7 @@ fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Stat
         Ok(K::WillSupply) => EventKind::WillSupply,
         Ok(K::Loaned) => EventKind::Loaned,
         Ok(K::CopyCompleted) => EventKind::CopyCompleted,
-        Ok(K::Unfilled) => match answer(e.reason, "reason")? {
+        Ok(K::Unfilled) => match convert::answer_from_wire(e.reason, "reason")? {
             Answer::Unfilled(r) => EventKind::Unfilled(r),
             _ => {
                 return Err(Status::invalid_argument(
@@ -610,7 +420,7 @@ fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Stat
                 ));
             }
         },
-        Ok(K::RetryPossible) => match answer(e.reason, "reason")? {
+        Ok(K::RetryPossible) => match convert::answer_from_wire(e.reason, "reason")? {
             Answer::Retry(r) => EventKind::RetryPossible(r),
             _ => {
                 return Err(Status::invalid_argument(
@@ -630,7 +440,7 @@ fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Stat
             )));
         }
     };
-    let svc = match service_type(e.service_type, "service_type")? {
+    let svc = match convert::service_type_from_wire(e.service_type, "service_type")? {
         ServiceType::Copy => Service::Copy,
         _ => Service::Loan,
     };
@@ -774,7 +584,7 @@ impl CatalogSvc {
                 }
                 h.cluster
             } else {
-                let c = citation(h.citation.as_ref());
+                let c = convert::citation_from_wire(h.citation.as_ref());
                 let c = Citation {
                     title: None,
                     author: None,
@@ -867,43 +677,28 @@ impl pb::catalog_server::Catalog for CatalogSvc {
             } else {
                 r.limit.min(100) as usize
             };
+            if let Some(m) = r.min_confidence
+                && !(0.0..=1.0).contains(&m)
+            {
+                return Err(Status::invalid_argument(format!(
+                    "min_confidence: {m} is not between 0 and 1"
+                )));
+            }
             let eng = app.engine.load();
             let cat = eng.catalog();
-            let ms = cat
-                .lookup(
-                    &citation(r.citation.as_ref()),
+            let res = cat
+                .resolve(
+                    &convert::citation_from_wire(r.citation.as_ref()),
                     LookupOptions {
                         limit,
-                        ..LookupOptions::default()
+                        min_confidence: r
+                            .min_confidence
+                            .unwrap_or(rota_catalog::lookup::DEFAULT_MIN_CONFIDENCE),
+                        require_identifier: r.require_identifier,
                     },
                 )
                 .map_err(|e| lookup_status(&e))?;
-            Ok(Response::new(pb::LookupResponse {
-                matches: ms
-                    .into_iter()
-                    .map(|m| {
-                        let info = cat.info(m.cluster);
-                        pb::ClusterMatch {
-                            cluster: m.cluster,
-                            method: m.method.name().into(),
-                            confidence: f64::from(m.confidence),
-                            title: info.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
-                            author: info.as_ref().map(|i| i.author.clone()).unwrap_or_default(),
-                            year: info.as_ref().and_then(|i| i.year).map_or(0, u32::from),
-                            identifiers: info.map(|i| i.ids).unwrap_or_default(),
-                            holders: cat
-                                .holders(m.cluster)
-                                .iter()
-                                .map(|h| pb::HolderInfo {
-                                    symbol: cat.libraries()[h.library as usize].symbol.clone(),
-                                    copies: u32::from(h.copies),
-                                    lendable: h.lendable(),
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect(),
-            }))
+            Ok(Response::new(convert::lookup_to_wire(&res, cat)))
         })();
         observe("Lookup", t, &r);
         r
@@ -957,7 +752,7 @@ impl pb::catalog_server::Catalog for CatalogSvc {
         let app = self.0.app()?;
         let p = principal(&req)?;
         require(&p, Role::Admin)?;
-        let path = opt(&req.get_ref().path)
+        let path = convert::opt(&req.get_ref().path)
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| app.snapshot_path.clone());
         let a2 = app.clone();

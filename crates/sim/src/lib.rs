@@ -393,6 +393,8 @@ impl World {
                 latitude: Some(coords[i].0).filter(|v| (-90.0..=90.0).contains(v)),
                 longitude: Some(coords[i].1).filter(|v| (-180.0..=180.0).contains(v)),
                 reciprocal: vec![],
+                institution: None,
+                electronic_ill: Default::default(),
             })
             .map(|mut l| {
                 if l.latitude.is_none() || l.longitude.is_none() {
@@ -936,6 +938,8 @@ fn string_for(
             tried: tried.to_vec(),
             max_lenders: s.max_lenders,
             profile: Some(profile.to_string()),
+            // the simulated borrower asks because it cannot supply the item itself
+            route_anyway: true,
             ..Request::new(
                 dir.get(r.borrower).symbol.clone(),
                 Citation {

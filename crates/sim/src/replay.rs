@@ -252,6 +252,8 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                         },
                         max_lenders: opts.max_lenders,
                         profile: Some(profile.to_string()),
+                        // the logged request was sent: the borrower could not supply it
+                        route_anyway: true,
                         ..Request::new(e.borrower.clone(), Default::default(), e.at)
                     };
                     let base = engine.route_cluster(&state, &req(&opts.baseline), c);

@@ -1,0 +1,158 @@
+//! What callers ask: a routing request, and why one may be refused.
+
+use rota_catalog::{Citation, Format, LookupError};
+use serde::{Deserialize, Serialize};
+
+use crate::directory::Service;
+use crate::state::Answer;
+
+/// Most lenders a string may hold.
+pub const MAX_LENDERS: u32 = 100;
+
+/// Service requested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// A loan.
+    #[default]
+    Loan,
+    /// A copy.
+    Copy,
+    /// Either; each lender is asked for what it offers (copy first for serials).
+    CopyOrLoan,
+}
+
+impl ServiceType {
+    /// The services to try, in order of preference for an item of this format.
+    pub fn services(self, format: Format) -> &'static [Service] {
+        match self {
+            ServiceType::Loan => &[Service::Loan],
+            ServiceType::Copy => &[Service::Copy],
+            ServiceType::CopyOrLoan if format == Format::Serial => &[Service::Copy, Service::Loan],
+            ServiceType::CopyOrLoan => &[Service::Loan, Service::Copy],
+        }
+    }
+}
+
+/// A lender already asked, and its answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tried {
+    /// Lender symbol.
+    pub lender: String,
+    /// ISO 18626 answer.
+    pub answer: Answer,
+    /// When it answered (unix seconds); retry windows run from here (default: now).
+    #[serde(default)]
+    pub at: Option<i64>,
+}
+
+/// A routing request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The caller's id (used for tie rotation and echoed back).
+    #[serde(default)]
+    pub request_id: String,
+    /// Borrowing library's symbol.
+    pub borrower: String,
+    /// What is wanted.
+    pub citation: Citation,
+    /// Service.
+    #[serde(default)]
+    pub service: ServiceType,
+    /// Format (else the matched cluster's).
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Most the borrower will pay, in `currency`.
+    #[serde(default)]
+    pub max_cost: Option<f64>,
+    /// Currency of `max_cost` (default USD).
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Needed before (unix seconds): lenders whose expected delivery misses it rank last.
+    #[serde(default)]
+    pub need_before: Option<i64>,
+    /// Rush: turnaround counts double.
+    #[serde(default)]
+    pub rush: bool,
+    /// Lenders already asked.
+    #[serde(default)]
+    pub tried: Vec<Tried>,
+    /// How many lenders to return.
+    #[serde(default = "default_max")]
+    pub max_lenders: u32,
+    /// Weight profile name (default `default`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Confidence a title/author match needs to be routed (default
+    /// [`rota_catalog::lookup::DEFAULT_MIN_CONFIDENCE`]).
+    #[serde(default)]
+    pub min_confidence: Option<f32>,
+    /// Route only what an identifier matched.
+    #[serde(default)]
+    pub require_identifier: bool,
+    /// Route even when the borrower's own institution holds a lendable copy.
+    #[serde(default)]
+    pub route_anyway: bool,
+    /// The time of routing (unix seconds). The engine never reads the clock.
+    pub now: i64,
+}
+
+fn default_max() -> u32 {
+    5
+}
+
+impl Request {
+    /// A request with the defaults for everything but who, what and when: a loan, any
+    /// format, no cost limit or deadline, nothing tried, five lenders, the default profile.
+    pub fn new(borrower: impl Into<String>, citation: Citation, now: i64) -> Request {
+        Request {
+            request_id: String::new(),
+            borrower: borrower.into(),
+            citation,
+            service: ServiceType::Loan,
+            format: None,
+            max_cost: None,
+            currency: None,
+            need_before: None,
+            rush: false,
+            tried: Vec::new(),
+            max_lenders: default_max(),
+            profile: None,
+            min_confidence: None,
+            require_identifier: false,
+            route_anyway: false,
+            now,
+        }
+    }
+}
+
+/// A request the engine cannot route (the caller's fault, each naming its field).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RouteError {
+    /// Citation problem.
+    #[error("citation: {0}")]
+    Citation(#[from] LookupError),
+    /// Borrower unknown.
+    #[error("borrower: {0:?} is not in the lender directory")]
+    UnknownBorrower(String),
+    /// Tried lender unknown.
+    #[error("tried: lender {0:?} is not in the lender directory")]
+    UnknownTriedLender(String),
+    /// Profile unknown.
+    #[error("profile: {0:?} does not exist")]
+    UnknownProfile(String),
+    /// max_lenders out of range.
+    #[error("max_lenders: {0} is not between 1 and {MAX_LENDERS}")]
+    BadMaxLenders(u32),
+    /// A cluster id beyond the catalogue.
+    #[error("cluster: {0} is not in the catalogue")]
+    UnknownCluster(u32),
+    /// max_cost negative or not a number.
+    #[error("max_cost: {0} is not a finite amount ≥ 0")]
+    BadMaxCost(f64),
+    /// min_confidence outside 0..=1.
+    #[error("min_confidence: {0} is not between 0 and 1")]
+    BadMinConfidence(f32),
+}

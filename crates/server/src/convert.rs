@@ -1,0 +1,350 @@
+//! Wire ↔ domain: the one place where `rota.v1` messages become the engine's types and
+//! back, shared by the server and by `rota` when it talks to a server. Validation of what
+//! the types themselves cannot express (a required field, an unknown enum value) happens
+//! here; the engine validates the rest.
+
+use rota_catalog::{Catalog, Citation, Format, Match, MatchStatus, Resolution};
+use rota_proto::v1 as pb;
+use rota_routing::{
+    Answer, Exclusion, LendingString, ReasonRetry, ReasonUnfilled, Request, RouteStatus, Service,
+    ServiceType, Tried,
+};
+use tonic::Status;
+
+/// A string field: empty (after trimming) is absent.
+pub fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// A citation from the wire (absent: empty).
+pub fn citation_from_wire(c: Option<&pb::Citation>) -> Citation {
+    let Some(c) = c else {
+        return Citation::default();
+    };
+    Citation {
+        isbn: opt(&c.isbn),
+        issn: opt(&c.issn),
+        oclc: opt(&c.oclc_number),
+        lccn: opt(&c.lccn),
+        title: opt(&c.title),
+        author: opt(&c.author),
+        year: u16::try_from(c.year).ok().filter(|y| *y != 0),
+        language: opt(&c.language),
+    }
+}
+
+/// A service type from the wire (unspecified: loan); `field` names it in errors.
+pub fn service_type_from_wire(v: i32, field: &str) -> Result<ServiceType, Status> {
+    match pb::ServiceType::try_from(v) {
+        Ok(pb::ServiceType::Unspecified | pb::ServiceType::Loan) => Ok(ServiceType::Loan),
+        Ok(pb::ServiceType::Copy) => Ok(ServiceType::Copy),
+        Ok(pb::ServiceType::CopyOrLoan) => Ok(ServiceType::CopyOrLoan),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "{field}: unknown value {v}"
+        ))),
+    }
+}
+
+/// A format from the wire (unspecified: the matched record's).
+pub fn format_from_wire(v: i32) -> Result<Option<Format>, Status> {
+    Ok(match pb::Format::try_from(v) {
+        Ok(pb::Format::Unspecified) => None,
+        Ok(pb::Format::Book) => Some(Format::Book),
+        Ok(pb::Format::Serial) => Some(Format::Serial),
+        Ok(pb::Format::AudioVisual) => Some(Format::AudioVisual),
+        Ok(pb::Format::Microform) => Some(Format::Microform),
+        Ok(pb::Format::Rare) => Some(Format::Rare),
+        Ok(pb::Format::Map) => Some(Format::Map),
+        Ok(pb::Format::Score) => Some(Format::Score),
+        Ok(pb::Format::Electronic) => Some(Format::Electronic),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "format: unknown value {v}"
+            )));
+        }
+    })
+}
+
+/// A tried lender's answer from the wire; `field` names it in errors.
+pub fn answer_from_wire(v: i32, field: &str) -> Result<Answer, Status> {
+    use pb::TriedReason as T;
+    Ok(match T::try_from(v) {
+        Ok(T::NoAnswer) => Answer::NoAnswer,
+        Ok(T::NotHeld) => Answer::Unfilled(ReasonUnfilled::NotHeld),
+        Ok(T::NonCirculating) => Answer::Unfilled(ReasonUnfilled::NonCirculating),
+        Ok(T::NotAvailableForIll) => Answer::Unfilled(ReasonUnfilled::NotAvailableForIll),
+        Ok(T::NotOnShelf) => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
+        Ok(T::PolicyProblem) => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
+        Ok(T::PoorCondition) => Answer::Unfilled(ReasonUnfilled::PoorCondition),
+        Ok(T::OnLoan) => Answer::Retry(ReasonRetry::OnLoan),
+        Ok(T::CostExceedsMaxCost) => Answer::Retry(ReasonRetry::CostExceedsMaxCost),
+        Ok(T::NotYetAvailable) => Answer::Retry(ReasonRetry::NotYetAvailable),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "{field}: unknown value {v}"
+            )));
+        }
+    })
+}
+
+/// A routing request from the wire, checked for what the engine cannot see.
+pub fn request_from_wire(r: &pb::RouteRequest, now: i64) -> Result<Request, Status> {
+    if r.borrower.trim().is_empty() {
+        return Err(Status::invalid_argument("borrower: required"));
+    }
+    let c = citation_from_wire(r.citation.as_ref());
+    if c.is_empty() {
+        return Err(Status::invalid_argument(
+            "citation: empty; give an identifier, a title or an author",
+        ));
+    }
+    if !r.max_cost.is_finite() || r.max_cost < 0.0 {
+        return Err(Status::invalid_argument(format!(
+            "max_cost: {} is not a finite amount ≥ 0",
+            r.max_cost
+        )));
+    }
+    let mut tried = Vec::with_capacity(r.tried.len());
+    for (i, t) in r.tried.iter().enumerate() {
+        if t.lender.trim().is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "tried[{i}].lender: required"
+            )));
+        }
+        tried.push(Tried {
+            lender: t.lender.clone(),
+            answer: answer_from_wire(t.reason, &format!("tried[{i}].reason"))?,
+            at: (t.answered_at != 0).then_some(t.answered_at),
+        });
+    }
+    Ok(Request {
+        request_id: r.request_id.clone(),
+        borrower: r.borrower.clone(),
+        citation: c,
+        service: service_type_from_wire(r.service_type, "service_type")?,
+        format: format_from_wire(r.format)?,
+        max_cost: (r.has_max_cost || r.max_cost > 0.0).then_some(r.max_cost),
+        currency: opt(&r.currency),
+        need_before: (r.need_before != 0).then_some(r.need_before),
+        rush: r.rush,
+        tried,
+        max_lenders: if r.max_lenders == 0 { 5 } else { r.max_lenders },
+        profile: opt(&r.profile),
+        min_confidence: r.min_confidence,
+        require_identifier: r.require_identifier,
+        route_anyway: r.route_anyway,
+        now,
+    })
+}
+
+fn svc_wire(s: Service) -> i32 {
+    match s {
+        Service::Loan => pb::ServiceType::Loan as i32,
+        Service::Copy => pb::ServiceType::Copy as i32,
+    }
+}
+
+/// An engine answer on the wire.
+pub fn response_to_wire(s: LendingString, cat: &Catalog) -> pb::RouteResponse {
+    pb::RouteResponse {
+        request_id: s.request_id.clone(),
+        lenders: s
+            .lenders
+            .into_iter()
+            .map(|l| ranked(l, &s.request_id))
+            .collect(),
+        excluded: s
+            .excluded
+            .iter()
+            .map(|e| pb::ExcludedLender {
+                symbol: e.symbol.to_string(),
+                reason: exclusion_name(e.reason),
+                description: e.reason.describe().into(),
+            })
+            .collect(),
+        expected_hours_to_fill: s.expected_hours_to_fill,
+        p_filled: s.p_filled,
+        matches: s.matches.iter().map(|m| catalog_match(m, cat)).collect(),
+        profile: s.profile.into_string(),
+        error: None,
+        not_ranked: s.not_ranked,
+        status: status_to_wire(s.status) as i32,
+        ambiguous: s.ambiguous,
+        candidates: s.candidates.iter().map(|m| catalog_match(m, cat)).collect(),
+        local: s
+            .local
+            .iter()
+            .map(|l| pb::LocalHolding {
+                symbol: l.symbol.to_string(),
+                cluster: l.cluster,
+                copies: u32::from(l.copies),
+                loan: l.lending.loan,
+                copy: l.lending.copy,
+            })
+            .collect(),
+    }
+}
+
+fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
+    pb::RankedLender {
+        symbol: l.symbol.into_string(),
+        rank: l.rank,
+        score: l.score,
+        p_fill: l.p_fill,
+        expected_hours: l.expected_hours,
+        deliver_hours: l.deliver_hours,
+        answer_hours: l.answer_hours,
+        service_type: svc_wire(l.service),
+        cluster: l.cluster,
+        factors: l
+            .factors
+            .into_iter()
+            .map(|f| pb::Factor {
+                name: f.name.into(),
+                value: f.value,
+                contribution: f.contribution,
+            })
+            .collect(),
+        reason: l.reason,
+        request_id: request_id.to_string(),
+    }
+}
+
+/// An exclusion's wire name (its snake_case serde name).
+pub fn exclusion_name(e: Exclusion) -> String {
+    serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn status_to_wire(s: RouteStatus) -> pb::RouteStatus {
+    match s {
+        RouteStatus::Routed => pb::RouteStatus::Routed,
+        RouteStatus::HeldLocally => pb::RouteStatus::HeldLocally,
+        RouteStatus::Ambiguous => pb::RouteStatus::Ambiguous,
+        RouteStatus::NoConfidentMatch => pb::RouteStatus::NoConfidentMatch,
+        RouteStatus::NotFound => pb::RouteStatus::NotFound,
+    }
+}
+
+fn catalog_match(m: &Match, cat: &Catalog) -> pb::CatalogMatch {
+    pb::CatalogMatch {
+        cluster: m.cluster,
+        method: m.method.name().into(),
+        confidence: f64::from(m.confidence),
+        title: cat
+            .title_author(m.cluster)
+            .map(|(t, _)| t)
+            .unwrap_or_default(),
+    }
+}
+
+/// A lookup's answer on the wire: every candidate with its display text and holders.
+pub fn lookup_to_wire(r: &Resolution, cat: &Catalog) -> pb::LookupResponse {
+    pb::LookupResponse {
+        matches: r
+            .candidates
+            .iter()
+            .map(|m| {
+                let info = cat.info(m.cluster);
+                pb::ClusterMatch {
+                    cluster: m.cluster,
+                    method: m.method.name().into(),
+                    confidence: f64::from(m.confidence),
+                    title: info.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
+                    author: info.as_ref().map(|i| i.author.clone()).unwrap_or_default(),
+                    year: info.as_ref().and_then(|i| i.year).map_or(0, u32::from),
+                    identifiers: info.map(|i| i.ids).unwrap_or_default(),
+                    holders: cat
+                        .holders(m.cluster)
+                        .iter()
+                        .map(|h| pb::HolderInfo {
+                            symbol: cat.libraries()[h.library as usize].symbol.clone(),
+                            copies: u32::from(h.copies),
+                            lendable: h.lendable(),
+                            loan: h.lending.loan,
+                            copy: h.lending.copy,
+                        })
+                        .collect(),
+                    matched: r.matches.iter().any(|x| x.cluster == m.cluster),
+                }
+            })
+            .collect(),
+        status: match r.status {
+            MatchStatus::Matched => pb::MatchStatus::Matched,
+            MatchStatus::Ambiguous => pb::MatchStatus::Ambiguous,
+            MatchStatus::NoConfidentMatch => pb::MatchStatus::NoConfidentMatch,
+            MatchStatus::NotFound => pb::MatchStatus::NotFound,
+        } as i32,
+        ambiguous: r.ambiguous,
+    }
+}
+
+/// A citation on the wire.
+pub fn citation_to_wire(c: &Citation) -> pb::Citation {
+    pb::Citation {
+        isbn: c.isbn.clone().unwrap_or_default(),
+        issn: c.issn.clone().unwrap_or_default(),
+        oclc_number: c.oclc.clone().unwrap_or_default(),
+        lccn: c.lccn.clone().unwrap_or_default(),
+        title: c.title.clone().unwrap_or_default(),
+        author: c.author.clone().unwrap_or_default(),
+        year: c.year.map_or(0, u32::from),
+        language: c.language.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// A tried lender's answer on the wire.
+pub fn answer_to_wire(a: Answer) -> i32 {
+    use pb::TriedReason as T;
+    use rota_routing::{ReasonRetry as R, ReasonUnfilled as U};
+    (match a {
+        Answer::NoAnswer => T::NoAnswer,
+        Answer::Unfilled(U::NotHeld) => T::NotHeld,
+        Answer::Unfilled(U::NonCirculating) => T::NonCirculating,
+        Answer::Unfilled(U::NotAvailableForIll) => T::NotAvailableForIll,
+        Answer::Unfilled(U::NotOnShelf) => T::NotOnShelf,
+        Answer::Unfilled(U::PolicyProblem) => T::PolicyProblem,
+        Answer::Unfilled(U::PoorCondition) => T::PoorCondition,
+        Answer::Retry(R::OnLoan) => T::OnLoan,
+        Answer::Retry(R::CostExceedsMaxCost) => T::CostExceedsMaxCost,
+        Answer::Retry(R::NotYetAvailable | R::Other) => T::NotYetAvailable,
+    }) as i32
+}
+
+/// A routing request on the wire (what `rota route --server` sends).
+pub fn request_to_wire(r: &Request) -> pb::RouteRequest {
+    pb::RouteRequest {
+        request_id: r.request_id.clone(),
+        borrower: r.borrower.clone(),
+        citation: Some(citation_to_wire(&r.citation)),
+        service_type: match r.service {
+            ServiceType::Loan => pb::ServiceType::Loan,
+            ServiceType::Copy => pb::ServiceType::Copy,
+            ServiceType::CopyOrLoan => pb::ServiceType::CopyOrLoan,
+        } as i32,
+        format: r.format.map_or(0, |f| i32::from(f.index()) + 1),
+        max_cost: r.max_cost.unwrap_or(0.0),
+        has_max_cost: r.max_cost.is_some(),
+        currency: r.currency.clone().unwrap_or_default(),
+        need_before: r.need_before.unwrap_or(0),
+        rush: r.rush,
+        tried: r
+            .tried
+            .iter()
+            .map(|t| pb::TriedLender {
+                lender: t.lender.clone(),
+                reason: answer_to_wire(t.answer),
+                answered_at: t.at.unwrap_or(0),
+            })
+            .collect(),
+        max_lenders: r.max_lenders,
+        profile: r.profile.clone().unwrap_or_default(),
+        min_confidence: r.min_confidence,
+        require_identifier: r.require_identifier,
+        route_anyway: r.route_anyway,
+    }
+}
