@@ -3,5 +3,6 @@
 
 mod catalog;
 mod common;
+mod precision;
 mod routing;
 mod server;

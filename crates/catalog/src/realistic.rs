@@ -769,9 +769,12 @@ pub fn score_clustering(
 pub struct CitationScore {
     /// Citations of held books.
     pub held: usize,
-    /// ... routed to (a cluster holding) the right book.
+    /// ... routed to the right book's holders (perhaps with another edition's: a
+    /// citation without a year names any edition).
     pub held_right: usize,
-    /// ... routed to another book.
+    /// ... of those, routed to another edition's holders as well.
+    pub held_with_editions: usize,
+    /// ... routed to another book only.
     pub held_wrong: usize,
     /// Citations of books nobody holds.
     pub unheld: usize,
@@ -817,8 +820,10 @@ pub fn score_citations(
             if routed.is_empty() {
                 continue;
             }
-            if routed.iter().all(|c| built.clusters[i].contains(c)) {
+            if routed.iter().any(|c| built.clusters[i].contains(c)) {
                 s.held_right += 1;
+                s.held_with_editions +=
+                    usize::from(!routed.iter().all(|c| built.clusters[i].contains(c)));
             } else {
                 s.held_wrong += 1;
             }
