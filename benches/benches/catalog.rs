@@ -81,12 +81,13 @@ fn posting_lists(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("posting list of 50,000 ids");
     g.bench_function("Elias-Fano decode", |b| {
-        b.iter(|| black_box(postings::decode(black_box(&ef))))
+        b.iter(|| black_box(postings::decode(black_box(&ef), 1_000_000)))
     });
     g.bench_function("Elias-Fano through from_sorted_iter", |b| {
         b.iter(|| {
             black_box(
-                roaring::RoaringBitmap::from_sorted_iter(postings::ids(black_box(&ef))).unwrap(),
+                roaring::RoaringBitmap::from_sorted_iter(postings::ids(black_box(&ef), 1_000_000))
+                    .unwrap(),
             )
         })
     });

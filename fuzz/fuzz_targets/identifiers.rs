@@ -10,7 +10,7 @@ fuzz_target!(|text: &str| {
     for k in [IdKind::Isbn, IdKind::Issn, IdKind::Oclc, IdKind::Lccn] {
         if let Ok(i) = ident::normalize(k, text) {
             assert_eq!(ident::Ident::from_key(&i.key()).as_ref(), Some(&i));
-            if i.valid {
+            if i.valid() {
                 let again = ident::normalize(k, &i.value).expect("canonical form re-reads");
                 assert_eq!(again, i);
             }

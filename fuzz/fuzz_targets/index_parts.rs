@@ -16,11 +16,14 @@ fuzz_target!(|data: &[u8]| {
         }
         t.for_each(|_, _| {});
     }
-    if postings::check(data, u32::MAX) {
-        let _ = postings::read(data);
+    let universe = data.first().map_or(0, |b| u32::from(*b) << 12);
+    for enc in [postings::Encoding::Sparse, postings::Encoding::Dense] {
+        if postings::check(enc, data, universe) {
+            let _ = postings::read(enc, data, universe);
+        }
     }
-    let _ = postings::decode(data);
-    let _ = postings::ids(data).take(1 << 16).count();
+    let _ = postings::decode(data, universe);
+    let _ = postings::ids(data, universe).take(1 << 16).count();
 
     let pairs: Vec<(u64, u32)> = data
         .chunks_exact(8)

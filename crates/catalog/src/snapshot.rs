@@ -25,7 +25,9 @@ pub const MAGIC: &[u8; 8] = b"ROTACAT\0";
 /// binary (`Ident::key`); a version-2 index would answer their lookups with nothing.
 /// 5: holdings say loan and copy apart (a version-4 flag byte would be misread), the
 /// token index drops more stop words, cancelled identifiers have keys of their own.
-pub const FORMAT_VERSION: u32 = 5;
+/// 6: posting lists lose their self-describing headers, a word of one cluster is that
+/// cluster (`crate::index::tokens`).
+pub const FORMAT_VERSION: u32 = 6;
 const HEADER: usize = 64;
 const ENTRY: usize = 24;
 

@@ -298,9 +298,7 @@ impl IndexBuilder {
                         sub.push(v >> 1);
                     }
                 }
-                let mut v = Vec::new();
-                crate::index::tokens::write_token(&proper, &sub, clusters as u32, &mut v);
-                v
+                crate::index::tokens::write_token(&proper, &sub, clusters as u32)
             })
             .collect();
         let mut post = Vec::new();

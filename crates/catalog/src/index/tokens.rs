@@ -8,9 +8,18 @@
 //! *Experiments : arranged for students in general chemistry*. A name word's entry holds
 //! one list.
 //!
+//! A word's fst value is the offset of its entry in the postings section. Two thirds of
+//! the words of real catalogues are in one cluster (443 k words in the Library of
+//! Congress consortium): their entry is that cluster in three bytes. (Keeping it in the
+//! fst value instead cost more: offsets ascend with the keys and the fst shares their
+//! high bytes, cluster numbers are random. Measured on that consortium: fst and postings
+//! 9.84 MB that way, 9.48 MB this way; snapshot 5's entries made them 15.9 MB.)
+//!
 //! ```text
-//! entry    tag u8 (bit 0: proper list, bit 1: subtitle list)
+//! entry    varint(cluster << 2 | subtitle-only << 1 | 1)           a word of one cluster
+//!        | varint(tag << 1)                                       any other word
 //!          [varint(length of the proper list) when both]  proper list  subtitle list
+//! tag      bit 0: proper list, bit 1: subtitle list; bits 2 and 3: that list is dense
 //! list     see crate::postings
 //! ```
 //!
@@ -27,47 +36,114 @@ use crate::postings;
 
 const HAS_PROPER: u8 = 1;
 const HAS_SUB: u8 = 2;
+const PROPER_DENSE: u8 = 4;
+const SUB_DENSE: u8 = 8;
 
-/// Writes one token's entry.
-pub(crate) fn write_token(proper: &[u32], sub: &[u32], universe: u32, out: &mut Vec<u8>) {
-    let tag = (u8::from(!proper.is_empty()) * HAS_PROPER) | (u8::from(!sub.is_empty()) * HAS_SUB);
-    out.push(tag);
+/// Writes one word's entry (its lists not both empty).
+pub(crate) fn write_token(proper: &[u32], sub: &[u32], universe: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    match (proper, sub) {
+        ([c], []) => {
+            crate::varint::put(&mut out, u64::from(*c) << 2 | 1);
+            return out;
+        }
+        ([], [c]) => {
+            crate::varint::put(&mut out, u64::from(*c) << 2 | 2 | 1);
+            return out;
+        }
+        _ => {}
+    }
+    let dense = |e| e == postings::Encoding::Dense;
+    let mut tag =
+        (u8::from(!proper.is_empty()) * HAS_PROPER) | (u8::from(!sub.is_empty()) * HAS_SUB);
+    let mut lists = Vec::new();
     match (proper.is_empty(), sub.is_empty()) {
         (false, false) => {
             let mut p = Vec::new();
-            postings::write(proper, universe, &mut p);
-            crate::varint::put(out, p.len() as u64);
-            out.extend_from_slice(&p);
-            postings::write(sub, universe, out);
+            if dense(postings::write(proper, universe, &mut p)) {
+                tag |= PROPER_DENSE;
+            }
+            crate::varint::put(&mut lists, p.len() as u64);
+            lists.extend_from_slice(&p);
+            if dense(postings::write(sub, universe, &mut lists)) {
+                tag |= SUB_DENSE;
+            }
         }
-        (false, true) => postings::write(proper, universe, out),
-        (true, false) => postings::write(sub, universe, out),
+        (false, true) => {
+            if dense(postings::write(proper, universe, &mut lists)) {
+                tag |= PROPER_DENSE;
+            }
+        }
+        (true, false) => {
+            if dense(postings::write(sub, universe, &mut lists)) {
+                tag |= SUB_DENSE;
+            }
+        }
         (true, true) => {}
     }
+    out.push(tag << 1);
+    out.extend_from_slice(&lists);
+    out
 }
 
-/// The byte ranges of an entry's two lists (empty ranges for absent lists).
-fn split(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (&tag, rest) = b.split_first()?;
-    Some(match tag {
-        HAS_PROPER => (rest, &[][..]),
-        HAS_SUB => (&[][..], rest),
+/// What an entry holds.
+enum Entry<'a> {
+    /// A word of one cluster.
+    One { cluster: u32, subtitle: bool },
+    /// The title proper's list and the subtitle's.
+    Lists(List<'a>, List<'a>),
+}
+
+/// One list of an entry, how it is stored and its bytes (`None` when absent).
+type List<'a> = Option<(postings::Encoding, &'a [u8])>;
+
+/// Reads the entry at the start of `b`.
+fn entry(b: &[u8]) -> Option<Entry<'_>> {
+    let mut at = 0;
+    let head = crate::varint::get(b, &mut at)?;
+    if head & 1 == 1 {
+        return Some(Entry::One {
+            cluster: u32::try_from(head >> 2).ok()?,
+            subtitle: head & 2 != 0,
+        });
+    }
+    let tag = u8::try_from(head >> 1).ok().filter(|t| *t <= 15)?;
+    let rest = &b[at..];
+    let enc = |bit| {
+        if tag & bit != 0 {
+            postings::Encoding::Dense
+        } else {
+            postings::Encoding::Sparse
+        }
+    };
+    let (p, s) = match tag & (HAS_PROPER | HAS_SUB) {
+        HAS_PROPER => (Some(rest), None),
+        HAS_SUB => (None, Some(rest)),
         t if t == HAS_PROPER | HAS_SUB => {
             let mut p = 0;
             let n = usize::try_from(crate::varint::get(rest, &mut p)?).ok()?;
             let end = p.checked_add(n)?;
-            (rest.get(p..end)?, rest.get(end..)?)
+            (Some(rest.get(p..end)?), Some(rest.get(end..)?))
         }
         _ => return None,
-    })
+    };
+    Some(Entry::Lists(
+        p.map(|p| (enc(PROPER_DENSE), p)),
+        s.map(|s| (enc(SUB_DENSE), s)),
+    ))
 }
 
-/// Whether an entry decodes, both lists ascending and below `universe`.
+/// Whether the entry at the start of `b` decodes: its cluster, or both its lists
+/// ascending, below `universe`.
 pub(crate) fn check_token(b: &[u8], universe: u32) -> bool {
-    split(b).is_some_and(|(p, s)| {
-        (p.is_empty() || postings::check(p, universe))
-            && (s.is_empty() || postings::check(s, universe))
-    })
+    match entry(b) {
+        Some(Entry::One { cluster, .. }) => cluster < universe,
+        Some(Entry::Lists(p, s)) => [p, s]
+            .into_iter()
+            .flatten()
+            .all(|(e, b)| postings::check(e, b, universe)),
+        None => false,
+    }
 }
 
 /// One dictionary word's clusters.
@@ -140,25 +216,35 @@ impl Catalog {
 
     /// The lists of one entry at `off` in the postings section.
     fn token_at(&self, off: u64, distance: u8) -> TokenLists {
+        let universe = self.clusters();
+        let read = |l: List<'_>| {
+            l.map_or_else(RoaringBitmap::new, |(e, x)| postings::read(e, x, universe))
+        };
         let b = self.postings.as_ref();
-        let Some((p, s)) = usize::try_from(off)
+        match usize::try_from(off)
             .ok()
             .and_then(|o| b.get(o..))
-            .and_then(split)
-        else {
-            return TokenLists::default();
-        };
-        let read = |x: &[u8]| {
-            if x.is_empty() {
-                RoaringBitmap::new()
-            } else {
-                postings::read(x)
+            .and_then(entry)
+        {
+            Some(Entry::One { cluster, subtitle }) => {
+                let one = RoaringBitmap::from_iter([cluster]);
+                let (proper, subtitle) = if subtitle {
+                    (RoaringBitmap::new(), one)
+                } else {
+                    (one, RoaringBitmap::new())
+                };
+                TokenLists {
+                    distance,
+                    proper,
+                    subtitle,
+                }
             }
-        };
-        TokenLists {
-            distance,
-            proper: read(p),
-            subtitle: read(s),
+            Some(Entry::Lists(p, s)) => TokenLists {
+                distance,
+                proper: read(p),
+                subtitle: read(s),
+            },
+            None => TokenLists::default(),
         }
     }
 
@@ -217,23 +303,42 @@ mod tests {
             (vec![], vec![2u32, 3]),
             (vec![0, 7], vec![8, 100]),
             ((0..5000).collect::<Vec<u32>>(), vec![6000]),
+            (vec![4], vec![9000]),
+            (vec![77], vec![]),
+            (vec![], vec![9999]),
         ] {
-            let mut b = Vec::new();
-            write_token(&p, &s, 10_000, &mut b);
+            let b = write_token(&p, &s, 10_000);
             assert!(check_token(&b, 10_000));
-            let (bp, bs) = split(&b).unwrap();
-            let got = |x: &[u8]| -> Vec<u32> {
-                if x.is_empty() {
-                    vec![]
-                } else {
-                    postings::read(x).iter().collect()
+            let (gp, gs): (Vec<u32>, Vec<u32>) = match entry(&b).unwrap() {
+                Entry::One { cluster, subtitle } => {
+                    if subtitle {
+                        (vec![], vec![cluster])
+                    } else {
+                        (vec![cluster], vec![])
+                    }
+                }
+                Entry::Lists(bp, bs) => {
+                    let got = |l: List<'_>| -> Vec<u32> {
+                        l.map_or_else(Vec::new, |(e, x)| {
+                            postings::read(e, x, 10_000).iter().collect()
+                        })
+                    };
+                    (got(bp), got(bs))
                 }
             };
-            assert_eq!(got(bp), p);
-            assert_eq!(got(bs), s);
+            assert_eq!(gp, p);
+            assert_eq!(gs, s);
         }
-        assert!(!check_token(&[9], 10));
-        assert!(!check_token(&[3, 200], 10));
+        assert!(!check_token(&[9 << 1], 10), "tag of lists with no lists");
+        assert!(
+            !check_token(&[3 << 1, 200], 10),
+            "a proper list running out"
+        );
+        assert!(
+            !check_token(&[77 << 2 | 1], 10),
+            "one cluster beyond the catalogue"
+        );
+        assert!(!check_token(&[40 << 1], 10), "an unknown tag");
     }
 
     #[test]
