@@ -75,50 +75,110 @@ impl BookKey {
     }
 }
 
-/// Lists longer than this are not counted when gathering candidates: a word that common
-/// ("history", "new") tells little, and walking its list would cost more than the rest.
-const COUNTED_LIST: u64 = 20_000;
+/// The most clusters seeded by the rarest words' lists: as many lists as fit. Any more
+/// and their order must be counted over every list, which cost the synthetic typo lookup
+/// most of its time: p50 383 µs seeding 4,096, 245 µs seeding 1,024 and counting past
+/// 512; the LoC figures stay within 0.1 point (held books found 96.0 → 95.9 %).
+const SEEDS: u64 = MAX_SCORED as u64;
 
-/// The clusters that share the most words with the citation, at most `limit`: counted
-/// over the lists no longer than [`COUNTED_LIST`] (all of them when every list is
-/// longer), and among those with the same count, the lowest ids. A citation whose
-/// subtitle the record lacks, or whose word the record spells otherwise, still finds the
-/// record by the words they share.
+/// The clusters that share the most words with the citation, at most `limit`, best first
+/// (among those with the same count, the lowest ids). `lists` are the words' clusters,
+/// rarest first.
+///
+/// The candidates are the clusters of the rarest words, as many lists as fit [`SEEDS`]
+/// together: a book is found by its rare words, and the common ones ("history", "new")
+/// only confirm. When even the rarest list is longer, the next lists narrow it, as far as
+/// they do not empty it, down to [`MAX_SCORED`] (more clusters than that sharing every
+/// word is a citation too vague to be sure of any). Every list then counts for the
+/// candidates in it. A citation whose subtitle the record lacks, or whose word the
+/// record spells otherwise, still finds the record by the words they share.
+///
+/// Counting goes through roaring intersections of the candidates with each list and a
+/// merge into a count per candidate: a hash map of counts over every list of up to 20,000
+/// clusters, as before, spent 63 % of a synthetic typo lookup (p50 666 µs, perf).
 fn most_shared(lists: &[&RoaringBitmap], limit: usize) -> Vec<u32> {
-    let counted: Vec<&RoaringBitmap> = lists
-        .iter()
-        .copied()
-        .filter(|l| l.len() <= COUNTED_LIST)
-        .collect();
-    if counted.is_empty() {
-        // only common words: their intersection, as far as it does not empty
-        let mut cand = lists[0].clone();
-        for l in &lists[1..] {
-            let x = &cand & *l;
+    let Some((first, rest)) = lists.split_first() else {
+        return Vec::new();
+    };
+    let mut seeds = (*first).clone();
+    let mut seeded = 1;
+    for l in rest {
+        if seeds.len() + l.len() > SEEDS {
+            break;
+        }
+        seeds |= *l;
+        seeded += 1;
+    }
+    if seeds.len() > SEEDS {
+        for l in &lists[seeded..] {
+            let x = &seeds & *l;
             if !x.is_empty() {
-                cand = x;
-            }
-        }
-        return cand.iter().take(limit).collect();
-    }
-    let mut counts: rustc_hash::FxHashMap<u32, u16> = Default::default();
-    for l in &counted {
-        for x in l.iter() {
-            *counts.entry(x).or_default() += 1;
-        }
-    }
-    // the common lists confirm: a cluster in them counts them too
-    for l in lists.iter().filter(|l| l.len() > COUNTED_LIST) {
-        for (x, n) in counts.iter_mut() {
-            if l.contains(*x) {
-                *n += 1;
+                seeds = x;
+                if seeds.len() <= MAX_SCORED as u64 {
+                    break;
+                }
             }
         }
     }
-    let mut v: Vec<(u32, u16)> = counts.into_iter().collect();
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(limit);
-    v.into_iter().map(|x| x.0).collect()
+    let ids: Vec<u32> = seeds.iter().take(4 * SEEDS as usize).collect();
+    if ids.len() <= MAX_SCORED.min(limit) {
+        // all of them are scored: their order does not matter
+        return ids;
+    }
+    let mut counts = vec![0u8; ids.len()];
+    for l in lists {
+        each_in(&ids, &seeds, l, |i| counts[i] = counts[i].saturating_add(1));
+    }
+    // best first: by count, then id (a counting sort, stable)
+    let mut start = [0usize; 257];
+    for &c in &counts {
+        start[255 - usize::from(c)] += 1;
+    }
+    let mut sum = 0;
+    for s in &mut start {
+        let n = *s;
+        *s = sum;
+        sum += n;
+    }
+    let mut out = vec![0u32; ids.len()];
+    for (&x, &c) in ids.iter().zip(&counts) {
+        let slot = &mut start[255 - usize::from(c)];
+        out[*slot] = x;
+        *slot += 1;
+    }
+    out.truncate(limit);
+    out
+}
+
+/// A list this many times longer than the ids looked up in it is probed id by id:
+/// roaring-rs intersects two array containers by walking both whole (no galloping), and
+/// a probe (two binary searches) costs about as much as thirty steps of that walk.
+const PROBE_RATIO: u64 = 32;
+
+/// Calls `f(i)` for every `ids[i]` in `list`, ascending; `set` holds `ids` (and perhaps
+/// more, beyond them).
+fn each_in(ids: &[u32], set: &RoaringBitmap, list: &RoaringBitmap, mut f: impl FnMut(usize)) {
+    if list.len() > PROBE_RATIO * ids.len() as u64 {
+        for (i, x) in ids.iter().enumerate() {
+            if list.contains(*x) {
+                f(i);
+            }
+        }
+        return;
+    }
+    let mut at = 0;
+    for x in set & list {
+        // both ascending: a merge
+        while at < ids.len() && ids[at] < x {
+            at += 1;
+        }
+        if at == ids.len() {
+            return;
+        }
+        if ids[at] == x {
+            f(at);
+        }
+    }
 }
 
 /// What a word matched at a distance is worth: a typo costs little, a missing word much
@@ -202,7 +262,10 @@ impl Catalog {
                 .iter_mut()
                 .filter(|w| !w.fuzzy && w.any.is_disjoint(&cand))
             {
-                let d = allowed_distance(&w.text).max(u8::from(w.text.chars().count() >= 4));
+                // one edit: a typo that makes another word is one slip of a finger, and a
+                // two-edit search for every word of an unheld book's citation was the
+                // slowest part of its lookup
+                let d = u8::from(w.text.chars().count() >= 4);
                 self.add_variants(prefix, w, d);
             }
         }
@@ -220,14 +283,12 @@ impl Catalog {
                     if list.is_empty() {
                         continue;
                     }
-                    for x in &cand & list {
-                        if let Ok(i) = ids.binary_search(&x) {
-                            let cell = &mut best[i * cols + k];
-                            if s > cell.0 || (s == cell.0 && proper && !cell.1) {
-                                *cell = (s, proper);
-                            }
+                    each_in(&ids, &cand, list, |i| {
+                        let cell = &mut best[i * cols + k];
+                        if s > cell.0 || (s == cell.0 && proper && !cell.1) {
+                            *cell = (s, proper);
                         }
-                    }
+                    });
                 }
             }
         };
@@ -287,7 +348,9 @@ impl Catalog {
                         0.8 + 0.2 * a
                     };
                 }
-                if let (Some(y), Some(cy)) = (c.year, self.year(x))
+                // the year only when cited: reading it is a cache miss per candidate
+                if let Some(y) = c.year
+                    && let Some(cy) = self.year(x)
                     && y.abs_diff(cy) > 1
                 {
                     conf *= 0.4;
@@ -358,5 +421,51 @@ impl Catalog {
                 aw.iter().any(|w| has_word(&names, w))
             });
         (title, author)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bm(ids: impl IntoIterator<Item = u32>) -> RoaringBitmap {
+        ids.into_iter().collect()
+    }
+
+    #[test]
+    fn clusters_sharing_more_words_come_first() {
+        let rare = bm([5, 9]);
+        let mid = bm([9, 12, 40]);
+        let common = bm((0..50_000).step_by(3)); // 9 and 12 in it, 5 and 40 not
+        // room for all: all, in any order
+        let mut got = most_shared(&[&rare, &mid, &common], 10);
+        got.sort_unstable();
+        assert_eq!(got, vec![5, 9, 12, 40]);
+        // room for some: those sharing most words, then the lowest ids
+        assert_eq!(most_shared(&[&rare, &mid, &common], 3), vec![9, 12, 5]);
+    }
+
+    #[test]
+    fn common_words_alone_narrow_to_their_intersection() {
+        // rarest first; even the rarest is longer than SEEDS
+        let c = bm((0..20_000).step_by(10));
+        let f = bm((1..20_000).step_by(10)); // shares nothing with c: passed over
+        let b = bm((0..20_000).step_by(4));
+        let a = bm((0..20_000).step_by(3));
+        let got = most_shared(&[&c, &f, &b, &a], 5000);
+        assert_eq!(got.len(), 334);
+        assert!(got.iter().all(|x| x % 60 == 0));
+    }
+
+    #[test]
+    fn probing_and_merging_find_the_same_ids() {
+        let ids: Vec<u32> = (0..100).map(|i| i * 7).collect();
+        let set = bm(ids.iter().copied());
+        for list in [bm((0..1000).step_by(2)), bm((0..1_000_000).step_by(2))] {
+            let mut hit = Vec::new();
+            each_in(&ids, &set, &list, |i| hit.push(ids[i]));
+            let want: Vec<u32> = ids.iter().copied().filter(|x| list.contains(*x)).collect();
+            assert_eq!(hit, want);
+        }
     }
 }

@@ -3,7 +3,11 @@
 //! records, routing latency and batch throughput, and event application.
 //!
 //! `cargo run --release -p rota-benches --bin bench-report -- [--records N]`
-//! prints a markdown report; every figure in it is measured in that run.
+//! prints a markdown report; every figure in it is measured in that run. `--real` prints
+//! the real-data report instead ([`real`]): the LoC records as a consortium, beside the
+//! synthetic catalogue's size and title lookups.
+
+mod real;
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -114,6 +118,24 @@ fn main() {
         scaling();
         return;
     }
+    if args.iter().any(|a| a == "--real") {
+        let Some(loc) = loc_file() else {
+            eprintln!("the LoC records are not fetched: run scripts/fetch-loc.sh");
+            std::process::exit(2);
+        };
+        real::report(&loc);
+        println!("\n## Beside it: the synthetic catalogue ({records} records, 1,000 libraries)\n");
+        let cat = synthetic(records, 1000);
+        let m = cat.meta();
+        println!(
+            "snapshot {} bytes = {:.2} bytes per holding ({:.1} holders per cluster)",
+            cat.size_bytes(),
+            cat.size_bytes() as f64 / m.holdings.max(1) as f64,
+            m.holdings as f64 / m.clusters.max(1) as f64
+        );
+        title_section(&cat);
+        return;
+    }
     if args.iter().any(|a| a == "--breakdown") {
         breakdown();
         return;
@@ -124,11 +146,20 @@ fn main() {
     routing_section();
 }
 
+/// The LoC file `scripts/fetch-loc.sh` caches, if it is there.
+fn loc_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("ROTA_DATA_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache/rota"))
+        })
+        .map(|d| d.join("BooksAll.2016.part01.utf8"))
+        .filter(|f| f.exists())
+}
+
 fn catalog_sections(records: usize) {
     // 1. LoC parse + normalise + cluster
-    let loc = std::env::var_os("HOME")
-        .map(|h| std::path::PathBuf::from(h).join(".cache/rota/BooksAll.2016.part01.utf8"));
-    if let Some(f) = loc.filter(|f| f.exists()) {
+    if let Some(f) = loc_file() {
         let m = Manifest {
             name: "LoC".into(),
             libraries: vec![],
