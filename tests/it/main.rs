@@ -5,4 +5,5 @@ mod catalog;
 mod common;
 mod precision;
 mod routing;
+mod rules;
 mod server;

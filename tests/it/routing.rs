@@ -229,6 +229,51 @@ fn rota_route_offline_prints_reasons_and_json() {
         ex.iter()
             .any(|e| e["symbol"] == "DE-14" && e["reason"] == "tried_final")
     );
+    // Quételet's "Physique sociale": the set and its two volumes (SWB 000024694,
+    // 000024708, 000024716) fit equally: ambiguous, the candidates told apart by part
+    // and year, nothing routed
+    let by_title = |title: &str, author: Option<&str>| {
+        let mut a = vec![
+            "route",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--directory",
+            dirf.to_str().unwrap(),
+            "--borrower",
+            "DE-14",
+            "--title",
+            title,
+        ];
+        if let Some(au) = author {
+            a.extend(["--author", au]);
+        }
+        run(&a)
+    };
+    let o = by_title("Physique sociale", Some("Quételet, Adolphe"));
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("ambiguous"), "{out}");
+    assert!(
+        out.contains("Physique sociale. 1 / Qu") && out.contains("Adolphe, 1869;"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Physique sociale. 2 / Qu"),
+        "{out}"
+    );
+    assert!(!out.contains("lending string"), "{out}");
+    // a two-word title with no author names too many books to be sure of one
+    let o = by_title("Mensch und Gesellschaft", None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("no confident match; candidates for staff:"),
+        "{out}"
+    );
+    assert!(
+        out.contains(") Mensch und Gesellschaft; 70 holders, 70 lending"),
+        "{out}"
+    );
     let o = run(&[
         "route",
         "--snapshot",

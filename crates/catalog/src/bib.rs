@@ -121,7 +121,7 @@ pub struct Bib {
     pub ids: Vec<Ident>,
     /// Former OCLC numbers (019), which alias the current one.
     pub former_oclc: Vec<String>,
-    /// Title proper with remainder (245 `$a $b`), for display.
+    /// Title for display: 245 `$a $b $n $p`, in the record's order.
     pub title: String,
     /// Title proper (245 `$a`).
     pub title_proper: String,
@@ -303,21 +303,31 @@ impl Bib {
         if let Some(f) = r.field("245") {
             let joined = |codes: &[u8]| -> String {
                 let mut t = String::new();
+                let mut last = 0u8;
                 for s in f.subfields.iter().filter(|s| codes.contains(&s.code)) {
                     let v = trim_isbd(&s.value);
                     if v.is_empty() {
                         continue;
                     }
+                    // ISBD's separators, which trim_isbd took off the ends: "Title :
+                    // subtitle", "Title. 1, A - D"
                     if !t.is_empty() {
-                        t.push(' ');
+                        t.push_str(match (last, s.code) {
+                            (_, b'b') => " : ",
+                            (b'n', b'p') => ", ",
+                            (_, b'n' | b'p') => ". ",
+                            _ => " ",
+                        });
                     }
                     t.push_str(&v);
+                    last = s.code;
                 }
                 t
             };
             self.title_proper = joined(b"a");
             self.subtitle = joined(b"b");
-            self.title = joined(b"ab");
+            // the part too: staff tell "Rheinisches Wörterbuch. 1, A - D" from volume 2 by it
+            self.title = joined(b"anpb");
             self.part = joined(b"np");
         }
         let name = |tags: &[&str]| {
@@ -404,7 +414,7 @@ impl Bib {
     /// letters of the author. Two records with the same key describe the same item
     /// closely enough to lend one for the other.
     pub fn match_key(&self) -> Option<String> {
-        let title = normalize_text(&self.title);
+        let title = normalize_text(&format!("{} {}", self.title_proper, self.subtitle));
         if title.len() < 3 {
             return None;
         }

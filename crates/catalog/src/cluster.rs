@@ -867,6 +867,7 @@ mod tests {
         });
         let mut b = a.clone();
         b.title = "Totally different".into();
+        b.title_proper = "Totally different".into();
         assert_eq!(cluster(&[a.clone(), b]).clusters, 2);
         let c = cluster(&[a.clone(), a]);
         assert_eq!(c.clusters, 1);

@@ -167,11 +167,13 @@ impl HoldingField {
     }
 }
 
-/// Phrases of 852 notes that take an item out of ILL, lower case, without diacritics.
+/// Phrases of 852 notes that take an item out of ILL, lower case, without diacritics. A
+/// phrase is found between word boundaries ("no ill" is not in "no illustrations"); one
+/// ending in `*` is a stem, and may run on ("non-circ*": "non-circulating").
 const NOT_LENT: &[&str] = &[
-    "non-circ",
-    "noncirc",
-    "non circ",
+    "non-circ*",
+    "noncirc*",
+    "non circ*",
     "not for loan",
     "does not circulate",
     "not circulate",
@@ -185,8 +187,8 @@ const NOT_LENT: &[&str] = &[
     "no interlibrary loan",
     "not available for interlibrary loan",
     "non-lending",
-    "praesenz",
-    "prasenz",
+    "praesenz*",
+    "prasenz*",
     "nicht ausleihbar",
     "nicht entleihbar",
     "keine fernleihe",
@@ -206,14 +208,27 @@ const COPY_ONLY: &[&str] = &[
     "nur kopie",
 ];
 
+/// Whether `text` holds `phrase` (see [`NOT_LENT`]) between word boundaries.
+fn has_phrase(text: &str, phrase: &str) -> bool {
+    let (p, stem) = match phrase.strip_suffix('*') {
+        Some(p) => (p, true),
+        None => (phrase, false),
+    };
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(p).any(|(at, _)| {
+        !word(text[..at].chars().next_back())
+            && (stem || !word(text[at + p.len()..].chars().next()))
+    })
+}
+
 /// What one 852 field's notes allow, if they say anything.
 pub fn note_lending(f: &Field) -> Option<Lending> {
     let mut out: Option<Lending> = None;
     for v in f.subs(b'x').chain(f.subs(b'z')) {
-        let t = crate::realistic::ascii_fold(v).to_lowercase();
-        if COPY_ONLY.iter().any(|p| t.contains(p)) {
+        let t = crate::words::ascii_fold(v).to_lowercase();
+        if COPY_ONLY.iter().any(|p| has_phrase(&t, p)) {
             out = Some(out.map_or(Lending::COPY_ONLY, |o| o.intersect(Lending::COPY_ONLY)));
-        } else if NOT_LENT.iter().any(|p| t.contains(p)) {
+        } else if NOT_LENT.iter().any(|p| has_phrase(&t, p)) {
             out = Some(Lending::NONE);
         }
     }
@@ -388,6 +403,15 @@ mod tests {
             ("LIBRARY USE ONLY", Lending::NONE),
             ("Photocopies only", Lending::COPY_ONLY),
             ("Gift of the author", Lending::BOTH),
+            ("Non-circulating", Lending::NONE),
+            ("No ILL.", Lending::NONE),
+            // the words inside others: not a restriction
+            ("Piano illustrations, no illustrated cover", Lending::BOTH),
+            ("nonreference", Lending::BOTH),
+            (
+                "Circulating; see also the reference only copy",
+                Lending::NONE,
+            ),
         ] {
             let field = f(b"852", &[(b'a', "X"), (b'z', note)]);
             assert_eq!(

@@ -48,11 +48,10 @@ use std::path::{Path, PathBuf};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::lookup::Citation;
 use crate::marc::{Record, trim_isbd, write_iso2709};
-use crate::words::normalize_text;
+use crate::words::{ascii_fold, normalize_text};
 
 /// How to split real records into a consortium.
 #[derive(Clone, Debug)]
@@ -222,17 +221,6 @@ fn work_key(r: &Record) -> String {
     let mut words = crate::words::significant(&t);
     words.sort();
     format!("{}|{}", words.join(" "), normalize_text(a))
-}
-
-/// Folds text to ASCII: decomposes, drops combining marks and the modifier letters of
-/// romanisation (ʻ ʼ), keeps other characters.
-pub fn ascii_fold(s: &str) -> String {
-    s.nfd()
-        .filter(|c| {
-            !unicode_normalization::char::is_combining_mark(*c)
-                && !matches!(*c, '\u{02BB}' | '\u{02BC}' | '\u{02B9}' | '\u{02BA}')
-        })
-        .collect()
 }
 
 fn isbn_digits(s: &str) -> Option<(String, String)> {

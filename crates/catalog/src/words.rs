@@ -352,6 +352,17 @@ pub fn has_word(set: &[String], w: &str) -> bool {
             .any(|x| x.chars().count().abs_diff(n) <= 1 && one_edit(x, w))
 }
 
+/// Folds text to ASCII: decomposes, drops combining marks and the modifier letters of
+/// romanisation (ʻ ʼ), keeps other characters.
+pub fn ascii_fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| {
+            !unicode_normalization::char::is_combining_mark(*c)
+                && !matches!(*c, '\u{02BB}' | '\u{02BC}' | '\u{02B9}' | '\u{02BA}')
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

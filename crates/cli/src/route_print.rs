@@ -32,6 +32,8 @@ fn matches_json(ms: &[pb::CatalogMatch]) -> Vec<serde_json::Value> {
             serde_json::json!({
                 "cluster": m.cluster, "method": m.method,
                 "confidence": (m.confidence * 1000.0).round() / 1000.0, "title": m.title,
+                "author": m.author, "year": (m.year > 0).then_some(m.year),
+                "holders": m.holders, "lending_holders": m.lending_holders,
             })
         })
         .collect()
@@ -82,10 +84,7 @@ pub fn print_response(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
     let candidates = |what: &str| {
         println!("{what}; candidates for staff:");
         for m in &r.candidates {
-            println!(
-                "  cluster {} by {} ({:.2}) {}",
-                m.cluster, m.method, m.confidence, m.title
-            );
+            println!("  {}", candidate_line(m));
         }
     };
     match pb::RouteStatus::try_from(r.status) {
@@ -149,4 +148,26 @@ pub fn print_response(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One candidate as staff read it: enough to tell volumes and editions apart.
+fn candidate_line(m: &pb::CatalogMatch) -> String {
+    let mut line = format!(
+        "cluster {} by {} ({:.2}) {}",
+        m.cluster, m.method, m.confidence, m.title
+    );
+    if !m.author.is_empty() {
+        line.push_str(" / ");
+        line.push_str(&m.author);
+    }
+    if m.year > 0 {
+        line.push_str(&format!(", {}", m.year));
+    }
+    line.push_str(&format!(
+        "; {} holder{}, {} lending",
+        m.holders,
+        if m.holders == 1 { "" } else { "s" },
+        m.lending_holders
+    ));
+    line
 }

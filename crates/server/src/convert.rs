@@ -230,14 +230,17 @@ fn status_to_wire(s: RouteStatus) -> pb::RouteStatus {
 }
 
 fn catalog_match(m: &Match, cat: &Catalog) -> pb::CatalogMatch {
+    let (title, author) = cat.title_author(m.cluster).unwrap_or_default();
+    let holders = cat.holders(m.cluster);
     pb::CatalogMatch {
         cluster: m.cluster,
         method: m.method.name().into(),
         confidence: f64::from(m.confidence),
-        title: cat
-            .title_author(m.cluster)
-            .map(|(t, _)| t)
-            .unwrap_or_default(),
+        title,
+        author,
+        year: cat.year(m.cluster).map_or(0, u32::from),
+        holders: holders.len() as u32,
+        lending_holders: holders.iter().filter(|h| h.lendable()).count() as u32,
     }
 }
 
