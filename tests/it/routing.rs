@@ -257,10 +257,7 @@ fn rota_route_offline_prints_reasons_and_json() {
         out.contains("Physique sociale. 1 / Qu") && out.contains("Adolphe, 1869;"),
         "{out}"
     );
-    assert!(
-        out.contains("Physique sociale. 2 / Qu"),
-        "{out}"
-    );
+    assert!(out.contains("Physique sociale. 2 / Qu"), "{out}");
     assert!(!out.contains("lending string"), "{out}");
     // a two-word title with no author names too many books to be sure of one
     let o = by_title("Mensch und Gesellschaft", None);
