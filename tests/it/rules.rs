@@ -308,3 +308,54 @@ fn holdings_notes_that_allow_lending_do_not_limit_it() {
         }
     }
 }
+
+#[test]
+fn the_build_report_names_refused_merges_and_limited_holdings() {
+    // LoC 00008235 "The super-duper seed surprise" and 00008497 "Cooks, cakes, and
+    // chocolate shakes": one ISBN (0570071135) printed in two books of a series
+    let Some(loc) = crate::common::loc_file() else {
+        return;
+    };
+    let data = std::fs::read(&loc).unwrap();
+    let mut out = Vec::new();
+    for r in rota_catalog::marc::read_iso2709(&data)
+        .into_iter()
+        .flatten()
+    {
+        if matches!(
+            r.control("001").map(str::trim),
+            Some("00008235" | "00008497")
+        ) {
+            rota_catalog::marc::write_iso2709(&r, &mut out);
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("series.mrc");
+    std::fs::write(&file, &out).unwrap();
+    let Some(d) = shared_data() else { return };
+    let o = std::process::Command::new(rota_bin())
+        .args(["catalog", "build", "--out"])
+        .arg(tmp.path().join("x.snap"))
+        .arg("--library")
+        .arg(format!("US-DLC={}", file.display()))
+        .arg("--library")
+        .arg(format!(
+            "CA-LU={}",
+            d.join("evergreen-testsets/oss.marc").display()
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("refused merges 1 (title 1)"), "{text}");
+    assert!(
+        text.contains(
+            "US-DLC:00008235 and US-DLC:00008497 share isbn:9780570071136 but differ in title"
+        ) || text.contains(
+            "US-DLC:00008497 and US-DLC:00008235 share isbn:9780570071136 but differ in title"
+        ),
+        "{text}"
+    );
+    // oss.marc's 14 online resources: copied, never lent
+    assert!(text.contains("copy only: online resource"), "{text}");
+}
