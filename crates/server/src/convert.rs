@@ -6,8 +6,8 @@
 use rota_catalog::{Catalog, Citation, Format, Match, MatchStatus, Resolution};
 use rota_proto::v1 as pb;
 use rota_routing::{
-    Answer, Exclusion, LendingString, ReasonRetry, ReasonUnfilled, Request, RouteStatus, Service,
-    ServiceType, Tried,
+    Answer, Exclusion, LendingString, Mode, Profile, ReasonRetry, ReasonUnfilled, Request,
+    RouteStatus, Service, ServiceType, Tried,
 };
 use tonic::Status;
 
@@ -350,4 +350,67 @@ pub fn request_to_wire(r: &Request) -> pb::RouteRequest {
         require_identifier: r.require_identifier,
         route_anyway: r.route_anyway,
     }
+}
+
+/// A weight profile on the wire, with its version.
+pub fn profile_to_wire(p: &Profile, version: u64) -> pb::WeightProfile {
+    let w = p.weights;
+    let a = p.adjustments;
+    pb::WeightProfile {
+        name: p.name.clone(),
+        mode: match p.mode {
+            Mode::FastestFill => pb::RankingMode::FastestFill as i32,
+            Mode::WeightedScore => pb::RankingMode::WeightedScore as i32,
+        },
+        w_holdings: w.holdings,
+        w_load: w.load,
+        w_reciprocity: w.reciprocity,
+        w_tier: w.tier,
+        w_cost: w.cost,
+        w_distance: w.distance,
+        w_turnaround: w.turnaround,
+        w_fill_rate: w.fill_rate,
+        adj_reciprocity: a.reciprocity,
+        adj_cost: a.cost,
+        adj_fairness: a.fairness,
+        adj_tier: a.tier,
+        version,
+    }
+}
+
+/// A weight profile from the wire: unset fields taken from `base` (the profile it
+/// replaces), the result validated.
+pub fn profile_from_wire(w: &pb::WeightProfile, base: Option<&Profile>) -> Result<Profile, Status> {
+    let mode = match pb::RankingMode::try_from(w.mode) {
+        Ok(pb::RankingMode::FastestFill) => Mode::FastestFill,
+        Ok(pb::RankingMode::WeightedScore) => Mode::WeightedScore,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "mode: unknown value {}",
+                w.mode
+            )));
+        }
+    };
+    let mut p = base.cloned().unwrap_or_default();
+    p.name = w.name.clone();
+    p.mode = mode;
+    p.weights = rota_routing::profile::Weights {
+        holdings: w.w_holdings,
+        load: w.w_load,
+        reciprocity: w.w_reciprocity,
+        tier: w.w_tier,
+        cost: w.w_cost,
+        distance: w.w_distance,
+        turnaround: w.w_turnaround,
+        fill_rate: w.w_fill_rate,
+    };
+    p.adjustments = rota_routing::profile::Adjustments {
+        reciprocity: w.adj_reciprocity,
+        cost: w.adj_cost,
+        fairness: w.adj_fairness,
+        tier: w.adj_tier,
+    };
+    p.validate()
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    Ok(p)
 }

@@ -1,0 +1,395 @@
+//! `rota.v1.Admin`: weight profiles and lender entries (versioned), and simulations.
+
+use std::time::Instant;
+
+use rota_proto::v1 as pb;
+use tonic::{Request as GReq, Response, Status};
+
+use super::status::log_status;
+use super::{Shared, observe, principal, require};
+use crate::app::App;
+use crate::config::Role;
+use crate::convert;
+use crate::log::LogRecord;
+
+/// `rota.v1.Admin`.
+#[derive(Clone)]
+pub struct AdminSvc(pub Shared);
+
+/// An admin change with optimistic concurrency: refused unless the caller read the current
+/// version, then made durable (and applied) before the answer. Callers hold
+/// `App::admin_lock`, so the check and the append cannot interleave with another change.
+async fn versioned_put(
+    app: &App,
+    kind: &str,
+    name: &str,
+    current: u64,
+    expected: u64,
+    who: &str,
+    record: impl FnOnce(u64) -> LogRecord,
+) -> Result<Response<pb::PutResponse>, Status> {
+    if expected != current {
+        return Err(Status::aborted(format!(
+            "version: {kind} {name:?} is at version {current}, not {expected}; read it again"
+        )));
+    }
+    let version = current + 1;
+    let seq = app
+        .log
+        .append(record(version))
+        .await
+        .map_err(|e| log_status(&e))?;
+    tracing::info!(who, kind, name, version, seq, "admin change");
+    Ok(Response::new(pb::PutResponse {
+        version,
+        sequence: seq,
+    }))
+}
+
+/// The Admin Simulate RPC's bounds (see the proto).
+const SIM_MAX_SECONDS: u32 = 120;
+const SIM_MAX_LIBRARIES: usize = 1_000;
+const SIM_MAX_RECORDS: usize = 500_000;
+const SIM_MAX_REQUESTS: f64 = 200_000.0;
+const SIM_MAX_STRATEGIES: usize = 12;
+const SIM_MAX_PROFILES: usize = 4;
+
+/// One simulation at a time: the flag is held by the blocking task itself, so a client
+/// that goes away does not free the slot before the simulation really ends.
+static SIM_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct SimSlot;
+
+impl SimSlot {
+    fn take() -> Option<SimSlot> {
+        SIM_RUNNING
+            .compare_exchange(
+                false,
+                true,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            )
+            .ok()
+            .map(|_| SimSlot)
+    }
+}
+
+impl Drop for SimSlot {
+    fn drop(&mut self) {
+        SIM_RUNNING.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The scenario and profiles of a Simulate request, checked against the bounds.
+fn sim_input(
+    r: &pb::SimulateRequest,
+) -> Result<(rota_sim::Scenario, Vec<rota_routing::Profile>), Status> {
+    let bad = |m: String| Status::invalid_argument(m);
+    let s: rota_sim::Scenario = if r.scenario_toml.trim().is_empty() {
+        rota_sim::Scenario::default()
+    } else {
+        toml::from_str(&r.scenario_toml)
+            .map_err(|e| bad(format!("scenario_toml: {}", e.to_string().trim())))?
+    };
+    if s.imls.is_some() {
+        return Err(bad(
+            "scenario_toml: imls names a server-side file; not accepted over RPC".into(),
+        ));
+    }
+    if s.strategies.iter().any(|x| x.starts_with("profile:")) {
+        return Err(bad(
+            "scenario_toml: profile:FILE strategies read server-side files; pass profiles in profiles_toml".into(),
+        ));
+    }
+    if s.libraries > SIM_MAX_LIBRARIES {
+        return Err(bad(format!(
+            "scenario_toml: libraries {} is above {SIM_MAX_LIBRARIES}",
+            s.libraries
+        )));
+    }
+    if s.records > SIM_MAX_RECORDS {
+        return Err(bad(format!(
+            "scenario_toml: records {} is above {SIM_MAX_RECORDS}",
+            s.records
+        )));
+    }
+    let requests = f64::from(s.days) * s.requests_per_day;
+    if requests.is_nan() || requests > SIM_MAX_REQUESTS {
+        return Err(bad(format!(
+            "scenario_toml: days × requests_per_day = {requests:.0} is above {SIM_MAX_REQUESTS:.0}"
+        )));
+    }
+    if s.strategies.len() + r.profiles_toml.len() > SIM_MAX_STRATEGIES {
+        return Err(bad(format!(
+            "at most {SIM_MAX_STRATEGIES} strategies and profiles together"
+        )));
+    }
+    if r.profiles_toml.len() > SIM_MAX_PROFILES {
+        return Err(bad(format!(
+            "profiles_toml: at most {SIM_MAX_PROFILES} profiles"
+        )));
+    }
+    let profiles = r
+        .profiles_toml
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            rota_routing::Profile::parse(t, false)
+                .map_err(|e| bad(format!("profiles_toml[{i}]: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((s, profiles))
+}
+
+#[tonic::async_trait]
+impl pb::admin_server::Admin for AdminSvc {
+    async fn simulate(
+        &self,
+        req: GReq<pb::SimulateRequest>,
+    ) -> Result<Response<pb::SimulateResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            self.0.app()?;
+            require(&principal(&req)?, Role::Ops)?;
+            let (scenario, profiles) = sim_input(req.get_ref())?;
+            let secs = match req.get_ref().time_limit_seconds {
+                0 => SIM_MAX_SECONDS,
+                n => n.min(SIM_MAX_SECONDS),
+            };
+            let slot = SimSlot::take().ok_or_else(|| {
+                Status::resource_exhausted("a simulation is already running; retry when it ends")
+            })?;
+            tracing::info!(
+                libraries = scenario.libraries,
+                records = scenario.records,
+                days = scenario.days,
+                limit_s = secs,
+                "simulation started"
+            );
+            let out = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                rota_sim::simulate_with(
+                    &scenario,
+                    profiles,
+                    Some(std::time::Duration::from_secs(u64::from(secs))),
+                )
+            })
+            .await
+            .map_err(|_| Status::internal("the simulation task failed"))?;
+            match out {
+                Ok(rep) => Ok(pb::SimulateResponse {
+                    report_markdown: rep.markdown(),
+                    report_json: serde_json::to_string_pretty(&rep)
+                        .map_err(|e| Status::internal(format!("report: {e}")))?,
+                    time_to_fill_svg: rep.svg_time_to_fill(),
+                    load_svg: rep.svg_load(),
+                    seconds: t.elapsed().as_secs_f64(),
+                }),
+                Err(e @ rota_sim::SimError::Deadline(_)) => {
+                    Err(Status::deadline_exceeded(e.to_string()))
+                }
+                Err(e) => Err(Status::invalid_argument(e.to_string())),
+            }
+        }
+        .await;
+        observe("Admin.Simulate", t, &r);
+        r.map(Response::new)
+    }
+
+    async fn get_profile(
+        &self,
+        req: GReq<pb::GetProfileRequest>,
+    ) -> Result<Response<pb::WeightProfile>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let name = &req.get_ref().name;
+        let p = eng
+            .profile(name)
+            .ok_or_else(|| Status::not_found(format!("profile {name:?} does not exist")))?;
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .profiles
+            .get(name)
+            .copied()
+            .unwrap_or(0);
+        Ok(Response::new(convert::profile_to_wire(p, v)))
+    }
+
+    async fn put_profile(
+        &self,
+        req: GReq<pb::WeightProfile>,
+    ) -> Result<Response<pb::PutResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let app = self.0.app()?;
+            let who = principal(&req)?;
+            require(&who, Role::Ops)?;
+            let w = req.get_ref();
+            if w.name.trim().is_empty() {
+                return Err(Status::invalid_argument("name: required"));
+            }
+            let eng = app.engine.load();
+            let p = convert::profile_from_wire(w, eng.profile(&w.name))?;
+            let _admin = app.admin_lock.lock().await;
+            let current = app
+                .versions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .profiles
+                .get(&w.name)
+                .copied()
+                .unwrap_or(0);
+            versioned_put(
+                &app,
+                "profile",
+                &w.name,
+                current,
+                w.version,
+                &who.name,
+                |version| LogRecord::Profile {
+                    who: who.name.clone(),
+                    profile: p,
+                    version,
+                },
+            )
+            .await
+        }
+        .await;
+        observe("PutProfile", t, &r);
+        r
+    }
+
+    async fn list_profiles(
+        &self,
+        req: GReq<pb::ListProfilesRequest>,
+    ) -> Result<Response<pb::ListProfilesResponse>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok(Response::new(pb::ListProfilesResponse {
+            profiles: eng
+                .profiles()
+                .into_iter()
+                .map(|p| convert::profile_to_wire(p, v.profiles.get(&p.name).copied().unwrap_or(0)))
+                .collect(),
+        }))
+    }
+
+    async fn get_lender(
+        &self,
+        req: GReq<pb::GetLenderRequest>,
+    ) -> Result<Response<pb::LenderEntry>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let eng = app.engine.load();
+        let sym = &req.get_ref().symbol;
+        let i = eng
+            .directory()
+            .index(sym)
+            .ok_or_else(|| Status::not_found(format!("lender {sym:?} does not exist")))?;
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lenders
+            .get(sym)
+            .copied()
+            .unwrap_or(0);
+        Ok(Response::new(pb::LenderEntry {
+            symbol: sym.clone(),
+            entry_json: serde_json::to_string(eng.directory().get(i)).unwrap_or_default(),
+            version: v,
+        }))
+    }
+
+    async fn put_lender(
+        &self,
+        req: GReq<pb::LenderEntry>,
+    ) -> Result<Response<pb::PutResponse>, Status> {
+        let t = Instant::now();
+        let r = async {
+            let app = self.0.app()?;
+            let who = principal(&req)?;
+            require(&who, Role::Ops)?;
+            let e = req.get_ref();
+            let lender: rota_routing::Lender = serde_json::from_str(&e.entry_json)
+                .map_err(|err| Status::invalid_argument(format!("entry_json: {err}")))?;
+            if lender.symbol != e.symbol {
+                return Err(Status::invalid_argument(
+                    "entry_json.symbol: differs from symbol",
+                ));
+            }
+            // validate the entry as a directory of one, so errors name the field
+            rota_routing::Directory::new(vec![lender.clone()], "entry_json")
+                .map_err(|err| Status::invalid_argument(err.to_string()))?;
+            let _admin = app.admin_lock.lock().await;
+            let current = app
+                .versions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .lenders
+                .get(&e.symbol)
+                .copied()
+                .unwrap_or(0);
+            versioned_put(
+                &app,
+                "lender",
+                &e.symbol,
+                current,
+                e.version,
+                &who.name,
+                |version| LogRecord::Lender {
+                    who: who.name.clone(),
+                    lender: Box::new(lender),
+                    version,
+                },
+            )
+            .await
+        }
+        .await;
+        observe("PutLender", t, &r);
+        r
+    }
+
+    async fn list_lenders(
+        &self,
+        req: GReq<pb::ListLendersRequest>,
+    ) -> Result<Response<pb::ListLendersResponse>, Status> {
+        let app = self.0.app()?;
+        require(&principal(&req)?, Role::Ops)?;
+        let r = req.get_ref();
+        let size = if r.page_size == 0 {
+            100
+        } else {
+            r.page_size.min(1000)
+        } as usize;
+        let eng = app.engine.load();
+        let v = app
+            .versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let all = eng.directory().lenders();
+        Ok(Response::new(pb::ListLendersResponse {
+            lenders: all
+                .iter()
+                .skip(r.offset as usize)
+                .take(size)
+                .map(|l| pb::LenderEntry {
+                    symbol: l.symbol.clone(),
+                    entry_json: serde_json::to_string(l).unwrap_or_default(),
+                    version: v.lenders.get(&l.symbol).copied().unwrap_or(0),
+                })
+                .collect(),
+            total: all.len() as u32,
+        }))
+    }
+}

@@ -1,0 +1,159 @@
+//! `rota.v1.Routing`: one request, its lenders as a stream, and batches of requests.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use futures::StreamExt;
+use rota_proto::v1 as pb;
+use tonic::{Request as GReq, Response, Status, Streaming};
+
+use super::status::route_status;
+use super::{BoxStream, Principal, Shared, may_act_for, now, observe, principal};
+use crate::app::App;
+use crate::convert;
+
+/// `rota.v1.Routing`.
+#[derive(Clone)]
+pub struct RoutingSvc(pub Shared);
+
+#[tonic::async_trait]
+impl pb::routing_server::Routing for RoutingSvc {
+    async fn route(
+        &self,
+        req: GReq<pb::RouteRequest>,
+    ) -> Result<Response<pb::RouteResponse>, Status> {
+        let t = Instant::now();
+        let r = (|| {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            route_one(&app, &p, req.get_ref()).map(Response::new)
+        })();
+        observe("Route", t, &r);
+        r
+    }
+
+    type RouteStreamStream = BoxStream<pb::RankedLender>;
+
+    async fn route_stream(
+        &self,
+        req: GReq<pb::RouteRequest>,
+    ) -> Result<Response<Self::RouteStreamStream>, Status> {
+        let t = Instant::now();
+        let r = (|| {
+            let _permit = self.0.permit()?;
+            let app = self.0.app()?;
+            let p = principal(&req)?;
+            route_one(&app, &p, req.get_ref())
+        })();
+        observe("RouteStream", t, &r);
+        let resp = r?;
+        let items: Vec<Result<pb::RankedLender, Status>> =
+            resp.lenders.into_iter().map(Ok).collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(items))))
+    }
+
+    type RouteBatchStream = BoxStream<pb::RouteResponse>;
+
+    async fn route_batch(
+        &self,
+        req: GReq<Streaming<pb::RouteRequest>>,
+    ) -> Result<Response<Self::RouteBatchStream>, Status> {
+        let app = self.0.app()?;
+        let p = principal(&req)?;
+        let max_items = self.0.max_stream_items;
+        let mut input = req.into_inner();
+        // bounded: a slow reader stops us reading more requests (backpressure, no growth)
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::RouteResponse, Status>>(256);
+        tokio::spawn(async move {
+            use futures::FutureExt;
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut n = 0u64;
+            loop {
+                // take what has already arrived (up to a chunk) and route it on all cores
+                let Some(first) = input.next().await else {
+                    return;
+                };
+                let mut chunk = vec![first];
+                while chunk.len() < 512 {
+                    match input.next().now_or_never() {
+                        Some(Some(x)) => chunk.push(x),
+                        _ => break,
+                    }
+                }
+                let mut reqs: Vec<(pb::RouteRequest, bool)> = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    let r = match item {
+                        Ok(r) => r,
+                        Err(s) => {
+                            let _ = tx.send(Err(s)).await;
+                            return;
+                        }
+                    };
+                    n += 1;
+                    if n > max_items {
+                        let _ = tx
+                            .send(Err(Status::resource_exhausted(format!(
+                                "a RouteBatch stream carries at most {max_items} requests; open another"
+                            ))))
+                            .await;
+                        return;
+                    }
+                    let dup = !r.request_id.is_empty() && !seen.insert(r.request_id.clone());
+                    reqs.push((r, dup));
+                }
+                let (a2, p2) = (app.clone(), p.clone());
+                let routed = tokio::task::spawn_blocking(move || {
+                    use rayon::prelude::*;
+                    reqs.into_par_iter()
+                        .map(|(r, dup)| {
+                            let t = Instant::now();
+                            let out = if dup {
+                                Err(Status::invalid_argument(format!(
+                                    "request_id: {:?} appears twice in this batch",
+                                    r.request_id
+                                )))
+                            } else {
+                                route_one(&a2, &p2, &r)
+                            };
+                            observe("RouteBatch.item", t, &out);
+                            out.unwrap_or_else(|s| pb::RouteResponse {
+                                request_id: r.request_id.clone(),
+                                error: Some(pb::RouteError {
+                                    code: format!("{:?}", s.code()),
+                                    message: s.message().to_string(),
+                                }),
+                                ..Default::default()
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                let Ok(routed) = routed else {
+                    let _ = tx.send(Err(Status::internal("routing task failed"))).await;
+                    return;
+                };
+                for msg in routed {
+                    if tx.send(Ok(msg)).await.is_err() {
+                        return; // client went away
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// Routes one request for a caller: the wire request checked and converted, the borrower
+/// checked against the caller's token, the answer converted back.
+fn route_one(app: &App, p: &Principal, r: &pb::RouteRequest) -> Result<pb::RouteResponse, Status> {
+    let req = convert::request_from_wire(r, now())?;
+    may_act_for(p, &req.borrower)?;
+    let eng = app.engine.load();
+    let live = app.live.read().unwrap_or_else(|e| e.into_inner());
+    let s = eng.route(&live, &req).map_err(|e| route_status(&e))?;
+    drop(live);
+    Ok(convert::response_to_wire(s, eng.catalog()))
+}
