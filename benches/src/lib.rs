@@ -80,7 +80,10 @@ pub fn engine_with_history(cat: Catalog, events: usize) -> (Engine, LiveState, V
     let today = chrono::DateTime::from_timestamp(NOW, 0)
         .expect("time")
         .date_naive();
-    let dir: Arc<Directory> = Arc::new(rota_routing::synth::directory_for(&cat, 1, today));
+    let dir: Arc<Directory> = Arc::new(
+        rota_routing::synth::directory_for(&cat, 1, today)
+            .expect("a generated directory validates"),
+    );
     let engine = Engine::new(cat, dir.clone(), vec![]).expect("engine");
     let mut state = engine.new_state();
     let evs = event_stream(&dir, events, engine.catalog().clusters());

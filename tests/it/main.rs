@@ -3,6 +3,7 @@
 
 mod catalog;
 mod common;
+mod consistency;
 mod precision;
 mod routing;
 mod rules;

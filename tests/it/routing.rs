@@ -37,7 +37,7 @@ fn routes_every_swb_record_within_the_rules() {
     let today = chrono::DateTime::from_timestamp(NOW, 0)
         .unwrap()
         .date_naive();
-    let dir = Arc::new(directory_for(&cat, 5, today));
+    let dir = Arc::new(directory_for(&cat, 5, today).unwrap());
     assert_eq!(dir.len(), 440);
     let engine = Engine::new(cat.clone(), dir.clone(), vec![]).unwrap();
     let mut state = engine.new_state();

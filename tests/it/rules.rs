@@ -225,7 +225,8 @@ fn e_books_are_never_lent_and_copied_only_under_licence() {
         &cat,
         1,
         chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
-    );
+    )
+    .unwrap();
     let mut lenders = synth.lenders().to_vec();
     for l in &mut lenders {
         l.electronic_ill = if l.symbol == "US-AAA" {

@@ -14,9 +14,9 @@ use tonic::transport::Channel;
 
 use crate::common::rota_bin;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -27,7 +27,7 @@ impl Drop for Server {
 }
 
 /// Starts `rota serve` with a small demo consortium and waits until health says SERVING.
-fn start(data: &Path, extra: &[&str]) -> Server {
+pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
     start_env(data, extra, &[])
 }
 
@@ -67,7 +67,7 @@ fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     Server { child, addr }
 }
 
-async fn channel(addr: &str) -> Channel {
+pub(crate) async fn channel(addr: &str) -> Channel {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(c) = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
@@ -102,7 +102,7 @@ fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
     r
 }
 
-fn isbn(i: u64) -> String {
+pub(crate) fn isbn(i: u64) -> String {
     rota_catalog::generate::isbn_of(i)
 }
 
@@ -119,7 +119,7 @@ fn req(id: &str, borrower: &str, i: u64) -> pb::RouteRequest {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

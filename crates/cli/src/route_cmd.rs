@@ -150,8 +150,8 @@ pub fn directory_cmd(cmd: DirectoryCmd) -> anyhow::Result<ExitCode> {
         } => {
             let cat = Catalog::open(&snapshot)?;
             let today = chrono::Utc::now().date_naive();
-            let dir = rota_routing::synth::directory_for(&cat, seed, today);
-            rota_catalog::snapshot::write_atomic(&out, dir.to_toml().as_bytes())
+            let dir = rota_routing::synth::directory_for(&cat, seed, today)?;
+            rota_catalog::snapshot::write_atomic(&out, dir.to_toml()?.as_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {} lenders to {}", dir.len(), out.display());
         }

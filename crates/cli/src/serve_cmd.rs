@@ -196,8 +196,11 @@ fn load(cfg: &Config) -> Result<rota_server::Loaded, StartError> {
                 Directory::load(&d)?
             } else {
                 let dir =
-                    rota_routing::synth::directory_for(&cat, 1, chrono::Utc::now().date_naive());
-                rota_catalog::snapshot::write_atomic(&d, dir.to_toml().as_bytes())
+                    rota_routing::synth::directory_for(&cat, 1, chrono::Utc::now().date_naive())?;
+                let toml = dir
+                    .to_toml()
+                    .map_err(|e| other(format!("{}: {e}", d.display())))?;
+                rota_catalog::snapshot::write_atomic(&d, toml.as_bytes())
                     .map_err(|e| other(format!("{}: {e}", d.display())))?;
                 dir
             }

@@ -433,11 +433,10 @@ impl Directory {
     }
 
     /// Serialises as TOML.
-    pub fn to_toml(&self) -> String {
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(&DirectoryFile {
             lenders: self.lenders.clone(),
         })
-        .unwrap_or_default()
     }
 
     /// Lenders, by index.

@@ -28,7 +28,7 @@ fn fixture() -> &'static (Engine, LiveState) {
             .unwrap()
             .date_naive();
         // every fourth lender is a branch of the one before it
-        let generated = directory_for(&cat, 3, today);
+        let generated = directory_for(&cat, 3, today).unwrap();
         let mut lenders = generated.lenders().to_vec();
         for i in (1..lenders.len()).step_by(4) {
             lenders[i].institution = Some(lenders[i - 1].symbol.clone());

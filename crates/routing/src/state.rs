@@ -761,32 +761,42 @@ impl LiveState {
     }
 
     /// Serialises (for the server's periodic state snapshots).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let f = StateFile {
-            lenders: self.lenders.clone(),
-            open: self.open.iter().map(|(k, v)| (*k, *v)).collect(),
-            ledger: self
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    /// Restores from [`LiveState::to_bytes`].
+    pub fn from_bytes(b: &[u8]) -> Result<LiveState, serde_json::Error> {
+        serde_json::from_slice(b)
+    }
+}
+
+impl From<&LiveState> for StateFile {
+    fn from(s: &LiveState) -> StateFile {
+        StateFile {
+            lenders: s.lenders.clone(),
+            open: s.open.iter().map(|(k, v)| (*k, *v)).collect(),
+            ledger: s
                 .ledger
                 .iter()
                 .enumerate()
                 .flat_map(|(row, m)| m.iter().map(move |(p, v)| ((row as u32, p), v.to_file())))
                 .collect(),
-            not_held: self
+            not_held: s
                 .not_held
                 .iter()
                 .enumerate()
                 .flat_map(|(l, b)| b.iter().map(move |c| (l as u32, c)))
                 .collect(),
-            retry_after: self.retry_after.iter().map(|(k, v)| (*k, *v)).collect(),
-            priors: self.priors,
-            applied: self.applied,
-        };
-        serde_json::to_vec(&f).unwrap_or_default()
+            retry_after: s.retry_after.iter().map(|(k, v)| (*k, *v)).collect(),
+            priors: s.priors,
+            applied: s.applied,
+        }
     }
+}
 
-    /// Restores from [`LiveState::to_bytes`].
-    pub fn from_bytes(b: &[u8]) -> Result<LiveState, serde_json::Error> {
-        let f: StateFile = serde_json::from_slice(b)?;
+impl From<StateFile> for LiveState {
+    fn from(f: StateFile) -> LiveState {
         let n = f.lenders.len();
         let mut not_held = vec![RoaringBitmap::new(); n];
         let mut not_held_clusters = RoaringBitmap::new();
@@ -797,7 +807,7 @@ impl LiveState {
             }
         }
         let retry_clusters = f.retry_after.iter().map(|((_, c), _)| *c).collect();
-        Ok(LiveState {
+        LiveState {
             lenders: f.lenders,
             open: f.open.into_iter().collect(),
             ledger: {
@@ -816,7 +826,19 @@ impl LiveState {
             retry_clusters,
             priors: f.priors,
             applied: f.applied,
-        })
+        }
+    }
+}
+
+impl Serialize for LiveState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StateFile::from(self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for LiveState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LiveState, D::Error> {
+        StateFile::deserialize(d).map(LiveState::from)
     }
 }
 
@@ -1006,7 +1028,7 @@ mod tests {
         )
         .unwrap();
         s.apply(&d, &ev(0, "q", "B", EventKind::Sent)).unwrap();
-        let r = LiveState::from_bytes(&s.to_bytes()).unwrap();
+        let r = LiveState::from_bytes(&s.to_bytes().unwrap()).unwrap();
         assert!(r.said_not_held(0, 7));
         assert_eq!(r.open_requests(1), 1);
         assert_eq!(r.applied(), 2);

@@ -12,7 +12,11 @@ use rota_catalog::{Catalog, Format};
 use crate::directory::{Capacity, Charge, Closure, Directory, Lender, Offer, Service, Tier};
 
 /// Generates a directory entry for every library in the catalogue.
-pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> Directory {
+pub fn directory_for(
+    catalog: &Catalog,
+    seed: u64,
+    today: chrono::NaiveDate,
+) -> Result<Directory, crate::DirectoryError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = catalog.libraries().len();
     // holdings per library, to give big libraries big capacities
@@ -132,7 +136,7 @@ pub fn directory_for(catalog: &Catalog, seed: u64, today: chrono::NaiveDate) -> 
             }
         })
         .collect();
-    Directory::new(lenders, "(generated)").unwrap_or_default()
+    Directory::new(lenders, "(generated)")
 }
 
 /// A plausible history of lifecycle events for a directory: every lender has a hidden

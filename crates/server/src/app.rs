@@ -5,7 +5,7 @@
 //! state; writes go through the log, whose writer thread applies them in log order.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -69,7 +69,7 @@ pub struct Versions {
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
     seq: u64,
-    live: serde_json::Value,
+    live: LiveState,
     lenders: Vec<Lender>,
     profiles: Vec<Profile>,
     holdings_ops: Vec<DeltaOp>,
@@ -96,22 +96,34 @@ pub enum StartError {
     Other(String),
 }
 
-/// Applies one durable record to the engine and live state.
+/// Why a durable record no longer applies (it was checked before it was logged: a
+/// lender removed or a snapshot swapped since is the only way here).
+#[derive(Debug, thiserror::Error)]
+enum ApplyError {
+    #[error("event: {0}")]
+    Event(#[from] rota_routing::EventError),
+    #[error("profile: {0}")]
+    Profile(#[from] rota_routing::ProfileError),
+    #[error("lender: {0}")]
+    Directory(#[from] rota_routing::DirectoryError),
+    #[error("holdings: {0}")]
+    Holdings(#[from] rota_catalog::DeltaError),
+}
+
+/// Applies one durable record to the engine and live state; a version is recorded only
+/// when its change took effect.
 fn apply_record(
     engine: &ArcSwap<Engine>,
     live: &RwLock<LiveState>,
     versions: &Mutex<Versions>,
     ops_log: &Mutex<Vec<DeltaOp>>,
     rec: &LogRecord,
-) {
+) -> Result<(), ApplyError> {
     match rec {
         LogRecord::Event(e) => {
             let eng = engine.load();
             let mut l = live.write().unwrap_or_else(|p| p.into_inner());
-            if let Err(err) = l.apply(eng.directory(), e) {
-                // validated before logging; a lender removed since is the only way here
-                tracing::warn!(error = %err, "logged event no longer applies");
-            }
+            l.apply(eng.directory(), e)?;
             metrics::counter!("rota_events_applied_total").increment(1);
         }
         LogRecord::Profile {
@@ -121,10 +133,8 @@ fn apply_record(
             let mut profiles: Vec<Profile> = eng.profiles().into_iter().cloned().collect();
             profiles.retain(|p| p.name != profile.name);
             profiles.push(profile.clone());
-            match Engine::new(eng.catalog().clone(), eng.directory().clone(), profiles) {
-                Ok(e) => engine.store(Arc::new(e)),
-                Err(err) => tracing::warn!(error = %err, "logged profile no longer validates"),
-            }
+            let e = Engine::new(eng.catalog().clone(), eng.directory().clone(), profiles)?;
+            engine.store(Arc::new(e));
             versions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -141,18 +151,13 @@ fn apply_record(
                 // appended, so existing lender indices (and the live state) stay valid
                 None => lenders.push((**lender).clone()),
             }
-            match Directory::new(lenders, "(admin)") {
-                Ok(d) => {
-                    let profiles: Vec<Profile> = eng.profiles().into_iter().cloned().collect();
-                    if let Ok(e) = Engine::new(eng.catalog().clone(), Arc::new(d), profiles) {
-                        live.write()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .resize(e.directory().len());
-                        engine.store(Arc::new(e));
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "logged lender no longer validates"),
-            }
+            let d = Directory::new(lenders, "(admin)")?;
+            let profiles: Vec<Profile> = eng.profiles().into_iter().cloned().collect();
+            let e = Engine::new(eng.catalog().clone(), Arc::new(d), profiles)?;
+            live.write()
+                .unwrap_or_else(|p| p.into_inner())
+                .resize(e.directory().len());
+            engine.store(Arc::new(e));
             versions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -161,19 +166,30 @@ fn apply_record(
         }
         LogRecord::Holdings { ops, .. } => {
             let eng = engine.load();
-            match eng.catalog().with_delta(ops) {
-                Ok(c) => {
-                    engine.store(Arc::new(eng.with_catalog(Arc::new(c))));
-                    ops_log
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(ops.iter().cloned());
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "logged holdings change no longer applies")
-                }
-            }
+            let c = eng.catalog().with_delta(ops)?;
+            engine.store(Arc::new(eng.with_catalog(Arc::new(c))));
+            ops_log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(ops.iter().cloned());
         }
+    }
+    Ok(())
+}
+
+/// [`apply_record`], with a record that no longer applies logged and passed over: the
+/// log keeps it, and it was valid when it was accepted.
+fn apply_logged(
+    engine: &ArcSwap<Engine>,
+    live: &RwLock<LiveState>,
+    versions: &Mutex<Versions>,
+    ops_log: &Mutex<Vec<DeltaOp>>,
+    seq: u64,
+    rec: &LogRecord,
+) {
+    if let Err(e) = apply_record(engine, live, versions, ops_log, rec) {
+        tracing::warn!(seq, error = %e, "a logged record no longer applies; passed over");
+        metrics::counter!("rota_log_records_not_applied_total").increment(1);
     }
 }
 
@@ -216,8 +232,7 @@ impl App {
                     )
                 };
                 let engine = Engine::new(cat, Arc::new(dir), cp.profiles)?;
-                let live = LiveState::from_bytes(&serde_json::to_vec(&cp.live).unwrap_or_default())
-                    .map_err(|e| StartError::Other(format!("checkpoint state: {e}")))?;
+                let live = cp.live;
                 versions = cp.versions;
                 holdings_ops = cp.holdings_ops;
                 tracing::info!(seq = cp.seq, "restored checkpoint");
@@ -238,7 +253,7 @@ impl App {
         let mut last = from_seq;
         for (seq, rec) in &records {
             if *seq > from_seq {
-                apply_record(&engine, &live, &versions, &ops, rec);
+                apply_logged(&engine, &live, &versions, &ops, *seq, rec);
                 replayed += 1;
                 last = *seq;
             }
@@ -261,7 +276,14 @@ impl App {
                     .and_then(|s| s.as_ref().and_then(|w| w.upgrade()));
                 if let Some(app) = app {
                     for (seq, r) in recs {
-                        apply_record(&app.engine, &app.live, &app.versions, &app.holdings_ops, r);
+                        apply_logged(
+                            &app.engine,
+                            &app.live,
+                            &app.versions,
+                            &app.holdings_ops,
+                            *seq,
+                            r,
+                        );
                         app.applied_seq.store(*seq, Ordering::Release);
                     }
                     app.maybe_checkpoint();
@@ -365,7 +387,7 @@ impl App {
         }
         let cp = Checkpoint {
             seq,
-            live: serde_json::from_slice(&c.live.to_bytes()).map_err(std::io::Error::other)?,
+            live: c.live,
             lenders: c.lenders,
             profiles: c.profiles,
             holdings_ops: c.holdings_ops,
@@ -382,24 +404,52 @@ impl App {
         Ok(seq)
     }
 
-    /// Swaps in a new base snapshot (holdings deltas applied since are re-applied).
-    pub fn reload(&self, path: &Path) -> Result<(u64, u64), rota_catalog::SnapshotError> {
-        let base = Catalog::open(path)?;
+    /// Swaps in a new base snapshot, with the holdings changes made since the last one
+    /// applied to it. The snapshot is opened here; the swap runs on the log writer, in
+    /// the one order of changes, so a holdings batch or event applied meanwhile is
+    /// neither lost nor applied to the old catalogue only. Refused (and nothing changed)
+    /// when the snapshot does not load or those changes do not apply to it.
+    pub async fn reload(self: &Arc<Self>, path: PathBuf) -> Result<(u64, u64), ReloadError> {
+        let base = tokio::task::spawn_blocking(move || Catalog::open(&path))
+            .await
+            .map_err(|e| ReloadError::Task(e.to_string()))??;
+        let app = self.clone();
+        self.log
+            .in_order(move || app.swap_catalog(base))
+            .await
+            .map_err(ReloadError::Log)?
+    }
+
+    /// Runs on the log writer: the new base with the holdings changes since applied.
+    fn swap_catalog(&self, base: Catalog) -> Result<(u64, u64), ReloadError> {
         let ops = self
             .holdings_ops
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let cat = match base.with_delta(&ops) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "holdings deltas do not apply to the new snapshot; dropped");
-                base
-            }
-        };
+        let cat = base
+            .with_delta(&ops)
+            .map_err(|e| ReloadError::Holdings(ops.len(), e))?;
         let (c, h) = (u64::from(cat.clusters()), cat.meta().holdings);
         let eng = self.engine.load();
         self.engine.store(Arc::new(eng.with_catalog(Arc::new(cat))));
         Ok((c, h))
     }
+}
+
+/// Why a reload was refused (nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The snapshot does not load: the caller's (a wrong path, a damaged file).
+    #[error("snapshot refused: {0}")]
+    Snapshot(#[from] rota_catalog::SnapshotError),
+    /// The holdings changes made since the last snapshot do not apply to this one.
+    #[error("the {0} holdings changes made since the last snapshot do not apply to this one: {1}")]
+    Holdings(usize, rota_catalog::DeltaError),
+    /// The log writer is gone (shutting down).
+    #[error("{0}")]
+    Log(crate::log::LogError),
+    /// The loading task failed (ours).
+    #[error("loading the snapshot failed: {0}")]
+    Task(String),
 }

@@ -478,7 +478,7 @@ mod tests {
         let day = chrono::DateTime::from_timestamp(now, 0)
             .unwrap()
             .date_naive();
-        let dir = Arc::new(rota_routing::synth::directory_for(&cat, 1, day));
+        let dir = Arc::new(rota_routing::synth::directory_for(&cat, 1, day).unwrap());
         let events = rota_routing::synth::history(&dir, 2_000, cat.clusters(), 3, now);
         (Engine::new(cat, dir, vec![]).unwrap(), events)
     }

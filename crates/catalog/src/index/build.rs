@@ -183,7 +183,10 @@ impl IndexBuilder {
 
     /// Replaces the numbers in the display text by their tables' coarse forms, trains a
     /// dictionary on a sample of the blocks and compresses them all with it.
-    fn compress_text(&mut self, tables: &[Option<crate::idtable::Table<'_>>]) -> Vec<u8> {
+    fn compress_text(
+        &mut self,
+        tables: &[Option<crate::idtable::Table<'_>>],
+    ) -> Result<Vec<u8>, BuildError> {
         let mut blocks = std::mem::take(&mut self.raw_blocks);
         blocks.par_iter_mut().for_each(|b| {
             *b = text::coarsen(b, |kind, n| tables.get(num_slot(kind))?.as_ref()?.coarse(n));
@@ -197,6 +200,8 @@ impl IndexBuilder {
             .take(400_000)
             .collect();
         let total: usize = samples.iter().map(|s| s.len()).sum();
+        // a dictionary only makes the blocks smaller: when zstd cannot train one (too
+        // few distinct samples), the blocks are compressed without
         let dict = if samples.len() >= 100 && total > 8 * DICT_BYTES {
             zstd::dict::from_samples(&samples, DICT_BYTES).unwrap_or_default()
         } else {
@@ -204,17 +209,17 @@ impl IndexBuilder {
         };
         let compressed: Vec<Vec<u8>> = blocks
             .par_chunks(64)
-            .flat_map_iter(|chunk| {
-                let mut c = zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict).ok();
+            .map(|chunk| {
+                let mut c = zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict)?;
                 chunk
                     .iter()
-                    .map(|b| {
-                        c.as_mut()
-                            .and_then(|c| c.compress(b).ok())
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
+                    .map(|b| c.compress(b))
+                    .collect::<Result<Vec<_>, _>>()
             })
+            .collect::<Result<Vec<Vec<Vec<u8>>>, std::io::Error>>()
+            .map_err(|e| BuildError::Compress(e.to_string()))?
+            .into_iter()
+            .flatten()
             .collect();
         self.text_off.clear();
         self.text.clear();
@@ -222,7 +227,7 @@ impl IndexBuilder {
             self.text_off.push(self.text.len() as u64);
             self.text.extend_from_slice(&c);
         }
-        dict
+        Ok(dict)
     }
 
     /// Serialises the snapshot.
@@ -238,7 +243,7 @@ impl IndexBuilder {
             .iter()
             .map(|t| crate::idtable::Table::parse(t))
             .collect();
-        let dict = self.compress_text(&tables);
+        let dict = self.compress_text(&tables)?;
         self.text_off.push(self.text.len() as u64);
         let clusters = self.years.len() as u64;
         // keys: sort, group duplicates into MULTI entries
@@ -320,7 +325,7 @@ impl IndexBuilder {
             languages: self.languages,
         };
         let mut w = snapshot::Writer::default();
-        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
+        w.section(S_META, serde_json::to_vec(&meta)?);
         w.section(S_KEYS, keys_fst);
         w.section(S_MULTI, le_u32(&multi));
         for (id, t) in S_NUMS.into_iter().zip(nums) {

@@ -147,7 +147,7 @@ impl Catalog {
 
     /// Writes a new snapshot with the delta folded into the holdings arrays (the other
     /// sections are copied as they are).
-    pub fn compact(&self) -> Vec<u8> {
+    pub fn compact(&self) -> Result<Vec<u8>, BuildError> {
         let mut holdings = crate::holdings::Writer::default();
         let mut buf = Vec::new();
         for c in 0..self.clusters() {
@@ -158,7 +158,7 @@ impl Catalog {
         let mut meta = (*self.meta).clone();
         meta.holdings = holdings.holdings();
         let mut w = snapshot::Writer::default();
-        w.section(S_META, serde_json::to_vec(&meta).unwrap_or_default());
+        w.section(S_META, serde_json::to_vec(&meta)?);
         w.section(S_KEYS, self.keys.as_fst().as_bytes().to_vec());
         w.section(S_MULTI, self.multi.as_ref().to_vec());
         for (id, (t, _)) in S_NUMS.into_iter().zip(&self.nums) {
@@ -173,6 +173,6 @@ impl Catalog {
         w.section(S_TEXT_OFF, self.text_off.as_ref().to_vec());
         w.section(S_TEXT, self.text.as_ref().to_vec());
         w.section(S_TEXT_DICT, self.dict_bytes.as_ref().to_vec());
-        w.finish()
+        Ok(w.finish())
     }
 }

@@ -220,6 +220,12 @@ pub enum BuildError {
     /// The snapshot just written does not read back (our bug).
     #[error("the snapshot just built does not read back: {0}")]
     Invalid(SnapshotError),
+    /// zstd refused a block of display text (out of memory, or our bug).
+    #[error("compressing the display text failed: {0}")]
+    Compress(String),
+    /// The metadata would not serialise (our bug).
+    #[error("writing the snapshot metadata failed: {0}")]
+    Meta(#[from] serde_json::Error),
 }
 
 fn le_u32(v: &[u32]) -> Vec<u8> {

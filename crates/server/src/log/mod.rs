@@ -123,6 +123,8 @@ pub(crate) enum Msg {
     Rotate {
         upto: u64,
     },
+    /// Run a task on the writer thread, in queue order (see [`LogHandle::in_order`]).
+    Run(Box<dyn FnOnce() + Send>),
 }
 
 impl LogHandle {
@@ -148,6 +150,24 @@ impl LogHandle {
     /// Appends a record; resolves once it is durable and applied.
     pub async fn append(&self, record: LogRecord) -> Result<u64, LogError> {
         self.submit(record).await?.durable().await
+    }
+
+    /// Runs `task` on the writer thread after every record queued before it has been
+    /// written and applied, and before any queued after: a change to what the records
+    /// apply to (a reloaded catalogue) takes its place in the one order of changes, so no
+    /// record applied meanwhile is lost. The task is not logged.
+    pub async fn in_order<T: Send + 'static>(
+        &self,
+        task: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, LogError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Msg::Run(Box::new(move || {
+                let _ = reply.send(task());
+            })))
+            .await
+            .map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)
     }
 
     /// Asks the writer to start a new segment and drop segments covered by `upto`.

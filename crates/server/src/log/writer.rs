@@ -52,15 +52,27 @@ pub fn start(
             while let Some(first) = rx.blocking_recv() {
                 let mut batch = Vec::new();
                 let mut rotate = None;
+                let mut run = None;
+                // a task runs after the appends queued before it and before those after
                 let mut push = |m: Msg, batch: &mut Vec<Append>| match m {
-                    Msg::Append(a) => batch.push(*a),
-                    Msg::Rotate { upto } => rotate = Some(upto),
+                    Msg::Append(a) => {
+                        batch.push(*a);
+                        true
+                    }
+                    Msg::Rotate { upto } => {
+                        rotate = Some(upto);
+                        true
+                    }
+                    Msg::Run(f) => {
+                        run = Some(f);
+                        false
+                    }
                 };
-                push(first, &mut batch);
+                let mut more = push(first, &mut batch);
                 // group commit: take everything already waiting, up to a bound
-                while batch.len() < 8192 {
+                while more && batch.len() < 8192 {
                     match rx.try_recv() {
-                        Ok(m) => push(m, &mut batch),
+                        Ok(m) => more = push(m, &mut batch),
                         Err(_) => break,
                     }
                 }
@@ -86,6 +98,9 @@ pub fn start(
                             }
                         }
                     }
+                }
+                if let Some(f) = run {
+                    f();
                 }
                 if let Some(upto) = rotate
                     && let Err(e) = w.rotate(upto)

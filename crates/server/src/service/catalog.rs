@@ -7,7 +7,7 @@ use rota_catalog::{Citation, DeltaOp, LookupOptions};
 use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
-use super::status::{log_status, lookup_status};
+use super::status::{log_status, lookup_status, reload_status};
 use super::{Shared, observe, principal, require};
 use crate::config::Role;
 use crate::convert;
@@ -224,11 +224,7 @@ impl pb::catalog_server::Catalog for CatalogSvc {
         let path = convert::opt(&req.get_ref().path)
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| app.snapshot_path.clone());
-        let a2 = app.clone();
-        let (c, h) = tokio::task::spawn_blocking(move || a2.reload(&path))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::failed_precondition(format!("snapshot refused: {e}")))?;
+        let (c, h) = app.reload(path).await.map_err(|e| reload_status(&e))?;
         tracing::info!(who = %p.name, clusters = c, holdings = h, "catalogue reloaded");
         Ok(Response::new(pb::ReloadResponse {
             clusters: c,

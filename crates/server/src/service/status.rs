@@ -5,6 +5,7 @@ use rota_catalog::LookupError;
 use rota_routing::{EventError, RouteError};
 use tonic::Status;
 
+use crate::app::ReloadError;
 use crate::log::LogError;
 
 /// Maps routing errors: all are the caller's fault and name the field.
@@ -32,6 +33,18 @@ pub fn log_status(e: &LogError) -> Status {
     match e {
         LogError::TooLarge(_) => Status::invalid_argument(e.to_string()),
         _ => Status::unavailable(format!("{e}; nothing was recorded, retry later")),
+    }
+}
+
+/// Maps reload refusals: a snapshot that does not load, or does not take the changes
+/// made since, is a precondition the caller can fix; the rest is ours.
+pub fn reload_status(e: &ReloadError) -> Status {
+    match e {
+        ReloadError::Snapshot(_) | ReloadError::Holdings(..) => {
+            Status::failed_precondition(e.to_string())
+        }
+        ReloadError::Log(l) => log_status(l),
+        ReloadError::Task(_) => Status::internal(e.to_string()),
     }
 }
 
