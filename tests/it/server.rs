@@ -221,7 +221,7 @@ fn every_rpc_streams_and_bad_inputs() {
         assert!(errs.iter().any(|e| e.0 == "b7" && e.2.contains("twice")));
         assert!(
             errs.iter()
-                .any(|e| e.0 == "bad" && e.1 == "InvalidArgument" && e.2.contains("isbn"))
+                .any(|e| e.0 == "bad" && e.1 == "INVALID_ARGUMENT" && e.2.contains("isbn"))
         );
 
         // Events: one unary, a stream of 1,000; then "not held" is honoured
@@ -503,13 +503,7 @@ fn every_rpc_streams_and_bad_inputs() {
             ..Default::default()
         });
         let e = routing.route(huge).await.unwrap_err();
-        assert!(
-            matches!(
-                e.code(),
-                Code::ResourceExhausted | Code::OutOfRange | Code::Internal
-            ),
-            "{e:?}"
-        );
+        assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
 
         // reflection lists our services
         let mut refl =

@@ -4,6 +4,7 @@
 //! fields, negative or zero capacities, unknown currencies, bad time zones and
 //! overlapping closures are refused with the file, the lender and the field named.
 
+use rota_catalog::field::{self, MAX_SYMBOL};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -263,13 +264,6 @@ pub enum DirectoryError {
     },
 }
 
-/// ISO 4217 codes accepted for charges (the currencies ILL is actually billed in; add
-/// more here when a consortium needs them).
-const CURRENCIES: &[&str] = &[
-    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "CNY", "INR",
-    "ZAR", "BRL", "MXN", "PLN", "CZK", "HUF", "ILS", "KRW", "SGD", "HKD", "TWD",
-];
-
 /// The validated directory, with symbol lookup.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
@@ -288,16 +282,27 @@ impl Directory {
         for (i, l) in lenders.iter().enumerate() {
             let bad = |field: &str, message: String| DirectoryError::Invalid {
                 file: file.to_string(),
-                lender: l.symbol.clone(),
+                // a prefix: a symbol that is 10 kB of junk is not echoed back whole
+                lender: l.symbol.chars().take(MAX_SYMBOL).collect(),
                 field: field.to_string(),
                 message,
             };
-            if l.symbol.trim().is_empty() || l.symbol.trim() != l.symbol {
-                return Err(bad(
-                    "symbol",
-                    "must be non-empty without surrounding spaces".into(),
-                ));
+            let bounds = |r: Result<(), field::FieldError>| {
+                r.map_err(|e| bad(&e.field, e.problem.to_string()))
+            };
+            bounds(field::symbol("symbol", &l.symbol))?;
+            bounds(field::text("name", &l.name, field::MAX_NAME))?;
+            for (k, g) in l.groups.iter().enumerate() {
+                bounds(field::symbol(&format!("groups[{k}]"), g))?;
             }
+            for (k, r) in l.reciprocal.iter().enumerate() {
+                bounds(field::symbol(&format!("reciprocal[{k}]"), r))?;
+            }
+            if let Some(i) = &l.institution {
+                bounds(field::symbol("institution", i))?;
+            }
+            bounds(field::text("timezone", &l.timezone, 64))?;
+            bounds(field::text("country", &l.country, 2))?;
             if by_symbol.insert(l.symbol.clone(), i as u32).is_some() {
                 return Err(bad("symbol", "listed twice".into()));
             }
@@ -350,19 +355,11 @@ impl Directory {
                             format!("{} is not a non-negative amount", c.amount),
                         ));
                     }
-                    if !CURRENCIES.contains(&c.currency.as_str()) {
-                        return Err(bad(
-                            &format!("offers[{k}].charge.currency"),
-                            format!("unknown currency {:?}", c.currency),
-                        ));
-                    }
+                    bounds(field::currency(
+                        &format!("offers[{k}].charge.currency"),
+                        &c.currency,
+                    ))?;
                 }
-            }
-            if l.institution
-                .as_deref()
-                .is_some_and(|i| i.trim().is_empty())
-            {
-                return Err(bad("institution", "is empty".into()));
             }
             match (l.latitude, l.longitude) {
                 (Some(a), Some(o))

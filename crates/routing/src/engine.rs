@@ -12,7 +12,7 @@ use crate::directory::{Directory, Service};
 use crate::explain::explain;
 use crate::filter::{Asked, Candidate, Hot, rule_rank};
 use crate::profile::Profile;
-use crate::request::{MAX_LENDERS, Request, RouteError};
+use crate::request::{Request, RouteError};
 use crate::score::{Ctx, Scored};
 use crate::state::{Answer, LiveState, RETRY_WINDOW_S, ReasonUnfilled};
 
@@ -175,23 +175,11 @@ impl Engine {
         req: &Request,
         cluster: Option<u32>,
     ) -> Result<LendingString, RouteError> {
+        req.validate()?;
         let dir = &*self.directory;
         let borrower = dir
             .index(&req.borrower)
             .ok_or_else(|| RouteError::UnknownBorrower(req.borrower.clone()))?;
-        if req.max_lenders == 0 || req.max_lenders > MAX_LENDERS {
-            return Err(RouteError::BadMaxLenders(req.max_lenders));
-        }
-        if let Some(c) = req.max_cost
-            && !(c.is_finite() && c >= 0.0)
-        {
-            return Err(RouteError::BadMaxCost(c));
-        }
-        if let Some(m) = req.min_confidence
-            && !(0.0..=1.0).contains(&m)
-        {
-            return Err(RouteError::BadMinConfidence(m));
-        }
         let pname = req
             .profile
             .as_deref()

@@ -155,13 +155,17 @@ impl Profile {
     /// Checks every rule in the module docs.
     pub fn validate(&self) -> Result<(), ProfileError> {
         let err = |field: &str, message: &str| ProfileError {
-            profile: self.name.clone(),
+            // a prefix: a 10 kB name is not echoed back whole
+            profile: self
+                .name
+                .chars()
+                .take(rota_catalog::field::MAX_SYMBOL)
+                .collect(),
             field: field.into(),
             message: message.into(),
         };
-        if self.name.trim().is_empty() {
-            return Err(err("name", "is empty"));
-        }
+        rota_catalog::field::symbol("name", &self.name)
+            .map_err(|e| err("name", &e.problem.to_string()))?;
         let mut sum = 0.0;
         for (n, w) in self.weights.pairs() {
             if !w.is_finite() || w < 0.0 {

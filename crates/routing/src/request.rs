@@ -1,5 +1,6 @@
 //! What callers ask: a routing request, and why one may be refused.
 
+use rota_catalog::field::{self, FieldError, MAX_ID};
 use rota_catalog::{Citation, Format, LookupError};
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,10 @@ use crate::state::Answer;
 
 /// Most lenders a string may hold.
 pub const MAX_LENDERS: u32 = 100;
+/// Most lenders a request may say were tried.
+pub const MAX_TRIED: usize = 200;
+/// Largest maximum cost (in any currency).
+pub const MAX_COST: f64 = 1_000_000.0;
 
 /// Service requested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -126,6 +131,42 @@ impl Request {
             now,
         }
     }
+
+    /// Checks every field against its bounds (the caller's fault, naming the field):
+    /// ids, symbols and texts short and free of control characters, times between 2000
+    /// and 2100, `max_lenders` 1 to [`MAX_LENDERS`], a maximum cost finite and at most
+    /// [`MAX_COST`] in an ISO 4217 currency, at most [`MAX_TRIED`] tried lenders,
+    /// `min_confidence` between 0 and 1. The engine checks this before anything else.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        field::text("request_id", &self.request_id, MAX_ID)?;
+        field::symbol("borrower", &self.borrower)?;
+        self.citation.validate()?;
+        field::range("max_lenders", self.max_lenders, 1, MAX_LENDERS)?;
+        if let Some(c) = self.max_cost {
+            field::range("max_cost", c, 0.0, MAX_COST)?;
+        }
+        if let Some(c) = &self.currency {
+            field::currency("currency", c)?;
+        }
+        if let Some(t) = self.need_before {
+            field::time("need_before", t)?;
+        }
+        field::time("now", self.now)?;
+        field::range("tried", self.tried.len(), 0, MAX_TRIED)?;
+        for (i, t) in self.tried.iter().enumerate() {
+            field::symbol(&format!("tried[{i}].lender"), &t.lender)?;
+            if let Some(at) = t.at {
+                field::time(&format!("tried[{i}].answered_at"), at)?;
+            }
+        }
+        if let Some(p) = self.profile.as_deref().filter(|p| !p.is_empty()) {
+            field::symbol("profile", p)?;
+        }
+        if let Some(m) = self.min_confidence {
+            field::range("min_confidence", m, 0.0, 1.0)?;
+        }
+        Ok(())
+    }
 }
 
 /// A request the engine cannot route (the caller's fault, each naming its field).
@@ -143,16 +184,10 @@ pub enum RouteError {
     /// Profile unknown.
     #[error("profile: {0:?} does not exist")]
     UnknownProfile(String),
-    /// max_lenders out of range.
-    #[error("max_lenders: {0} is not between 1 and {MAX_LENDERS}")]
-    BadMaxLenders(u32),
     /// A cluster id beyond the catalogue.
     #[error("cluster: {0} is not in the catalogue")]
     UnknownCluster(u32),
-    /// max_cost negative or not a number.
-    #[error("max_cost: {0} is not a finite amount ≥ 0")]
-    BadMaxCost(f64),
-    /// min_confidence outside 0..=1.
-    #[error("min_confidence: {0} is not between 0 and 1")]
-    BadMinConfidence(f32),
+    /// A field out of its bounds ([`Request::validate`]).
+    #[error(transparent)]
+    Field(#[from] FieldError),
 }

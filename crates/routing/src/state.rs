@@ -127,7 +127,7 @@ pub struct Event {
 }
 
 /// An event that cannot be applied (the caller's fault).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EventError {
     /// Lender not in the directory.
     #[error("lender {0:?} is not in the directory")]
@@ -135,9 +135,37 @@ pub enum EventError {
     /// Borrower not in the directory.
     #[error("borrower {0:?} is not in the directory")]
     UnknownBorrower(String),
-    /// Empty request id.
-    #[error("request_id is empty")]
-    EmptyRequestId,
+    /// A cluster id beyond the catalogue.
+    #[error("cluster: {0} is not in the catalogue")]
+    UnknownCluster(u32),
+    /// A field out of its bounds ([`Event::validate`]).
+    #[error(transparent)]
+    Field(#[from] rota_catalog::field::FieldError),
+}
+
+impl Event {
+    /// Checks every field against its bounds: a request id (required), the borrower's and
+    /// lender's symbols, a time between 2000 and 2100.
+    pub fn validate(&self) -> Result<(), rota_catalog::field::FieldError> {
+        use rota_catalog::field;
+        field::required("request_id", &self.request_id, field::MAX_ID)?;
+        field::symbol("borrower", &self.borrower)?;
+        field::symbol("lender", &self.lender)?;
+        field::time("at", self.at)
+    }
+
+    /// [`Event::validate`], and both parties in `dir`: what applying it needs, checked
+    /// before it is made durable. Returns the lender's and the borrower's indices.
+    pub fn check(&self, dir: &Directory) -> Result<(u32, u32), EventError> {
+        self.validate()?;
+        let lender = dir
+            .index(&self.lender)
+            .ok_or_else(|| EventError::UnknownLender(self.lender.clone()))?;
+        let borrower = dir
+            .index(&self.borrower)
+            .ok_or_else(|| EventError::UnknownBorrower(self.borrower.clone()))?;
+        Ok((lender, borrower))
+    }
 }
 
 /// Priors and decay, taken from the active weight profile.
@@ -505,15 +533,7 @@ impl LiveState {
 
     /// Applies one event. Unknown lenders are the caller's fault and change nothing.
     pub fn apply(&mut self, dir: &Directory, e: &Event) -> Result<(), EventError> {
-        let lender = dir
-            .index(&e.lender)
-            .ok_or_else(|| EventError::UnknownLender(e.lender.clone()))?;
-        let borrower = dir
-            .index(&e.borrower)
-            .ok_or_else(|| EventError::UnknownBorrower(e.borrower.clone()))?;
-        if e.request_id.is_empty() {
-            return Err(EventError::EmptyRequestId);
-        }
+        let (lender, borrower) = e.check(dir)?;
         self.resize(dir.len());
         self.apply_indexed(lender, borrower, hash_id(&e.request_id), e);
         Ok(())
@@ -935,9 +955,12 @@ mod tests {
         Directory::new(vec![l("A"), l("B")], "t").unwrap()
     }
 
+    /// Events need real dates (from 2000 on); the tests count seconds from here.
+    const T0: i64 = 1_700_000_000;
+
     fn ev(at: i64, id: &str, lender: &str, kind: EventKind) -> Event {
         Event {
-            at,
+            at: T0 + at,
             request_id: id.into(),
             borrower: "B".into(),
             lender: lender.into(),
@@ -951,7 +974,7 @@ mod tests {
     fn fills_and_load() {
         let d = dir();
         let mut s = LiveState::new(2, Priors::default());
-        let p0 = s.view(0, Service::Loan, 0).p_fill;
+        let p0 = s.view(0, Service::Loan, T0).p_fill;
         for i in 0..20 {
             let id = format!("r{i}");
             s.apply(&d, &ev(i * 100, &id, "A", EventKind::Sent))
@@ -959,7 +982,7 @@ mod tests {
             s.apply(&d, &ev(i * 100 + 7200, &id, "A", EventKind::Loaned))
                 .unwrap();
         }
-        let v = s.view(0, Service::Loan, 3000);
+        let v = s.view(0, Service::Loan, T0 + 3000);
         assert!(v.p_fill > p0);
         assert_eq!(v.open, 0);
         assert!(
@@ -1013,8 +1036,8 @@ mod tests {
             )
             .unwrap();
         }
-        let now = s.view(0, Service::Loan, 0).evidence;
-        let later = s.view(0, Service::Loan, 90 * 86_400).evidence;
+        let now = s.view(0, Service::Loan, T0).evidence;
+        let later = s.view(0, Service::Loan, T0 + 90 * 86_400).evidence;
         assert!((later - now / 2.0).abs() < 0.01, "{now} -> {later}");
     }
 
@@ -1060,15 +1083,15 @@ mod tests {
         let day = 86_400;
         s.apply(&d, &ev(0, "r1", "A", EventKind::Sent)).unwrap();
         s.apply(&d, &ev(10, "r1", "A", EventKind::Loaned)).unwrap();
-        let (lent, borrowed) = s.reciprocity(0, 1, 10);
+        let (lent, borrowed) = s.reciprocity(0, 1, T0 + 10);
         assert_eq!((lent, borrowed), (1.0, 0.0));
         // one half-life later, half the weight, on both sides
         let hl = (Priors::default().half_life_days * day as f64) as i64;
-        let (lent, _) = s.reciprocity(0, 1, 10 + hl);
+        let (lent, _) = s.reciprocity(0, 1, T0 + 10 + hl);
         assert!((lent - 0.5).abs() < 1e-3, "{lent}");
-        let (_, borrowed) = s.reciprocity(1, 0, 10 + hl);
+        let (_, borrowed) = s.reciprocity(1, 0, T0 + 10 + hl);
         assert!((borrowed - 0.5).abs() < 1e-3, "{borrowed}");
-        assert_eq!(s.reciprocity(1, 1, 10), (0.0, 0.0));
+        assert_eq!(s.reciprocity(1, 1, T0 + 10), (0.0, 0.0));
     }
 
     #[test]
@@ -1087,15 +1110,15 @@ mod tests {
             s.apply(&d, &ev(k * 3600 + 1800, &id, "A", kind)).unwrap();
         }
         let later = 30 * 86_400;
-        let stale = s.view(0, Service::Loan, later);
+        let stale = s.view(0, Service::Loan, T0 + later);
         let mut fresh = s.clone();
-        fresh.refresh_stale(later);
-        let v = fresh.view(0, Service::Loan, later);
+        fresh.refresh_stale(T0 + later);
+        let v = fresh.view(0, Service::Loan, T0 + later);
         assert_eq!(
             v, stale,
             "the refreshed cache gives what a fresh computation gives"
         );
         // a month of decay moved the estimate: the cache is not the old one
-        assert!(v.evidence < fresh.view(0, Service::Loan, 20 * 3600).evidence);
+        assert!(v.evidence < fresh.view(0, Service::Loan, T0 + 20 * 3600).evidence);
     }
 }

@@ -6,8 +6,8 @@
 use rota_catalog::{Catalog, Citation, Format, Match, MatchStatus, Resolution};
 use rota_proto::v1 as pb;
 use rota_routing::{
-    Answer, Exclusion, LendingString, Mode, Profile, ReasonRetry, ReasonUnfilled, Request,
-    RouteStatus, Service, ServiceType, Tried,
+    Answer, Event, EventKind, Exclusion, LendingString, Mode, Profile, ReasonRetry, ReasonUnfilled,
+    Request, RouteStatus, Service, ServiceType, Tried,
 };
 use tonic::Status;
 
@@ -17,21 +17,29 @@ pub fn opt(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// A citation from the wire (absent: empty).
-pub fn citation_from_wire(c: Option<&pb::Citation>) -> Citation {
+/// A citation from the wire (absent: empty; year 0: none). A year too large for the
+/// domain type is refused here, where its value is still known; the rest of the bounds
+/// are [`Citation::validate`]'s.
+pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> {
     let Some(c) = c else {
-        return Citation::default();
+        return Ok(Citation::default());
     };
-    Citation {
+    let year = match c.year {
+        0 => None,
+        y => Some(u16::try_from(y).map_err(|_| {
+            Status::invalid_argument(format!("citation.year: {y} is not between 1000 and 2100"))
+        })?),
+    };
+    Ok(Citation {
         isbn: opt(&c.isbn),
         issn: opt(&c.issn),
         oclc: opt(&c.oclc_number),
         lccn: opt(&c.lccn),
         title: opt(&c.title),
         author: opt(&c.author),
-        year: u16::try_from(c.year).ok().filter(|y| *y != 0),
+        year,
         language: opt(&c.language),
-    }
+    })
 }
 
 /// A service type from the wire (unspecified: loan); `field` names it in errors.
@@ -88,30 +96,12 @@ pub fn answer_from_wire(v: i32, field: &str) -> Result<Answer, Status> {
     })
 }
 
-/// A routing request from the wire, checked for what the engine cannot see.
+/// A routing request from the wire: enum values checked here, every bound by
+/// [`Request::validate`] when the engine routes it.
 pub fn request_from_wire(r: &pb::RouteRequest, now: i64) -> Result<Request, Status> {
-    if r.borrower.trim().is_empty() {
-        return Err(Status::invalid_argument("borrower: required"));
-    }
-    let c = citation_from_wire(r.citation.as_ref());
-    if c.is_empty() {
-        return Err(Status::invalid_argument(
-            "citation: empty; give an identifier, a title or an author",
-        ));
-    }
-    if !r.max_cost.is_finite() || r.max_cost < 0.0 {
-        return Err(Status::invalid_argument(format!(
-            "max_cost: {} is not a finite amount ≥ 0",
-            r.max_cost
-        )));
-    }
+    let c = citation_from_wire(r.citation.as_ref())?;
     let mut tried = Vec::with_capacity(r.tried.len());
     for (i, t) in r.tried.iter().enumerate() {
-        if t.lender.trim().is_empty() {
-            return Err(Status::invalid_argument(format!(
-                "tried[{i}].lender: required"
-            )));
-        }
         tried.push(Tried {
             lender: t.lender.clone(),
             answer: answer_from_wire(t.reason, &format!("tried[{i}].reason"))?,
@@ -124,7 +114,8 @@ pub fn request_from_wire(r: &pb::RouteRequest, now: i64) -> Result<Request, Stat
         citation: c,
         service: service_type_from_wire(r.service_type, "service_type")?,
         format: format_from_wire(r.format)?,
-        max_cost: (r.has_max_cost || r.max_cost > 0.0).then_some(r.max_cost),
+        // set, or not zero: a NaN or negative amount reaches the bounds check
+        max_cost: (r.has_max_cost || r.max_cost != 0.0).then_some(r.max_cost),
         currency: opt(&r.currency),
         need_before: (r.need_before != 0).then_some(r.need_before),
         rush: r.rush,
@@ -413,4 +404,55 @@ pub fn profile_from_wire(w: &pb::WeightProfile, base: Option<&Profile>) -> Resul
     p.validate()
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
     Ok(p)
+}
+
+/// A lifecycle event from the wire (`at` 0: `now`).
+pub fn event_from_wire(e: &pb::LenderEvent, now: i64) -> Result<Event, Status> {
+    use pb::EventKind as K;
+    let kind = match K::try_from(e.kind) {
+        Ok(K::Sent) => EventKind::Sent,
+        Ok(K::WillSupply) => EventKind::WillSupply,
+        Ok(K::Loaned) => EventKind::Loaned,
+        Ok(K::CopyCompleted) => EventKind::CopyCompleted,
+        Ok(K::Unfilled) => match answer_from_wire(e.reason, "reason")? {
+            Answer::Unfilled(r) => EventKind::Unfilled(r),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "reason: UNFILLED needs a ReasonUnfilled (NOT_HELD … POOR_CONDITION)",
+                ));
+            }
+        },
+        Ok(K::RetryPossible) => match answer_from_wire(e.reason, "reason")? {
+            Answer::Retry(r) => EventKind::RetryPossible(r),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "reason: RETRY_POSSIBLE needs a ReasonRetry (ON_LOAN, …)",
+                ));
+            }
+        },
+        Ok(K::Received) => EventKind::Received,
+        Ok(K::Returned) => EventKind::Returned,
+        Ok(K::Cancelled) => EventKind::Cancelled,
+        Ok(K::Expired) => EventKind::Expired,
+        Ok(K::Unspecified) => return Err(Status::invalid_argument("kind: required")),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "kind: unknown value {}",
+                e.kind
+            )));
+        }
+    };
+    let svc = match service_type_from_wire(e.service_type, "service_type")? {
+        ServiceType::Copy => Service::Copy,
+        _ => Service::Loan,
+    };
+    Ok(Event {
+        at: if e.at == 0 { now } else { e.at },
+        request_id: e.request_id.clone(),
+        borrower: e.borrower.clone(),
+        lender: e.lender.clone(),
+        cluster: e.has_cluster.then_some(e.cluster),
+        service: svc,
+        kind,
+    })
 }

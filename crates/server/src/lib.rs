@@ -245,6 +245,9 @@ pub async fn serve(
         )?;
     }
     let router = builder
+        .layer(tower::util::MapResponseLayer::new(
+            service::status::oversize_response,
+        ))
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(InterceptedService::new(

@@ -37,6 +37,7 @@
 mod identify;
 mod title;
 
+use crate::field::FieldError;
 use std::sync::OnceLock;
 
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
@@ -77,6 +78,30 @@ pub struct Citation {
 }
 
 impl Citation {
+    /// Checks every field against its bounds ([`crate::field`]): identifiers and the
+    /// language short, title and author of sane length, no control characters, a year
+    /// between 1000 and 2100. Field names are prefixed with `citation.`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        use crate::field::{MAX_IDENTIFIER, MAX_NAME, MAX_TITLE, range, text};
+        for (name, v, max) in [
+            ("citation.isbn", &self.isbn, MAX_IDENTIFIER),
+            ("citation.issn", &self.issn, MAX_IDENTIFIER),
+            ("citation.oclc_number", &self.oclc, MAX_IDENTIFIER),
+            ("citation.lccn", &self.lccn, MAX_IDENTIFIER),
+            ("citation.title", &self.title, MAX_TITLE),
+            ("citation.author", &self.author, MAX_NAME),
+            ("citation.language", &self.language, 8),
+        ] {
+            if let Some(v) = v {
+                text(name, v, max)?;
+            }
+        }
+        if let Some(y) = self.year {
+            range("citation.year", y, 1000, 2100)?;
+        }
+        Ok(())
+    }
+
     /// True when nothing at all was given.
     pub fn is_empty(&self) -> bool {
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
@@ -221,6 +246,9 @@ pub enum LookupError {
     /// `min_confidence` outside 0..=1.
     #[error("min_confidence: {0} is not between 0 and 1")]
     BadMinConfidence(f32),
+    /// A field out of its bounds.
+    #[error(transparent)]
+    Field(#[from] FieldError),
 }
 
 /// How a lookup decides.
@@ -326,6 +354,7 @@ impl Catalog {
 
     /// Decides what a citation means (see the module doc).
     pub fn resolve(&self, c: &Citation, opts: LookupOptions) -> Result<Resolution, LookupError> {
+        c.validate()?;
         if c.is_empty() {
             return Err(LookupError::Empty);
         }

@@ -13,6 +13,11 @@ use crate::config::Role;
 use crate::convert;
 use crate::log::LogRecord;
 
+/// Most candidates a lookup returns.
+const MAX_LOOKUP_LIMIT: u32 = 100;
+/// Most copies a holdings change may state.
+const MAX_COPIES_GIVEN: u32 = 10_000;
+
 /// `rota.v1.Catalog`.
 #[derive(Clone)]
 pub struct CatalogSvc(pub Shared);
@@ -31,18 +36,24 @@ impl CatalogSvc {
         let mut applied = 0u64;
         let mut n = 0u64;
         while let Some(item) = input.next().await {
-            let h = item?;
+            let h = item.map_err(super::status::oversize)?;
             n += 1;
             if n > self.0.max_stream_items {
                 return Err(Status::resource_exhausted(
                     "too many holdings changes on one stream",
                 ));
             }
-            if h.symbol.trim().is_empty() {
-                return Err(Status::invalid_argument(format!(
-                    "change {n}: symbol: required"
-                )));
-            }
+            let field = |r: Result<(), rota_catalog::field::FieldError>| {
+                r.map_err(|e| Status::invalid_argument(format!("change {n}: {e}")))
+            };
+            field(rota_catalog::field::symbol("symbol", &h.symbol))?;
+            // 0 is the proto's "unset": one copy
+            field(rota_catalog::field::range(
+                "copies",
+                h.copies,
+                0,
+                MAX_COPIES_GIVEN,
+            ))?;
             let eng = app.engine.load();
             let cluster = if h.has_cluster {
                 if h.cluster >= eng.catalog().clusters() {
@@ -53,7 +64,9 @@ impl CatalogSvc {
                 }
                 h.cluster
             } else {
-                let c = convert::citation_from_wire(h.citation.as_ref());
+                let c = convert::citation_from_wire(h.citation.as_ref()).map_err(|s| {
+                    Status::invalid_argument(format!("change {n}: {}", s.message()))
+                })?;
                 let c = Citation {
                     title: None,
                     author: None,
@@ -88,7 +101,8 @@ impl CatalogSvc {
                 DeltaOp::Upsert {
                     cluster,
                     symbol: h.symbol.clone(),
-                    copies: u8::try_from(h.copies.max(1)).unwrap_or(15),
+                    // the index keeps "one" or "several" (up to MAX_COPIES); more saturate
+                    copies: u8::try_from(h.copies.max(1)).unwrap_or(u8::MAX),
                     lendable: h.lendable,
                     copy_only: false,
                     format: None,
@@ -141,10 +155,15 @@ impl pb::catalog_server::Catalog for CatalogSvc {
             let app = self.0.app()?;
             principal(&req)?;
             let r = req.get_ref();
-            let limit = if r.limit == 0 {
-                10
-            } else {
-                r.limit.min(100) as usize
+            // 0 is the proto's "unset"
+            let limit = match r.limit {
+                0 => 10,
+                n @ 1..=MAX_LOOKUP_LIMIT => n as usize,
+                n => {
+                    return Err(Status::invalid_argument(format!(
+                        "limit: {n} is not between 1 and {MAX_LOOKUP_LIMIT}"
+                    )));
+                }
             };
             if let Some(m) = r.min_confidence
                 && !(0.0..=1.0).contains(&m)
@@ -157,7 +176,7 @@ impl pb::catalog_server::Catalog for CatalogSvc {
             let cat = eng.catalog();
             let res = cat
                 .resolve(
-                    &convert::citation_from_wire(r.citation.as_ref()),
+                    &convert::citation_from_wire(r.citation.as_ref())?,
                     LookupOptions {
                         limit,
                         min_confidence: r

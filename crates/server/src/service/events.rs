@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use rota_proto::v1 as pb;
-use rota_routing::{Answer, Event, EventError, EventKind, Service, ServiceType};
+use rota_routing::{Event, EventError};
 use tonic::{Request as GReq, Response, Status, Streaming};
 
-use super::status::{event_status, log_status};
+use super::status::{event_status, log_status, oversize};
 use super::{Principal, Shared, may_act_for, now, observe, principal};
 use crate::app::App;
 use crate::convert;
@@ -18,75 +18,137 @@ use crate::log::LogRecord;
 pub struct EventsSvc(pub Shared);
 
 fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Status> {
-    use pb::EventKind as K;
-    may_act_for(p, &e.borrower)?;
-    let kind = match K::try_from(e.kind) {
-        Ok(K::Sent) => EventKind::Sent,
-        Ok(K::WillSupply) => EventKind::WillSupply,
-        Ok(K::Loaned) => EventKind::Loaned,
-        Ok(K::CopyCompleted) => EventKind::CopyCompleted,
-        Ok(K::Unfilled) => match convert::answer_from_wire(e.reason, "reason")? {
-            Answer::Unfilled(r) => EventKind::Unfilled(r),
-            _ => {
-                return Err(Status::invalid_argument(
-                    "reason: UNFILLED needs a ReasonUnfilled (NOT_HELD … POOR_CONDITION)",
-                ));
-            }
-        },
-        Ok(K::RetryPossible) => match convert::answer_from_wire(e.reason, "reason")? {
-            Answer::Retry(r) => EventKind::RetryPossible(r),
-            _ => {
-                return Err(Status::invalid_argument(
-                    "reason: RETRY_POSSIBLE needs a ReasonRetry (ON_LOAN, …)",
-                ));
-            }
-        },
-        Ok(K::Received) => EventKind::Received,
-        Ok(K::Returned) => EventKind::Returned,
-        Ok(K::Cancelled) => EventKind::Cancelled,
-        Ok(K::Expired) => EventKind::Expired,
-        Ok(K::Unspecified) => return Err(Status::invalid_argument("kind: required")),
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "kind: unknown value {}",
-                e.kind
-            )));
-        }
-    };
-    let svc = match convert::service_type_from_wire(e.service_type, "service_type")? {
-        ServiceType::Copy => Service::Copy,
-        _ => Service::Loan,
-    };
-    let ev = Event {
-        at: if e.at == 0 { now() } else { e.at },
-        request_id: e.request_id.clone(),
-        borrower: e.borrower.clone(),
-        lender: e.lender.clone(),
-        cluster: e.has_cluster.then_some(e.cluster),
-        service: svc,
-        kind,
-    };
-    // validate before logging: an event that cannot apply must not be made durable
+    let ev = convert::event_from_wire(e, now())?;
+    may_act_for(p, &ev.borrower)?;
+    // checked before logging: an event that cannot apply must not be made durable
     let eng = app.engine.load();
-    if ev.request_id.is_empty() {
-        return Err(event_status(&EventError::EmptyRequestId));
-    }
-    if eng.directory().index(&ev.lender).is_none() {
-        return Err(event_status(&EventError::UnknownLender(ev.lender.clone())));
-    }
-    if eng.directory().index(&ev.borrower).is_none() {
-        return Err(event_status(&EventError::UnknownBorrower(
-            ev.borrower.clone(),
-        )));
-    }
+    ev.check(eng.directory()).map_err(|e| event_status(&e))?;
     if let Some(c) = ev.cluster
         && c >= eng.catalog().clusters()
     {
-        return Err(Status::invalid_argument(format!(
-            "cluster: {c} does not exist"
-        )));
+        return Err(event_status(&EventError::UnknownCluster(c)));
     }
     Ok(ev)
+}
+
+/// Metadata key of a refused `Report`: how many events from the start of the stream were
+/// recorded (the caller resends from the next one).
+pub const RECORDED_KEY: &str = "rota-recorded";
+
+/// What a `Report` stream has recorded so far, in stream order.
+#[derive(Default)]
+struct Tally {
+    /// Events recorded.
+    recorded: u64,
+    /// Events from the start of the stream recorded without a gap.
+    prefix: u64,
+    /// Whether an event failed to record (after it, the prefix stops growing).
+    gap: bool,
+    /// Sequence of the last recorded event.
+    last: u64,
+}
+
+impl Tally {
+    fn done(&mut self, r: Result<u64, crate::log::LogError>) -> Result<(), Status> {
+        match r {
+            Ok(seq) => {
+                self.recorded += 1;
+                if !self.gap {
+                    self.prefix += 1;
+                }
+                self.last = seq;
+                Ok(())
+            }
+            Err(e) => {
+                self.gap = true;
+                Err(log_status(&e))
+            }
+        }
+    }
+
+    /// The refusal of a stream, saying which of its events were recorded.
+    fn refusal(&self, s: Status) -> Status {
+        let said = if self.recorded == self.prefix {
+            format!(
+                "{}; the first {} events of this stream were recorded, the rest were not: resend from event {}",
+                s.message(),
+                self.prefix,
+                self.prefix + 1
+            )
+        } else {
+            format!(
+                "{}; the first {} events of this stream were recorded, and {} more after a failed one",
+                s.message(),
+                self.prefix,
+                self.recorded - self.prefix
+            )
+        };
+        let mut out = Status::new(s.code(), said);
+        out.metadata_mut().insert(
+            RECORDED_KEY,
+            self.prefix.to_string().parse().expect("digits"),
+        );
+        out
+    }
+}
+
+impl EventsSvc {
+    /// Records a `Report` stream's events in stream order as they arrive, many appends in
+    /// flight so they share fsyncs (group commit). On the first bad event or failed append
+    /// nothing more is read or submitted, and what was already submitted is waited for, so
+    /// `tally` tells the caller exactly which events were kept.
+    async fn report_into(
+        &self,
+        app: &App,
+        p: &Principal,
+        mut input: Streaming<pb::LenderEvent>,
+        tally: &mut Tally,
+    ) -> Result<(), Status> {
+        let mut pending = futures::stream::FuturesOrdered::new();
+        let mut n = 0u64;
+        let mut failed: Option<Status> = None;
+        loop {
+            tokio::select! {
+                item = input.next(), if pending.len() < 4096 => {
+                    let Some(item) = item else { break };
+                    n += 1;
+                    let submitted = async {
+                        let item = item.map_err(oversize)?;
+                        if n > self.0.max_stream_items {
+                            return Err(Status::resource_exhausted(format!(
+                                "a Report stream carries at most {} events; open another",
+                                self.0.max_stream_items
+                            )));
+                        }
+                        let ev = to_event(app, p, &item)
+                            .map_err(|s| Status::new(s.code(), format!("event {n}: {}", s.message())))?;
+                        // queued in stream order; durability is awaited concurrently
+                        app.log.submit(LogRecord::Event(ev)).await.map_err(|e| log_status(&e))
+                    }
+                    .await;
+                    match submitted {
+                        Ok(receipt) => pending.push_back(receipt.durable()),
+                        Err(s) => {
+                            failed = Some(s);
+                            break;
+                        }
+                    }
+                }
+                Some(done) = pending.next(), if !pending.is_empty() => {
+                    if let Err(s) = tally.done(done) {
+                        failed = Some(s);
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some(done) = pending.next().await {
+            if let Err(s) = tally.done(done) {
+                failed.get_or_insert(s);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
 }
 
 #[tonic::async_trait]
@@ -99,33 +161,15 @@ impl pb::events_server::Events for EventsSvc {
         let r = async {
             let app = self.0.app()?;
             let p = principal(&req)?;
-            let mut input = req.into_inner();
-            let mut accepted = 0u64;
-            let mut last = 0u64;
-            // keep many appends in flight so they share fsyncs (group commit)
-            let mut pending = futures::stream::FuturesOrdered::new();
-            loop {
-                tokio::select! {
-                    item = input.next(), if pending.len() < 4096 => {
-                        let Some(item) = item else { break };
-                        let ev = to_event(&app, &p, &item?)?;
-                        accepted += 1;
-                        if accepted > self.0.max_stream_items {
-                            return Err(Status::resource_exhausted("too many events on one stream; open another"));
-                        }
-                        // queued in stream order; durability is awaited concurrently
-                        let receipt = app.log.submit(LogRecord::Event(ev)).await.map_err(|e| log_status(&e))?;
-                        pending.push_back(receipt.durable());
-                    }
-                    Some(done) = pending.next(), if !pending.is_empty() => {
-                        last = done.map_err(|e| log_status(&e))?;
-                    }
-                }
+            let input = req.into_inner();
+            let mut tally = Tally::default();
+            match self.report_into(&app, &p, input, &mut tally).await {
+                Ok(()) => Ok(Response::new(pb::ReportSummary {
+                    accepted: tally.recorded,
+                    last_sequence: tally.last,
+                })),
+                Err(s) => Err(tally.refusal(s)),
             }
-            while let Some(done) = pending.next().await {
-                last = done.map_err(|e| log_status(&e))?;
-            }
-            Ok(Response::new(pb::ReportSummary { accepted, last_sequence: last }))
         }
         .await;
         observe("Report", t, &r);

@@ -54,7 +54,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 pub(crate) fn observe<T>(method: &'static str, t: Instant, r: &Result<T, Status>) {
     let outcome = match r {
-        Ok(_) => "ok",
+        Ok(_) => status::code_name(tonic::Code::Ok),
         Err(s) => status::code_name(s.code()),
     };
     metrics::counter!("rota_rpc_total", "method" => method, "outcome" => outcome).increment(1);

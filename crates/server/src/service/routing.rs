@@ -86,7 +86,7 @@ impl pb::routing_server::Routing for RoutingSvc {
                     let r = match item {
                         Ok(r) => r,
                         Err(s) => {
-                            let _ = tx.send(Err(s)).await;
+                            let _ = tx.send(Err(super::status::oversize(s))).await;
                             return;
                         }
                     };
@@ -120,7 +120,7 @@ impl pb::routing_server::Routing for RoutingSvc {
                             out.unwrap_or_else(|s| pb::RouteResponse {
                                 request_id: r.request_id.clone(),
                                 error: Some(pb::RouteError {
-                                    code: format!("{:?}", s.code()),
+                                    code: super::status::code_name(s.code()).to_string(),
                                     message: s.message().to_string(),
                                 }),
                                 ..Default::default()

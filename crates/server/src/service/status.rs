@@ -3,7 +3,7 @@
 
 use rota_catalog::LookupError;
 use rota_routing::{EventError, RouteError};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::app::ReloadError;
 use crate::log::LogError;
@@ -24,7 +24,9 @@ pub fn event_status(e: &EventError) -> Status {
         EventError::UnknownLender(_) | EventError::UnknownBorrower(_) => {
             Status::not_found(e.to_string())
         }
-        EventError::EmptyRequestId => Status::invalid_argument(e.to_string()),
+        EventError::Field(_) | EventError::UnknownCluster(_) => {
+            Status::invalid_argument(e.to_string())
+        }
     }
 }
 
@@ -48,20 +50,64 @@ pub fn reload_status(e: &ReloadError) -> Status {
     }
 }
 
-/// The metric label of a status code.
+/// What tonic answers when a message is larger than the server's limit: OUT_OF_RANGE,
+/// whose message begins thus. The limit is a resource limit, and `deploy/rota.toml` and
+/// the proto promise RESOURCE_EXHAUSTED.
+const TONIC_TOO_LARGE: &str = "Error, decoded message length too large";
+
+/// A status for an oversized message turned into RESOURCE_EXHAUSTED; any other as it is.
+pub fn oversize(s: Status) -> Status {
+    if s.code() == Code::OutOfRange && s.message().starts_with(TONIC_TOO_LARGE) {
+        Status::resource_exhausted(format!(
+            "{}; send smaller messages (see limits.max_message_bytes)",
+            s.message()
+        ))
+    } else {
+        s
+    }
+}
+
+/// [`oversize`] for the answers tonic gives before a handler runs (a unary request over
+/// the limit), applied to every response as a tower layer.
+pub fn oversize_response(
+    mut res: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    if let Some(s) = Status::from_header_map(res.headers())
+        && s.code() == Code::OutOfRange
+    {
+        let mapped = oversize(s);
+        if mapped.code() == Code::ResourceExhausted {
+            // both are ASCII: the header always takes them
+            let _ = mapped.add_header(res.headers_mut());
+        }
+    }
+    res
+}
+
+/// The canonical name of a status code (`INVALID_ARGUMENT`), as the gRPC specification
+/// spells it: the `code` label of every metric and [`pb::RouteError`]'s `code`.
+///
+/// [`pb::RouteError`]: rota_proto::v1::RouteError
 pub fn code_name(c: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match c {
-        Ok => "ok",
-        InvalidArgument => "invalid_argument",
-        NotFound => "not_found",
-        PermissionDenied => "permission_denied",
-        Unauthenticated => "unauthenticated",
-        ResourceExhausted => "resource_exhausted",
-        Unavailable => "unavailable",
-        Aborted => "aborted",
-        DeadlineExceeded => "deadline_exceeded",
-        _ => "other",
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -88,7 +134,7 @@ mod tests {
             tonic::Code::NotFound
         );
         assert_eq!(
-            route_status(&RouteError::BadMaxLenders(0)).code(),
+            route_status(&RouteError::UnknownBorrower("X".into())).code(),
             tonic::Code::InvalidArgument
         );
     }
