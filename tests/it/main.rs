@@ -4,6 +4,7 @@
 mod catalog;
 mod common;
 mod consistency;
+mod hostile;
 mod precision;
 mod routing;
 mod rules;

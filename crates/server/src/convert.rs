@@ -24,6 +24,16 @@ pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> 
     let Some(c) = c else {
         return Ok(Citation::default());
     };
+    // volume, issue and pages are not used for routing yet (the serials work will); their
+    // bounds are checked here so nothing unbounded is accepted meanwhile
+    for (name, v) in [
+        ("citation.volume", &c.volume),
+        ("citation.issue", &c.issue),
+        ("citation.pages", &c.pages),
+    ] {
+        rota_catalog::field::text(name, v, rota_catalog::field::MAX_IDENTIFIER)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    }
     let year = match c.year {
         0 => None,
         y => Some(u16::try_from(y).map_err(|_| {

@@ -1037,7 +1037,15 @@ pub fn simulate_with(
     let t = std::time::Instant::now();
     let mut world = World::build(s)?;
     world.deadline = limit.map(|l| t + l);
+    let past = |w: &World| w.deadline.is_some_and(|d| std::time::Instant::now() >= d);
+    let late = || SimError::Deadline(limit.map_or(0.0, |l| l.as_secs_f64()));
+    if past(&world) {
+        return Err(late());
+    }
     let reqs = arrivals(&world);
+    if past(&world) {
+        return Err(late());
+    }
     let mut strategies: Vec<(String, Strategy)> = s
         .strategies
         .iter()
@@ -1055,10 +1063,8 @@ pub fn simulate_with(
             .map(|(n, st)| (n.clone(), run(&world, st, &reqs)))
             .collect()
     };
-    if let (Some(l), Some(d)) = (limit, world.deadline)
-        && std::time::Instant::now() >= d
-    {
-        return Err(SimError::Deadline(l.as_secs_f64()));
+    if past(&world) {
+        return Err(late());
     }
     Ok(report::Report::new(
         &world,

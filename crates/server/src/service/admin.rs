@@ -6,7 +6,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status};
 
 use super::status::log_status;
-use super::{Shared, observe, principal, require};
+use super::{Shared, caller_timeout, observe, principal, require};
 use crate::app::App;
 use crate::config::Role;
 use crate::convert;
@@ -156,6 +156,9 @@ impl pb::admin_server::Admin for AdminSvc {
                 0 => SIM_MAX_SECONDS,
                 n => n.min(SIM_MAX_SECONDS),
             };
+            // the caller's deadline, if sooner, stops the run (it runs off the handler)
+            let limit = std::time::Duration::from_secs(u64::from(secs))
+                .min(caller_timeout(&req)?.unwrap_or(std::time::Duration::MAX));
             let slot = SimSlot::take().ok_or_else(|| {
                 Status::resource_exhausted("a simulation is already running; retry when it ends")
             })?;
@@ -168,11 +171,7 @@ impl pb::admin_server::Admin for AdminSvc {
             );
             let out = tokio::task::spawn_blocking(move || {
                 let _slot = slot;
-                rota_sim::simulate_with(
-                    &scenario,
-                    profiles,
-                    Some(std::time::Duration::from_secs(u64::from(secs))),
-                )
+                rota_sim::simulate_with(&scenario, profiles, Some(limit))
             })
             .await
             .map_err(|_| Status::internal("the simulation task failed"))?;
@@ -204,6 +203,8 @@ impl pb::admin_server::Admin for AdminSvc {
         require(&principal(&req)?, Role::Ops)?;
         let eng = app.engine.load();
         let name = &req.get_ref().name;
+        rota_catalog::field::symbol("name", name)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let p = eng
             .profile(name)
             .ok_or_else(|| Status::not_found(format!("profile {name:?} does not exist")))?;
@@ -291,6 +292,8 @@ impl pb::admin_server::Admin for AdminSvc {
         require(&principal(&req)?, Role::Ops)?;
         let eng = app.engine.load();
         let sym = &req.get_ref().symbol;
+        rota_catalog::field::symbol("symbol", sym)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let i = eng
             .directory()
             .index(sym)

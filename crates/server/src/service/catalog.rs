@@ -22,6 +22,9 @@ const MAX_COPIES_GIVEN: u32 = 10_000;
 #[derive(Clone)]
 pub struct CatalogSvc(pub Shared);
 
+/// Longest snapshot path a Reload takes (Linux's PATH_MAX).
+const MAX_PATH: usize = 4096;
+
 impl CatalogSvc {
     async fn holdings(
         &self,
@@ -240,6 +243,8 @@ impl pb::catalog_server::Catalog for CatalogSvc {
         let app = self.0.app()?;
         let p = principal(&req)?;
         require(&p, Role::Admin)?;
+        rota_catalog::field::text("path", &req.get_ref().path, MAX_PATH)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let path = convert::opt(&req.get_ref().path)
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| app.snapshot_path.clone());

@@ -158,6 +158,37 @@ pub fn interceptor(
 }
 
 /// Seconds since the epoch: what an event without a time is stamped with.
+/// The caller's deadline from its `grpc-timeout` header, as a duration from now. Tonic
+/// drops the handler's future when it passes, but work moved to a blocking thread (a
+/// simulation) does not see that; such work takes this as its own limit.
+pub(crate) fn caller_timeout<T>(r: &GReq<T>) -> Result<Option<std::time::Duration>, Status> {
+    use std::time::Duration;
+    let Some(v) = r.metadata().get("grpc-timeout") else {
+        return Ok(None);
+    };
+    let bad = || {
+        Status::invalid_argument(
+            "grpc-timeout: not a timeout (1 to 8 digits and a unit of H, M, S, m, u or n)",
+        )
+    };
+    let v = v.to_str().map_err(|_| bad())?;
+    // the gRPC over HTTP/2 spec: TimeoutValue is at most 8 ASCII digits, then the unit
+    let (digits, unit) = v.split_at(v.len().saturating_sub(1));
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    Ok(Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return Err(bad()),
+    }))
+}
+
 pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -165,6 +196,31 @@ pub(crate) fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_callers_timeout_is_read() {
+        use std::time::Duration;
+        let with = |v: &str| {
+            let mut r = GReq::new(());
+            r.metadata_mut().insert("grpc-timeout", v.parse().unwrap());
+            caller_timeout(&r)
+        };
+        assert_eq!(caller_timeout(&GReq::new(())).unwrap(), None);
+        assert_eq!(with("250m").unwrap(), Some(Duration::from_millis(250)));
+        assert_eq!(with("2S").unwrap(), Some(Duration::from_secs(2)));
+        assert_eq!(with("1H").unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            with("99999999n").unwrap(),
+            Some(Duration::from_nanos(99_999_999))
+        );
+        for bad in ["", "S", "123456789S", "10x", "-1S", "1.5S"] {
+            assert_eq!(
+                with(bad).unwrap_err().code(),
+                tonic::Code::InvalidArgument,
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn overload_is_shed_not_queued() {
