@@ -25,4 +25,9 @@ for target in "$floor" "$rota"; do
   target/release/rota-loadtest run --server "$target" --mode batch --in-flight 1 --batch 500 --requests 20000 "${common[@]}"
   target/release/rota-loadtest run --server "$target" --mode report --in-flight 2 --batch 1000 --requests 20000 "${common[@]}"
 done
-echo "smoke load: every request succeeded"
+# overload: three times the measured capacity; fails only if a call gets anything but an
+# answer or RESOURCE_EXHAUSTED (the figures go to PERFORMANCE.md, never asserted here)
+pid=$(pgrep -f "rota serve --listen 127.0.0.1:0 --metrics-listen off --data-dir $data" | head -1)
+target/release/rota-loadtest overload --server "$rota" --records 50000 --libraries 100 --seconds 2 \
+  --connections 2 --in-flight 8 --titles ${pid:+--pid "$pid"}
+echo "smoke load: every request answered or shed"

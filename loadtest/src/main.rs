@@ -13,6 +13,7 @@
 //! candidate query there with rota's engine in-process (see [`baseline`]).
 
 mod baseline;
+mod overload;
 mod report;
 
 use std::sync::Arc;
@@ -44,6 +45,9 @@ enum Cmd {
     /// The PostgreSQL baseline: load the same catalogue and lenders, and run the same
     /// candidate query against rota's engine in-process at the same concurrency.
     Baseline(baseline::BaselineArgs),
+    /// Offer several times the server's capacity and see it shed the excess (capacity,
+    /// unloaded, overload and recovery phases).
+    Overload(overload::OverloadArgs),
     /// Turn a `loadtest/report.sh` run's results into tables and SVG charts.
     Report(report::ReportArgs),
     /// Serve the do-nothing floor.
@@ -55,7 +59,7 @@ enum Cmd {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-enum Mode {
+pub(crate) enum Mode {
     Route,
     Stream,
     Batch,
@@ -63,49 +67,56 @@ enum Mode {
 }
 
 #[derive(Parser, Clone)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// Server (http://host:port).
     #[arg(long)]
-    server: String,
+    pub(crate) server: String,
     /// Mode.
     #[arg(long, value_enum, default_value = "route")]
-    mode: Mode,
+    pub(crate) mode: Mode,
     /// Connections.
     #[arg(long, default_value_t = 4)]
-    connections: usize,
+    pub(crate) connections: usize,
     /// Requests in flight per connection (batch: streams per connection).
     #[arg(long, default_value_t = 16)]
-    in_flight: usize,
+    pub(crate) in_flight: usize,
     /// Stop after this many requests (events in report mode)...
     #[arg(long, default_value_t = 100_000)]
-    requests: u64,
+    pub(crate) requests: u64,
     /// ...or after this many seconds, whichever comes first.
     #[arg(long, default_value_t = 30.0)]
-    seconds: f64,
+    pub(crate) seconds: f64,
     /// Open loop: this many requests per second in total (0 = closed loop).
     #[arg(long, default_value_t = 0.0)]
-    rate: f64,
+    pub(crate) rate: f64,
     /// Requests per RouteBatch stream / events per Report stream.
     #[arg(long, default_value_t = 1000)]
-    batch: usize,
+    pub(crate) batch: usize,
     /// Records in the server's demo catalogue (ISBNs are drawn from it).
     #[arg(long, default_value_t = 1_000_000)]
-    records: u64,
+    pub(crate) records: u64,
     /// Libraries in the server's demo consortium (borrowers and lenders).
     #[arg(long, default_value_t = 300)]
-    libraries: u64,
+    pub(crate) libraries: u64,
     /// Bearer token.
     #[arg(long, env = "ROTA_TOKEN")]
-    token: Option<String>,
+    pub(crate) token: Option<String>,
     /// Write the JSON result here too.
     #[arg(long)]
-    json: Option<std::path::PathBuf>,
+    pub(crate) json: Option<std::path::PathBuf>,
+    /// Every request a title-and-author citation (a fuzzy lookup, many times the work of
+    /// an identifier hit) instead of the mix.
+    #[arg(long)]
+    pub(crate) titles: bool,
+    /// The title `--titles` cites.
+    #[arg(long, default_value = "kaloma neviro")]
+    pub(crate) title: String,
 }
 
 /// The request mix: identifier hits (60 %), re-routes with tried lenders (15 %),
 /// title-only citations with a typo (10 %), articles by ISSN-less serial ISBN (5 %) and
-/// misses (10 %).
-fn request(k: u64, a: &RunArgs) -> pb::RouteRequest {
+/// misses (10 %); with `--titles`, all title-and-author citations.
+pub(crate) fn request(k: u64, a: &RunArgs) -> pb::RouteRequest {
     let rec = (k.wrapping_mul(2_654_435_761)) % a.records;
     let borrower = format!("L{:05}", (k * 7) % a.libraries);
     let mut r = pb::RouteRequest {
@@ -118,7 +129,8 @@ fn request(k: u64, a: &RunArgs) -> pb::RouteRequest {
         }),
         ..Default::default()
     };
-    match k % 20 {
+    let slot = if a.titles { 15 } else { k % 20 };
+    match slot {
         0..=11 => {}
         12..=14 => {
             r.tried = vec![pb::TriedLender {
@@ -129,7 +141,7 @@ fn request(k: u64, a: &RunArgs) -> pb::RouteRequest {
         }
         15 | 16 => {
             r.citation = Some(pb::Citation {
-                title: "kaloma neviro".into(),
+                title: a.title.clone(),
                 author: "ranka".into(),
                 ..Default::default()
             })
@@ -145,7 +157,7 @@ fn request(k: u64, a: &RunArgs) -> pb::RouteRequest {
     r
 }
 
-fn authed<T>(m: T, token: &Option<String>) -> Request<T> {
+pub(crate) fn authed<T>(m: T, token: &Option<String>) -> Request<T> {
     let mut r = Request::new(m);
     if let Some(t) = token
         && let Ok(v) = format!("Bearer {t}").parse()
@@ -162,7 +174,17 @@ struct Shared {
     hist: Mutex<Histogram<u64>>,
 }
 
-async fn run(a: RunArgs) -> anyhow::Result<bool> {
+/// What a closed or open loop run measured.
+pub(crate) struct Measured {
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
+    pub(crate) seconds: f64,
+    pub(crate) p99_us: f64,
+    hist: Histogram<u64>,
+}
+
+/// Drives the server as `a` says and returns what it measured, printing nothing.
+pub(crate) async fn run_quiet(a: RunArgs) -> anyhow::Result<Measured> {
     let url = if a.server.contains("://") {
         a.server.clone()
     } else {
@@ -202,9 +224,24 @@ async fn run(a: RunArgs) -> anyhow::Result<bool> {
         t.await??;
     }
     let secs = start.elapsed().as_secs_f64();
-    let h = shared.hist.lock().await;
-    let ok = shared.ok.load(Ordering::Relaxed);
-    let failed = shared.failed.load(Ordering::Relaxed);
+    let hist = shared.hist.lock().await.clone();
+    Ok(Measured {
+        ok: shared.ok.load(Ordering::Relaxed),
+        failed: shared.failed.load(Ordering::Relaxed),
+        seconds: secs,
+        p99_us: hist.value_at_quantile(0.99) as f64 / 1e3,
+        hist,
+    })
+}
+
+async fn run(a: RunArgs) -> anyhow::Result<bool> {
+    let m = run_quiet(a.clone()).await?;
+    let url = if a.server.contains("://") {
+        a.server.clone()
+    } else {
+        format!("http://{}", a.server)
+    };
+    let (ok, failed, secs, h) = (m.ok, m.failed, m.seconds, &m.hist);
     let us = |q: f64| h.value_at_quantile(q) as f64 / 1e3;
     let result = serde_json::json!({
         "mode": format!("{:?}", a.mode).to_lowercase(),
@@ -459,6 +496,7 @@ fn main() -> std::process::ExitCode {
             Cmd::Run(a) => run(a).await,
             Cmd::Floor { listen } => floor(listen).await.map(|_| true),
             Cmd::Baseline(a) => baseline::baseline(a).await,
+            Cmd::Overload(a) => overload::overload(a).await,
             Cmd::Report(a) => report::report(a),
         }
     });

@@ -5,6 +5,7 @@ mod catalog;
 mod common;
 mod consistency;
 mod hostile;
+mod overload;
 mod precision;
 mod routing;
 mod rules;

@@ -32,7 +32,7 @@ pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
 }
 
 /// [`start`] with environment settings.
-fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(rota_bin());
     cmd.envs(env.iter().copied());
     cmd.args([

@@ -49,8 +49,12 @@ pub struct TlsConfig {
 pub struct Limits {
     /// Largest message accepted, bytes.
     pub max_message_bytes: usize,
-    /// Requests in flight across the server before RESOURCE_EXHAUSTED.
+    /// Calls in flight across the server (streams for as long as they run) before new
+    /// ones are answered RESOURCE_EXHAUSTED.
     pub max_in_flight: usize,
+    /// Longest a call may wait for a core between arriving and starting, milliseconds,
+    /// before it is answered RESOURCE_EXHAUSTED instead.
+    pub max_queue_ms: u64,
     /// Items on one RouteBatch / Report / holdings stream.
     pub max_stream_items: u64,
     /// Appends waiting for the log writer.
@@ -62,6 +66,7 @@ impl Default for Limits {
         Limits {
             max_message_bytes: 4 << 20,
             max_in_flight: 4096,
+            max_queue_ms: 10,
             max_stream_items: 10_000_000,
             log_queue: 65_536,
         }
@@ -173,6 +178,7 @@ impl Config {
             "ROTA_CHECKPOINT_EVERY",
             "ROTA_LOG_ARCHIVE_DAYS",
             "ROTA_MAX_IN_FLIGHT",
+            "ROTA_MAX_QUEUE_MS",
             // used by other tools, not the server
             "ROTA_DATA_CACHE",
             "ROTA_SHARED_DATA",
@@ -205,11 +211,14 @@ impl Config {
                 "ROTA_MAX_IN_FLIGHT" => {
                     self.limits.max_in_flight = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
                 }
+                "ROTA_MAX_QUEUE_MS" => {
+                    self.limits.max_queue_ms = v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?
+                }
                 _ if KNOWN.contains(&k.as_str()) => {}
                 _ => {
                     return Err(bad(format!(
                         "unknown setting; known: {}",
-                        KNOWN[..7].join(", ")
+                        KNOWN[..9].join(", ")
                     )));
                 }
             }
@@ -245,6 +254,7 @@ impl Config {
             }
         }
         if self.limits.max_in_flight == 0
+            || self.limits.max_queue_ms == 0
             || self.limits.max_message_bytes < 1024
             || self.limits.log_queue == 0
         {

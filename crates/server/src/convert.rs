@@ -52,6 +52,16 @@ pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> 
     })
 }
 
+/// Whether resolving the citation means a title search (no identifier given), the one
+/// lookup that can take milliseconds rather than microseconds.
+pub fn searches_text(c: Option<&pb::Citation>) -> bool {
+    c.is_some_and(|c| {
+        [&c.isbn, &c.issn, &c.oclc_number, &c.lccn]
+            .iter()
+            .all(|s| s.trim().is_empty())
+    })
+}
+
 /// A service type from the wire (unspecified: loan); `field` names it in errors.
 pub fn service_type_from_wire(v: i32, field: &str) -> Result<ServiceType, Status> {
     match pb::ServiceType::try_from(v) {

@@ -2,10 +2,13 @@
 //!
 //! A thin layer over the synchronous engine (as quickwit is over tantivy):
 //!
-//! - [`service`] implements `rota.v1.Routing`, `Events`, `Catalog` and `Admin`, converts
-//!   wire messages, checks tokens and roles, sheds load (a semaphore on requests in
-//!   flight: `RESOURCE_EXHAUSTED` rather than a growing queue), and is the one place where
-//!   domain errors become status codes;
+//! - [`admission`] decides, as each call arrives, whether the server takes it on: a
+//!   permit for the whole call (streams included), a bounded wait for a core, and
+//!   `RESOURCE_EXHAUSTED` at once past either, rather than a growing queue;
+//! - [`service`] implements `rota.v1.Routing`, `Events`, `Catalog` and `Admin`, checks
+//!   tokens and roles, runs engine work on the cores, and maps domain errors to status
+//!   codes in one place (`service::status`); [`convert`] turns wire messages into domain
+//!   types and back;
 //! - [`log`] is the durable, checksummed, group-committed log every write goes through;
 //! - [`app`] holds the engine (swapped atomically on reload and admin changes), the live
 //!   state, checkpoints and replay;
@@ -15,6 +18,7 @@
 //! server listens at once and loads in the background), and server reflection lets
 //! `grpcurl` and any gRPC client explore the API.
 
+pub mod admission;
 pub mod app;
 pub mod config;
 pub mod convert;
@@ -37,6 +41,12 @@ pub use config::{Config, Role, TokenConfig, hash_token};
 /// What the server serves: a catalogue (and the path it came from), a directory, and a
 /// history of events to record durably on the very first start (the demo's; else empty).
 pub type Loaded = (Catalog, PathBuf, Directory, Vec<rota_routing::Event>);
+
+/// HTTP/2 connection flow-control window, bytes (see where it is set).
+const CONNECTION_WINDOW: u32 = 8 << 20;
+
+/// Calls one HTTP/2 connection may have open at once (the setting clients queue behind).
+const MAX_STREAMS_PER_CONNECTION: u32 = 65_536;
 
 /// A running server's address, known once it is bound.
 pub struct Bound {
@@ -164,7 +174,9 @@ pub async fn serve(
     let slot: service::Slot = Arc::new(OnceLock::new());
     let shared = service::Shared {
         slot: slot.clone(),
-        permits: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
+        cores: admission::Cores::new(
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        ),
         max_stream_items: config.limits.max_stream_items,
     };
     // load in the background; health flips to SERVING when done
@@ -232,6 +244,10 @@ pub async fn serve(
     }
 
     let icpt = service::interceptor(config.tokens.clone());
+    let admission = admission::Admission::new(
+        config.limits.max_in_flight,
+        std::time::Duration::from_millis(config.limits.max_queue_ms),
+    );
     let max = config.limits.max_message_bytes;
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
@@ -245,31 +261,51 @@ pub async fn serve(
         )?;
     }
     let router = builder
+        // a client streaming into a call that was answered early (shed, refused) keeps
+        // sending DATA for a moment; each frame is a "local error reset" to h2, and at
+        // hyper's default of 1,024 the whole connection is cut with ENHANCE_YOUR_CALM,
+        // taking every well-behaved call on it along
+        .http2_max_local_error_reset_streams(Some(1 << 20))
+        // h2 allows a connection only so many small DATA frames not yet read by a handler
+        // (half the connection window: 32 KiB by default, ~160 unary requests) before it
+        // cuts the connection with ENHANCE_YOUR_CALM "too_many_data_frames"; under load
+        // more than that wait their turn on a busy connection. An 8 MiB window raises the
+        // allowance to ~20,000, above what max_concurrent_streams lets a client send.
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .layer(tower::util::MapResponseLayer::new(
             service::status::oversize_response,
         ))
         .add_service(health_svc)
         .add_service(reflection)
-        .add_service(InterceptedService::new(
-            pb::routing_server::RoutingServer::new(service::RoutingSvc(shared.clone()))
-                .max_decoding_message_size(max),
-            icpt.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            pb::events_server::EventsServer::new(service::EventsSvc(shared.clone()))
-                .max_decoding_message_size(max),
-            icpt.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            pb::catalog_server::CatalogServer::new(service::CatalogSvc(shared.clone()))
-                .max_decoding_message_size(max),
-            icpt.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            pb::admin_server::AdminServer::new(service::AdminSvc(shared.clone()))
-                .max_decoding_message_size(max),
-            icpt,
-        ));
+        .add_service(
+            admission.wrap(InterceptedService::new(
+                pb::routing_server::RoutingServer::new(service::RoutingSvc(shared.clone()))
+                    .max_decoding_message_size(max),
+                icpt.clone(),
+            )),
+        )
+        .add_service(
+            admission.wrap(InterceptedService::new(
+                pb::events_server::EventsServer::new(service::EventsSvc(shared.clone()))
+                    .max_decoding_message_size(max),
+                icpt.clone(),
+            )),
+        )
+        .add_service(
+            admission.wrap(InterceptedService::new(
+                pb::catalog_server::CatalogServer::new(service::CatalogSvc(shared.clone()))
+                    .max_decoding_message_size(max),
+                icpt.clone(),
+            )),
+        )
+        .add_service(
+            admission.wrap(InterceptedService::new(
+                pb::admin_server::AdminServer::new(service::AdminSvc(shared.clone()))
+                    .max_decoding_message_size(max),
+                icpt,
+            )),
+        );
     // Nagle's algorithm plus delayed ACKs stall small responses for ~40 ms; tonic sets
     // TCP_NODELAY only on listeners it binds itself, so set it on each accepted socket
     let incoming = tokio_stream::StreamExt::map(

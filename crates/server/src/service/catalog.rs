@@ -8,7 +8,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::{log_status, lookup_status, reload_status};
-use super::{Shared, observe, principal, require};
+use super::{Shared, observe, principal, require, started};
 use crate::config::Role;
 use crate::convert;
 use crate::log::LogRecord;
@@ -31,6 +31,7 @@ impl CatalogSvc {
         req: GReq<Streaming<pb::HoldingChange>>,
         upsert: bool,
     ) -> Result<Response<pb::HoldingsSummary>, Status> {
+        started(&req)?;
         let app = self.0.app()?;
         let p = principal(&req)?;
         require(&p, Role::Admin)?;
@@ -154,7 +155,7 @@ impl pb::catalog_server::Catalog for CatalogSvc {
     ) -> Result<Response<pb::LookupResponse>, Status> {
         let t = Instant::now();
         let r = (|| {
-            let _permit = self.0.permit()?;
+            started(&req)?;
             let app = self.0.app()?;
             principal(&req)?;
             let r = req.get_ref();

@@ -19,7 +19,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use futures::Stream;
-use tokio::sync::Semaphore;
 use tonic::{Request as GReq, Status};
 
 use crate::app::App;
@@ -44,8 +43,8 @@ pub type Slot = Arc<OnceLock<Arc<App>>>;
 pub struct Shared {
     /// The app.
     pub slot: Slot,
-    /// In-flight limit.
-    pub permits: Arc<Semaphore>,
+    /// Where the engine's synchronous work runs.
+    pub cores: crate::admission::Cores,
     /// Items per stream.
     pub max_stream_items: u64,
 }
@@ -68,12 +67,20 @@ impl Shared {
             .cloned()
             .ok_or_else(|| Status::unavailable("the catalogue is still loading; retry shortly"))
     }
+}
 
-    pub(crate) fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
-        self.permits.clone().try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted("server is at its in-flight limit; retry with backoff")
-        })
-    }
+/// Sheds a call that waited too long to start (see [`crate::admission`]). A request
+/// without an arrival time did not come through admission (an in-process call) and has
+/// not queued.
+pub(crate) fn started<T>(r: &GReq<T>) -> Result<(), Status> {
+    r.extensions()
+        .get::<crate::admission::Arrived>()
+        .map_or(Ok(()), |a| a.check())
+}
+
+/// The call's arrival, if it came through admission.
+pub(crate) fn arrived<T>(r: &GReq<T>) -> Option<crate::admission::Arrived> {
+    r.extensions().get::<crate::admission::Arrived>().copied()
 }
 
 pub(crate) fn principal<T>(r: &GReq<T>) -> Result<Principal, Status> {
@@ -223,21 +230,12 @@ mod tests {
     }
 
     #[test]
-    fn overload_is_shed_not_queued() {
+    fn before_the_catalogue_is_loaded_calls_are_unavailable() {
         let shared = Shared {
             slot: Arc::new(OnceLock::new()),
-            permits: Arc::new(Semaphore::new(1)),
+            cores: crate::admission::Cores::new(1),
             max_stream_items: 10,
         };
-        let held = shared.permit().expect("the one permit");
-        let e = shared.permit().unwrap_err();
-        assert_eq!(e.code(), tonic::Code::ResourceExhausted);
-        drop(held);
-        assert!(
-            shared.permit().is_ok(),
-            "capacity returns when a call finishes"
-        );
-        // and before the catalogue is loaded, calls are refused as UNAVAILABLE
         assert_eq!(
             shared.app().err().map(|s| s.code()),
             Some(tonic::Code::Unavailable)

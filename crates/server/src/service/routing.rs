@@ -8,7 +8,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::route_status;
-use super::{BoxStream, Principal, Shared, may_act_for, now, observe, principal};
+use super::{BoxStream, Principal, Shared, arrived, may_act_for, now, observe, principal, started};
 use crate::app::App;
 use crate::convert;
 
@@ -23,12 +23,7 @@ impl pb::routing_server::Routing for RoutingSvc {
         req: GReq<pb::RouteRequest>,
     ) -> Result<Response<pb::RouteResponse>, Status> {
         let t = Instant::now();
-        let r = (|| {
-            let _permit = self.0.permit()?;
-            let app = self.0.app()?;
-            let p = principal(&req)?;
-            route_one(&app, &p, req.get_ref()).map(Response::new)
-        })();
+        let r = self.route_on_a_core(req).await.map(Response::new);
         observe("Route", t, &r);
         r
     }
@@ -40,12 +35,7 @@ impl pb::routing_server::Routing for RoutingSvc {
         req: GReq<pb::RouteRequest>,
     ) -> Result<Response<Self::RouteStreamStream>, Status> {
         let t = Instant::now();
-        let r = (|| {
-            let _permit = self.0.permit()?;
-            let app = self.0.app()?;
-            let p = principal(&req)?;
-            route_one(&app, &p, req.get_ref())
-        })();
+        let r = self.route_on_a_core(req).await;
         observe("RouteStream", t, &r);
         let resp = r?;
         let items: Vec<Result<pb::RankedLender, Status>> =
@@ -59,6 +49,7 @@ impl pb::routing_server::Routing for RoutingSvc {
         &self,
         req: GReq<Streaming<pb::RouteRequest>>,
     ) -> Result<Response<Self::RouteBatchStream>, Status> {
+        started(&req)?;
         let app = self.0.app()?;
         let p = principal(&req)?;
         let max_items = self.0.max_stream_items;
@@ -143,6 +134,30 @@ impl pb::routing_server::Routing for RoutingSvc {
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
+    }
+}
+
+impl RoutingSvc {
+    /// One request routed: inline if an identifier finds it, else (a title search, up to
+    /// milliseconds) on a core (see [`crate::admission::Cores`]).
+    async fn route_on_a_core(
+        &self,
+        req: GReq<pb::RouteRequest>,
+    ) -> Result<pb::RouteResponse, Status> {
+        started(&req)?;
+        let app = self.0.app()?;
+        let p = principal(&req)?;
+        if !convert::searches_text(req.get_ref().citation.as_ref()) {
+            // an identifier lookup and a ranking: microseconds, cheaper to do here than to
+            // hand to another thread (see `Cores`)
+            return route_one(&app, &p, req.get_ref());
+        }
+        let at = arrived(&req);
+        let r = req.into_inner();
+        self.0
+            .cores
+            .run(at.as_ref(), move || route_one(&app, &p, &r))
+            .await?
     }
 }
 
