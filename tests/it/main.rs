@@ -2,6 +2,7 @@
 //! command, and (where built) the running server.
 
 mod catalog;
+mod cli;
 mod common;
 mod consistency;
 mod hostile;

@@ -533,6 +533,34 @@ fn every_rpc_streams_and_bad_inputs() {
         ] {
             assert!(listed.contains(svc), "{svc} not in {listed}");
         }
+        // and v1alpha, which older clients (grpcio-reflection, grpc_cli) speak
+        let mut refl_alpha =
+            tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
+                ch.clone(),
+            );
+        let q_alpha = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest::ListServices(
+                    String::new(),
+                ),
+            ),
+        };
+        let mut resp_alpha = refl_alpha
+            .server_reflection_info(futures::stream::iter(vec![q_alpha]))
+            .await
+            .unwrap()
+            .into_inner();
+        let listed_alpha = format!("{:?}", resp_alpha.next().await.unwrap().unwrap());
+        for svc in [
+            "rota.v1.Routing",
+            "rota.v1.Events",
+            "rota.v1.Catalog",
+            "rota.v1.Admin",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(listed_alpha.contains(svc), "{svc} not in {listed_alpha}");
+        }
     });
 }
 

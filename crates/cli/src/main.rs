@@ -45,14 +45,44 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenCmd {
-    /// Print the SHA-256 a config stores for a token.
+    /// Print the SHA-256 a config stores for a token, read from standard input (one
+    /// line) or a file, never from the command line, where `ps` and shell history keep it.
     Hash {
-        /// The token.
-        token: String,
+        /// Read the token from this file (its first line) instead of standard input.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
     },
 }
 
+/// The token `rota token hash` reads: the first line of the file or of standard input.
+fn read_token(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let mut line = String::new();
+    match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+            line = text.lines().next().unwrap_or_default().to_string();
+        }
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("type the token, then Enter (it is not echoed to any file)");
+            }
+            std::io::stdin().lock().read_line(&mut line)?;
+        }
+    }
+    let token = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(
+        !token.is_empty(),
+        "no token given: pipe it in or pass --file"
+    );
+    Ok(token)
+}
+
 fn main() -> std::process::ExitCode {
+    // die quietly on a closed pipe (`rota catalog lookup ... | head`) as Unix tools do,
+    // instead of Rust's default of a panic on the next print
+    sigpipe::reset();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(c) => catalog_cmd::run(c),
@@ -61,10 +91,10 @@ fn main() -> std::process::ExitCode {
         Command::Route(a) => route_cmd::route(*a),
         Command::Reroute(a) => serve_cmd::reroute(*a),
         Command::Simulate(a) => sim_cmd::simulate(*a),
-        Command::Token(TokenCmd::Hash { token }) => {
-            println!("{}", rota_server::hash_token(&token));
-            Ok(std::process::ExitCode::SUCCESS)
-        }
+        Command::Token(TokenCmd::Hash { file }) => read_token(file.as_deref()).map(|t| {
+            println!("{}", rota_server::hash_token(&t));
+            std::process::ExitCode::SUCCESS
+        }),
     };
     match result {
         Ok(code) => code,

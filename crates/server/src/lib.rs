@@ -170,6 +170,11 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(rota_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    // v1alpha too: grpcio-reflection, Postman and older grpcurl and grpc_cli ask for it
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(rota_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
 
     let slot: service::Slot = Arc::new(OnceLock::new());
     let shared = service::Shared {
@@ -278,6 +283,7 @@ pub async fn serve(
         ))
         .add_service(health_svc)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(
             admission.wrap(InterceptedService::new(
                 pb::routing_server::RoutingServer::new(service::RoutingSvc(shared.clone()))
