@@ -130,7 +130,8 @@ impl Clients {
     }
 }
 
-fn route(i: u64) -> pb::RouteRequest {
+/// A good routing request for the demo consortium's item `i`.
+pub(crate) fn route(i: u64) -> pb::RouteRequest {
     pb::RouteRequest {
         request_id: format!("h{i}"),
         borrower: "L00001".into(),

@@ -7,20 +7,8 @@ use futures::{SinkExt, StreamExt};
 use rota_proto::v1 as pb;
 use tonic::Code;
 
-use crate::server::{channel, isbn, rt, start_env};
-
-fn route(i: u64) -> pb::RouteRequest {
-    pb::RouteRequest {
-        request_id: format!("o{i}"),
-        borrower: "L00001".into(),
-        citation: Some(pb::Citation {
-            isbn: isbn(i),
-            ..Default::default()
-        }),
-        max_lenders: 5,
-        ..Default::default()
-    }
-}
+use crate::hostile::route;
+use crate::server::{channel, rt, start_env};
 
 #[test]
 fn open_streams_hold_their_permits_and_the_excess_is_shed() {
