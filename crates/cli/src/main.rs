@@ -79,6 +79,20 @@ fn read_token(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// An error and its causes, each said once: a library error whose message already quotes
+/// its source (`"directory: {0}"` over the source) would otherwise print it twice.
+fn once_each(e: &anyhow::Error) -> String {
+    let mut said = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !said.contains(&c) {
+            said.push_str(": ");
+            said.push_str(&c);
+        }
+    }
+    said
+}
+
 fn main() -> std::process::ExitCode {
     // die quietly on a closed pipe (`rota catalog lookup ... | head`) as Unix tools do,
     // instead of Rust's default of a panic on the next print
@@ -99,8 +113,30 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", once_each(&e));
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::once_each;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("directory: {0}")]
+    struct Outer(#[from] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("lender L1: currency \"XYZ\" is not ISO 4217")]
+    struct Inner;
+
+    #[test]
+    fn each_error_is_said_once() {
+        let e = anyhow::Error::from(Outer(Inner)).context("loading deploy/lenders.toml");
+        assert_eq!(
+            once_each(&e),
+            "loading deploy/lenders.toml: directory: lender L1: currency \"XYZ\" is not ISO 4217"
+        );
     }
 }

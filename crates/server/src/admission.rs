@@ -7,21 +7,19 @@
 //! answered RESOURCE_EXHAUSTED at once, from here, without a task or a buffer: past
 //! capacity the server sheds instead of queueing, and its memory stays flat.
 //!
-//! A permit bounds how many calls are in the server, not how long they wait for a core:
-//! on two cores, a thousand admitted unary calls can each wait behind the others. So the
-//! arrival time travels with the request ([`Arrived`]), and a call sheds if it has waited
-//! longer than [`Admission::max_queue`] when its handler starts ([`Arrived::check`]) or
-//! when it would start its engine work ([`Cores::run`]).
-//!
+//! A permit bounds how many calls are in the server, not how long they wait for a core.
 //! The engine's slow work (a title search, up to milliseconds) runs on blocking threads,
-//! at most one per core at once, not on the async workers ([`Cores`]). Inline, a burst of
-//! them starves the connection tasks that read requests and write answers: under 3×
-//! load the server then admitted every call it could see and the queue formed in the
-//! clients, seconds long, where no shedding can reach it (measured: PERFORMANCE.md). With
-//! the work off the I/O threads the connections keep being read, every call is stamped on
-//! arrival, and the queue forms at the cores' semaphore, in arrival order, where a call
-//! past its wait limit is refused. Identifier lookups (microseconds) stay inline: handing
-//! each to another thread cost 60 % of the throughput of the usual mix.
+//! at most one per core at once, not on the async workers ([`Cores`]): a call that cannot
+//! get a core within `max_queue` is refused. Inline, a burst of title searches starved the
+//! connection tasks that read requests and write answers: under 3× load the server then
+//! admitted every call it could see and the queue formed in the clients, seconds long,
+//! where no shedding can reach it (measured: PERFORMANCE.md). Identifier lookups
+//! (microseconds) stay inline: handing each to another thread cost about 60 % of the
+//! throughput of the usual mix.
+//!
+//! The wait is timed from the moment the handler asks for a core, not from the call's
+//! arrival: a call's arrival is followed by its message, and a 1 MB message on a slow
+//! link is not a queue (timed from arrival, such calls were refused as "overloaded").
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -37,16 +35,13 @@ use tonic::server::NamedService;
 #[derive(Clone, Debug)]
 pub struct Admission {
     permits: Arc<Semaphore>,
-    /// Longest a call may wait between arriving and its handler starting.
-    pub max_queue: Duration,
 }
 
 impl Admission {
-    /// At most `max_in_flight` calls at once, each started within `max_queue` of arriving.
-    pub fn new(max_in_flight: usize, max_queue: Duration) -> Admission {
+    /// At most `max_in_flight` calls at once.
+    pub fn new(max_in_flight: usize) -> Admission {
         Admission {
             permits: Arc::new(Semaphore::new(max_in_flight)),
-            max_queue,
         }
     }
 
@@ -64,77 +59,45 @@ impl Admission {
     }
 }
 
-/// When a call arrived, and how long it may wait; in every admitted request's extensions.
-#[derive(Clone, Copy, Debug)]
-pub struct Arrived {
-    /// Arrival.
-    pub at: Instant,
-    /// Longest wait before the handler starts.
-    pub max_queue: Duration,
-}
-
-impl Arrived {
-    /// RESOURCE_EXHAUSTED if the call waited too long to start: the server is behind, and
-    /// working on it now would only make every later call later.
-    pub fn check(&self) -> Result<(), Status> {
-        let waited = self.at.elapsed();
-        if waited > self.max_queue {
-            metrics::counter!("rota_shed_total", "reason" => "queued").increment(1);
-            return Err(Status::resource_exhausted(format!(
-                "server overloaded: the call waited {} ms to start (limit {} ms); retry with backoff",
-                waited.as_millis(),
-                self.max_queue.as_millis()
-            )));
-        }
-        Ok(())
-    }
-}
-
 /// The cores the engine's synchronous work runs on.
 #[derive(Clone, Debug)]
 pub struct Cores {
     slots: Arc<Semaphore>,
+    max_queue: Duration,
 }
 
 impl Cores {
-    /// `n` cores (at least one).
-    pub fn new(n: usize) -> Cores {
+    /// `n` cores (at least one); a call waits at most `max_queue` for one.
+    pub fn new(n: usize, max_queue: Duration) -> Cores {
         Cores {
             slots: Arc::new(Semaphore::new(n.max(1))),
+            max_queue,
         }
     }
 
-    /// Runs `f` on a blocking thread once a core is free, in arrival order; a call that
-    /// came through admission and would wait past its limit for one is shed instead.
+    /// Runs `f` on a blocking thread once a core is free, in the order asked; if none is
+    /// free within `max_queue` the call is refused RESOURCE_EXHAUSTED instead.
     ///
     /// Always on a blocking thread, even with a core free: run inline on an async worker
     /// whenever a core was free, the engine work took the workers under overload and the
     /// arrivals went unread again (measured: admitted p50 7.9 s at 3× load, 33 calls shed).
     pub async fn run<T: Send + 'static>(
         &self,
-        arrived: Option<&Arrived>,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Status> {
-        let acquire = self.slots.clone().acquire_owned();
-        let permit = match arrived {
-            Some(a) => {
-                let left = a.max_queue.saturating_sub(a.at.elapsed());
-                let got = tokio::time::timeout(left, acquire).await;
-                metrics::histogram!("rota_queue_seconds").record(a.at.elapsed().as_secs_f64());
-                match got {
-                    Ok(p) => p,
-                    Err(_) => {
-                        metrics::counter!("rota_shed_total", "reason" => "queued").increment(1);
-                        return Err(Status::resource_exhausted(format!(
-                            "server overloaded: no core free within {} ms of the call arriving; retry with backoff",
-                            a.max_queue.as_millis()
-                        )));
-                    }
-                }
+        let asked = Instant::now();
+        let got = tokio::time::timeout(self.max_queue, self.slots.clone().acquire_owned()).await;
+        metrics::histogram!("rota_queue_seconds").record(asked.elapsed().as_secs_f64());
+        let permit = match got {
+            Ok(p) => p.map_err(|_| Status::unavailable("the server is shutting down"))?,
+            Err(_) => {
+                metrics::counter!("rota_shed_total", "reason" => "queued").increment(1);
+                return Err(Status::resource_exhausted(format!(
+                    "server overloaded: no core free within {} ms; retry with backoff",
+                    self.max_queue.as_millis()
+                )));
             }
-            None => acquire.await,
-        }
-        .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        };
         tokio::task::spawn_blocking(move || {
             let _core = permit;
             f()
@@ -170,7 +133,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let Ok(permit) = self.admission.permits.clone().try_acquire_owned() else {
             metrics::counter!("rota_shed_total", "reason" => "in_flight").increment(1);
             let s = Status::resource_exhausted(
@@ -178,10 +141,6 @@ where
             );
             return Box::pin(async move { Ok(s.into_http()) });
         };
-        req.extensions_mut().insert(Arrived {
-            at: Instant::now(),
-            max_queue: self.admission.max_queue,
-        });
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
@@ -238,11 +197,7 @@ mod tests {
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
             Poll::Ready(Ok(()))
         }
-        fn call(&mut self, req: http::Request<()>) -> Self::Future {
-            assert!(
-                req.extensions().get::<Arrived>().is_some(),
-                "arrival recorded"
-            );
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
             // a body with something in it: an empty one is finished (and its permit given
             // back) as soon as it is made
             std::future::ready(Ok(http::Response::new(Body::new(String::from("x")))))
@@ -251,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_permit_is_held_until_the_body_is_done_and_then_given_back() {
-        let adm = Admission::new(1, Duration::from_secs(1));
+        let adm = Admission::new(1);
         let mut svc = adm.wrap(Echo);
         let first = svc
             .ready()
@@ -281,20 +236,26 @@ mod tests {
         assert!(Status::from_header_map(third.unwrap().headers()).is_none());
     }
 
-    #[test]
-    fn a_call_that_waited_too_long_is_shed() {
-        let fresh = Arrived {
-            at: Instant::now(),
-            max_queue: Duration::from_secs(60),
-        };
-        assert!(fresh.check().is_ok());
-        let stale = Arrived {
-            at: Instant::now() - Duration::from_millis(50),
-            max_queue: Duration::from_millis(10),
-        };
-        assert_eq!(
-            stale.check().unwrap_err().code(),
-            tonic::Code::ResourceExhausted
-        );
+    #[tokio::test]
+    async fn a_call_that_cannot_get_a_core_in_time_is_shed() {
+        let cores = Cores::new(1, Duration::from_millis(20));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let busy = cores.clone();
+        let holder = tokio::spawn(async move {
+            busy.run(move || {
+                started_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        let e = cores.run(|| ()).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+        release_tx.send(()).unwrap();
+        holder.await.unwrap().unwrap();
+        assert_eq!(cores.run(|| 7).await.unwrap(), 7, "the core is free again");
     }
 }

@@ -52,8 +52,8 @@ pub struct Limits {
     /// Calls in flight across the server (streams for as long as they run) before new
     /// ones are answered RESOURCE_EXHAUSTED.
     pub max_in_flight: usize,
-    /// Longest a call may wait for a core between arriving and starting, milliseconds,
-    /// before it is answered RESOURCE_EXHAUSTED instead.
+    /// Longest a call may wait for a core (title searches), milliseconds, before it is
+    /// answered RESOURCE_EXHAUSTED instead.
     pub max_queue_ms: u64,
     /// Items on one RouteBatch / Report / holdings stream.
     pub max_stream_items: u64,

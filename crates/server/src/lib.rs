@@ -181,6 +181,7 @@ pub async fn serve(
         slot: slot.clone(),
         cores: admission::Cores::new(
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            std::time::Duration::from_millis(config.limits.max_queue_ms),
         ),
         max_stream_items: config.limits.max_stream_items,
     };
@@ -249,10 +250,7 @@ pub async fn serve(
     }
 
     let icpt = service::interceptor(config.tokens.clone());
-    let admission = admission::Admission::new(
-        config.limits.max_in_flight,
-        std::time::Duration::from_millis(config.limits.max_queue_ms),
-    );
+    let admission = admission::Admission::new(config.limits.max_in_flight);
     let max = config.limits.max_message_bytes;
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {

@@ -47,7 +47,7 @@ impl Catalog {
             };
             any = true;
             let id = ident::normalize(kind, v)
-                .map_err(|source| LookupError::BadIdentifier { field, source })?;
+                .map_err(|problem| LookupError::BadIdentifier { field, problem })?;
             let (method, conf) = if id.valid() {
                 (method, 1.0)
             } else {

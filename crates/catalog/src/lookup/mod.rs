@@ -233,12 +233,12 @@ pub enum LookupError {
     #[error("citation is empty: give at least one of isbn, issn, oclc, lccn, title, author")]
     Empty,
     /// An identifier field holds no identifier.
-    #[error("{field}: {source}")]
+    #[error("{field}: {problem}")]
     BadIdentifier {
         /// Which field.
         field: &'static str,
         /// Why.
-        source: IdError,
+        problem: IdError,
     },
     /// Only a year was given: that matches too much to be a citation.
     #[error("a year alone is not a citation: add a title, author or identifier")]

@@ -6,7 +6,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status};
 
 use super::status::log_status;
-use super::{Shared, caller_timeout, observe, principal, require, started};
+use super::{Shared, caller_timeout, observe, principal, require};
 use crate::app::App;
 use crate::config::Role;
 use crate::convert;
@@ -149,7 +149,6 @@ impl pb::admin_server::Admin for AdminSvc {
     ) -> Result<Response<pb::SimulateResponse>, Status> {
         let t = Instant::now();
         let r = async {
-            started(&req)?;
             self.0.app()?;
             require(&principal(&req)?, Role::Ops)?;
             let (scenario, profiles) = sim_input(req.get_ref())?;

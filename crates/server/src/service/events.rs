@@ -8,7 +8,7 @@ use rota_routing::{Event, EventError};
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::{event_status, log_status, oversize};
-use super::{Principal, Shared, may_act_for, now, observe, principal, started};
+use super::{Principal, Shared, may_act_for, now, observe, principal};
 use crate::app::App;
 use crate::convert;
 use crate::log::LogRecord;
@@ -159,7 +159,6 @@ impl pb::events_server::Events for EventsSvc {
     ) -> Result<Response<pb::ReportSummary>, Status> {
         let t = Instant::now();
         let r = async {
-            started(&req)?;
             let app = self.0.app()?;
             let p = principal(&req)?;
             let input = req.into_inner();
@@ -183,7 +182,6 @@ impl pb::events_server::Events for EventsSvc {
     ) -> Result<Response<pb::ReportAck>, Status> {
         let t = Instant::now();
         let r = async {
-            started(&req)?;
             let app = self.0.app()?;
             let p = principal(&req)?;
             let ev = to_event(&app, &p, req.get_ref())?;

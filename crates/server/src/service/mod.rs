@@ -69,20 +69,6 @@ impl Shared {
     }
 }
 
-/// Sheds a call that waited too long to start (see [`crate::admission`]). A request
-/// without an arrival time did not come through admission (an in-process call) and has
-/// not queued.
-pub(crate) fn started<T>(r: &GReq<T>) -> Result<(), Status> {
-    r.extensions()
-        .get::<crate::admission::Arrived>()
-        .map_or(Ok(()), |a| a.check())
-}
-
-/// The call's arrival, if it came through admission.
-pub(crate) fn arrived<T>(r: &GReq<T>) -> Option<crate::admission::Arrived> {
-    r.extensions().get::<crate::admission::Arrived>().copied()
-}
-
 pub(crate) fn principal<T>(r: &GReq<T>) -> Result<Principal, Status> {
     r.extensions()
         .get::<Principal>()
@@ -233,7 +219,7 @@ mod tests {
     fn before_the_catalogue_is_loaded_calls_are_unavailable() {
         let shared = Shared {
             slot: Arc::new(OnceLock::new()),
-            cores: crate::admission::Cores::new(1),
+            cores: crate::admission::Cores::new(1, std::time::Duration::from_millis(10)),
             max_stream_items: 10,
         };
         assert_eq!(

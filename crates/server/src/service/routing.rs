@@ -8,7 +8,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::route_status;
-use super::{BoxStream, Principal, Shared, arrived, may_act_for, now, observe, principal, started};
+use super::{BoxStream, Principal, Shared, may_act_for, now, observe, principal};
 use crate::app::App;
 use crate::convert;
 
@@ -49,7 +49,6 @@ impl pb::routing_server::Routing for RoutingSvc {
         &self,
         req: GReq<Streaming<pb::RouteRequest>>,
     ) -> Result<Response<Self::RouteBatchStream>, Status> {
-        started(&req)?;
         let app = self.0.app()?;
         let p = principal(&req)?;
         let max_items = self.0.max_stream_items;
@@ -144,7 +143,6 @@ impl RoutingSvc {
         &self,
         req: GReq<pb::RouteRequest>,
     ) -> Result<pb::RouteResponse, Status> {
-        started(&req)?;
         let app = self.0.app()?;
         let p = principal(&req)?;
         if !convert::searches_text(req.get_ref().citation.as_ref()) {
@@ -152,12 +150,8 @@ impl RoutingSvc {
             // hand to another thread (see `Cores`)
             return route_one(&app, &p, req.get_ref());
         }
-        let at = arrived(&req);
         let r = req.into_inner();
-        self.0
-            .cores
-            .run(at.as_ref(), move || route_one(&app, &p, &r))
-            .await?
+        self.0.cores.run(move || route_one(&app, &p, &r)).await?
     }
 }
 
