@@ -505,61 +505,35 @@ fn every_rpc_streams_and_bad_inputs() {
         let e = routing.route(huge).await.unwrap_err();
         assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
 
-        // reflection lists our services
-        let mut refl =
-            tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(
-                ch.clone(),
-            );
-        let q = tonic_reflection::pb::v1::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(
-                tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
-                    String::new(),
-                ),
-            ),
-        };
-        let mut resp = refl
-            .server_reflection_info(futures::stream::iter(vec![q]))
-            .await
-            .unwrap()
-            .into_inner();
-        let listed = format!("{:?}", resp.next().await.unwrap().unwrap());
-        for svc in [
-            "rota.v1.Routing",
-            "rota.v1.Events",
-            "rota.v1.Catalog",
-            "rota.v1.Admin",
-            "grpc.health.v1.Health",
-        ] {
-            assert!(listed.contains(svc), "{svc} not in {listed}");
+        // reflection lists our services, in v1 and in v1alpha (which older clients such as
+        // grpcio-reflection and grpc_cli speak)
+        macro_rules! listed {
+            ($v:ident) => {{
+                use tonic_reflection::pb::$v as r;
+                let q = r::ServerReflectionRequest {
+                    host: String::new(),
+                    message_request: Some(
+                        r::server_reflection_request::MessageRequest::ListServices(String::new()),
+                    ),
+                };
+                let mut resp = r::server_reflection_client::ServerReflectionClient::new(ch.clone())
+                    .server_reflection_info(futures::stream::iter(vec![q]))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                format!("{:?}", resp.next().await.unwrap().unwrap())
+            }};
         }
-        // and v1alpha, which older clients (grpcio-reflection, grpc_cli) speak
-        let mut refl_alpha =
-            tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
-                ch.clone(),
-            );
-        let q_alpha = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(
-                tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest::ListServices(
-                    String::new(),
-                ),
-            ),
-        };
-        let mut resp_alpha = refl_alpha
-            .server_reflection_info(futures::stream::iter(vec![q_alpha]))
-            .await
-            .unwrap()
-            .into_inner();
-        let listed_alpha = format!("{:?}", resp_alpha.next().await.unwrap().unwrap());
-        for svc in [
-            "rota.v1.Routing",
-            "rota.v1.Events",
-            "rota.v1.Catalog",
-            "rota.v1.Admin",
-            "grpc.health.v1.Health",
-        ] {
-            assert!(listed_alpha.contains(svc), "{svc} not in {listed_alpha}");
+        for listed in [listed!(v1), listed!(v1alpha)] {
+            for svc in [
+                "rota.v1.Routing",
+                "rota.v1.Events",
+                "rota.v1.Catalog",
+                "rota.v1.Admin",
+                "grpc.health.v1.Health",
+            ] {
+                assert!(listed.contains(svc), "{svc} not in {listed}");
+            }
         }
     });
 }
