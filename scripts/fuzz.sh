@@ -4,17 +4,22 @@
 #
 #   scripts/fuzz.sh                     # every target, 60 s each
 #   scripts/fuzz.sh marc_reader 600     # one target, ten minutes
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh "wire log_reader"   # a number of executions each
 #
 # Targets: marc_reader (ISO 2709, MARCXML, MARC-8), identifiers (normalisers and index
 # keys), holdings (the holdings run reader), index_parts (identifier tables and posting
-# lists), snapshot (the snapshot container). The MARC
-# target is seeded with records from ../shared/data when it is there. Corpora and crash
+# lists), snapshot (the snapshot container), wire (every rota.v1 message through the
+# server's conversions: accepted values survive the wire and the log unchanged),
+# log_reader (the durable log's segment reader: torn tails, damage, reframing). The MARC
+# target is seeded with records from ../shared/data when it is there; fuzz/seeds/TARGET
+# (committed) seeds the others that have one. Corpora and crash
 # inputs stay in fuzz/corpus and fuzz/artifacts (not committed); a crash input replays
 # with `fuzz/target/x86_64-unknown-linux-gnu/release/TARGET fuzz/artifacts/crash-…`.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs=${2:-60}
-targets=${1:-"marc_reader identifiers holdings index_parts snapshot"}
+targets=${1:-"marc_reader identifiers holdings index_parts snapshot wire log_reader"}
+if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=$secs"; fi
 triple=$(rustc -vV | sed -n 's/^host: //p')
 # with --target given, RUSTFLAGS reach only the fuzzed code, not build scripts
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
@@ -40,8 +45,10 @@ fi
 status=0
 for t in $targets; do
   mkdir -p "corpus/$t"
-  echo "== $t for $secs s"
-  if ! "$bin/$t" "corpus/$t" -max_total_time="$secs" -max_len=16384 \
+  seeds=()
+  [ -d "seeds/$t" ] && seeds=("seeds/$t")
+  echo "== $t ($limit)"
+  if ! "$bin/$t" "corpus/$t" "${seeds[@]}" "$limit" -max_len=16384 \
       -artifact_prefix=artifacts/ -print_final_stats=1 2>&1 | grep -E "^Done|stat::number_of_executed_units|ERROR|panicked"; then
     :
   fi

@@ -8,12 +8,17 @@ use rota_proto::v1 as pb;
 use tonic::Code;
 
 use crate::hostile::route;
+use crate::metrics::{get, value};
 use crate::server::{channel, rt, start_env};
 
 #[test]
 fn open_streams_hold_their_permits_and_the_excess_is_shed() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = start_env(tmp.path(), &[], &[("ROTA_MAX_IN_FLIGHT", "2")]);
+    let s = start_env(
+        tmp.path(),
+        &["--metrics-listen", "127.0.0.1:0"],
+        &[("ROTA_MAX_IN_FLIGHT", "2")],
+    );
     rt().block_on(async {
         let ch = channel(&s.addr).await;
         let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
@@ -92,4 +97,27 @@ fn open_streams_hold_their_permits_and_the_excess_is_shed() {
         }
         assert!(ok, "capacity did not come back after the streams ended");
     });
+    // the shed calls are counted like any other, under their own code, and as shed
+    let (_, text) = get(s.ops.as_deref().unwrap(), "/metrics");
+    let shed = |svc: &str, method: &str| {
+        value(
+            &text,
+            &format!(
+                r#"rota_rpc_requests_total{{service="{svc}",method="{method}",code="RESOURCE_EXHAUSTED"}}"#
+            ),
+        )
+        .unwrap_or(0.0)
+    };
+    assert!(shed("rota.v1.Routing", "Route") >= 1.0, "{text}");
+    assert_eq!(shed("rota.v1.Events", "ReportOne"), 1.0, "{text}");
+    let total = value(&text, r#"rota_shed_total{reason="in_flight"}"#).unwrap_or(0.0);
+    assert!(total >= 2.0, "{text}");
+    assert_eq!(
+        value(
+            &text,
+            r#"rota_rpc_requests_total{service="rota.v1.Events",method="Report",code="OK"}"#
+        ),
+        Some(1.0),
+        "the Report stream is counted once, when it ends"
+    );
 }

@@ -17,6 +17,8 @@ use crate::common::rota_bin;
 pub(crate) struct Server {
     child: Child,
     pub(crate) addr: String,
+    /// The metrics and probes listener, when started with `--metrics-listen`.
+    pub(crate) ops: Option<String>,
 }
 
 impl Drop for Server {
@@ -35,15 +37,11 @@ pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
 pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(rota_bin());
     cmd.envs(env.iter().copied());
-    cmd.args([
-        "serve",
-        "--metrics-listen",
-        "off",
-        "--demo-records",
-        "20000",
-        "--demo-libraries",
-        "60",
-    ]);
+    cmd.args(["serve"]);
+    if !extra.contains(&"--metrics-listen") {
+        cmd.args(["--metrics-listen", "off"]);
+    }
+    cmd.args(["--demo-records", "20000", "--demo-libraries", "60"]);
     if !extra.contains(&"--listen") {
         cmd.args(["--listen", "127.0.0.1:0"]);
     }
@@ -62,9 +60,19 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
         .and_then(|s| s.split(' ').next())
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();
+    let ops = if extra.contains(&"--metrics-listen") {
+        let line = lines.next().expect("a line").expect("readable");
+        let at = line
+            .strip_prefix("metrics and probes on http://")
+            .and_then(|s| s.split(' ').next())
+            .unwrap_or_else(|| panic!("unexpected second line {line:?}"));
+        Some(at.to_string())
+    } else {
+        None
+    };
     // keep draining stdout so the child never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
+    Server { child, addr, ops }
 }
 
 pub(crate) async fn channel(addr: &str) -> Channel {
@@ -654,6 +662,39 @@ fn refuses_non_loopback_without_tokens() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("without tokens"));
+}
+
+/// A configuration naming a file that is not there is refused before the server listens
+/// (it used to say "listening" and then fail), naming the key and the file.
+#[test]
+fn a_missing_configured_file_is_refused_before_listening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("rota.toml");
+    std::fs::write(&cfg, "profiles = [\"no/such/profiles.toml\"]\n").unwrap();
+    let out = Command::new(rota_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("profiles: cannot read no/such/profiles.toml"),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "it listened first"
+    );
 }
 
 #[cfg(unix)]

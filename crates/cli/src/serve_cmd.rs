@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// gRPC address.
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-    /// Prometheus metrics address, or `off`.
+    /// Address of `/metrics` (Prometheus), `/healthz` and `/readyz`, or `off`.
     #[arg(long)]
     metrics_listen: Option<String>,
     /// Data directory (durable log, checkpoints, the demo consortium).
@@ -88,6 +88,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         config.demo_libraries = n;
     }
     config.validate()?;
+    config.check_files()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -112,21 +113,30 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             config,
             load,
             move |b| {
-                let isbn = generate::isbn_of(7);
                 println!("rota listening on {} (data in {})", b.addr, listen_note.data_dir.display());
+                if let Some(m) = b.ops {
+                    println!("metrics and probes on http://{m} (/metrics, /healthz, /readyz)");
+                }
                 if demo {
+                    let isbn = generate::isbn_of(7);
                     println!(
                         "loading the demo consortium ({} libraries, {} records); health turns SERVING when ready",
                         listen_note.demo_libraries, listen_note.demo_records
                     );
+                    println!("try:");
+                    println!(
+                        "  grpcurl -plaintext -d '{{\"borrower\":\"L00001\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {} rota.v1.Routing/Route",
+                        b.addr
+                    );
+                    println!("  rota route --server http://{} --borrower L00001 --isbn {isbn}", b.addr);
+                } else {
+                    // a real catalogue: the demo's borrower and ISBN would mean nothing here
+                    println!("loading {}; health turns SERVING when ready", listen_note.snapshot.as_deref().unwrap_or(std::path::Path::new("?")).display());
+                    println!("try:");
+                    println!("  grpcurl -plaintext {} list", b.addr);
+                    println!("  rota route --server http://{} --borrower SYMBOL --isbn ISBN", b.addr);
                 }
-                println!("try:");
-                println!(
-                    "  grpcurl -plaintext -d '{{\"borrower\":\"L00001\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {} rota.v1.Routing/Route",
-                    b.addr
-                );
-                println!("  rota route --server http://{} --borrower L00001 --isbn {isbn}", b.addr);
-                if let Some(m) = listen_note.metrics_listen {
+                if let Some(m) = b.ops {
                     println!("  curl http://{m}/metrics");
                 }
             },

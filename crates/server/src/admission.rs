@@ -87,24 +87,47 @@ impl Cores {
     ) -> Result<T, Status> {
         let asked = Instant::now();
         let got = tokio::time::timeout(self.max_queue, self.slots.clone().acquire_owned()).await;
-        metrics::histogram!("rota_queue_seconds").record(asked.elapsed().as_secs_f64());
+        metrics::histogram!(crate::telemetry::QUEUE_WAIT).record(asked.elapsed().as_secs_f64());
         let permit = match got {
             Ok(p) => p.map_err(|_| Status::unavailable("the server is shutting down"))?,
             Err(_) => {
-                metrics::counter!("rota_shed_total", "reason" => "queued").increment(1);
+                metrics::counter!(crate::telemetry::SHED, "reason" => "queued").increment(1);
                 return Err(Status::resource_exhausted(format!(
                     "server overloaded: no core free within {} ms; retry with backoff",
                     self.max_queue.as_millis()
                 )));
             }
         };
-        tokio::task::spawn_blocking(move || {
-            let _core = permit;
-            f()
-        })
-        .await
-        .map_err(|_| Status::internal("the engine task failed"))
+        on_a_thread(permit, f).await
     }
+
+    /// Runs `f` on a blocking thread once a core is free, however long that takes: for
+    /// batch work, whose own stream is its backpressure and which must not be shed for
+    /// waiting. Waiters are served in the order they asked, interactive calls among them.
+    pub async fn run_queued<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("the server is shutting down"))?;
+        on_a_thread(permit, f).await
+    }
+}
+
+async fn on_a_thread<T: Send + 'static>(
+    core: OwnedSemaphorePermit,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(move || {
+        let _core = core;
+        f()
+    })
+    .await
+    .map_err(|_| Status::internal("the engine task failed"))
 }
 
 /// A service whose calls are admitted by an [`Admission`].
@@ -135,7 +158,7 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let Ok(permit) = self.admission.permits.clone().try_acquire_owned() else {
-            metrics::counter!("rota_shed_total", "reason" => "in_flight").increment(1);
+            metrics::counter!(crate::telemetry::SHED, "reason" => "in_flight").increment(1);
             let s = Status::resource_exhausted(
                 "server at its in-flight limit (limits.max_in_flight); retry with backoff",
             );

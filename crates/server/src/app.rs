@@ -124,7 +124,7 @@ fn apply_record(
             let eng = engine.load();
             let mut l = live.write().unwrap_or_else(|p| p.into_inner());
             l.apply(eng.directory(), e)?;
-            metrics::counter!("rota_events_applied_total").increment(1);
+            metrics::counter!(crate::telemetry::EVENTS_APPLIED).increment(1);
         }
         LogRecord::Profile {
             profile, version, ..
@@ -189,7 +189,7 @@ fn apply_logged(
 ) {
     if let Err(e) = apply_record(engine, live, versions, ops_log, rec) {
         tracing::warn!(seq, error = %e, "a logged record no longer applies; passed over");
-        metrics::counter!("rota_log_records_not_applied_total").increment(1);
+        metrics::counter!(crate::telemetry::LOG_NOT_APPLIED).increment(1);
     }
 }
 
@@ -263,8 +263,8 @@ impl App {
         let slot: Arc<Mutex<Option<std::sync::Weak<App>>>> = Arc::new(Mutex::new(None));
         let slot2 = slot.clone();
         let observe: log::SyncObserver = Box::new(|n, d| {
-            metrics::histogram!("rota_log_fsync_seconds").record(d.as_secs_f64());
-            metrics::counter!("rota_log_records_total").increment(n as u64);
+            metrics::histogram!(crate::telemetry::LOG_FSYNC).record(d.as_secs_f64());
+            metrics::counter!(crate::telemetry::LOG_RECORDS).increment(n as u64);
         });
         let handle = log::start(
             &log_dir,

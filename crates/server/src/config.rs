@@ -269,6 +269,37 @@ impl Config {
         }
         Ok(())
     }
+
+    /// Checks that every file the configuration names is there to read, so a server
+    /// that cannot start says so before it listens, naming the key and the file.
+    pub fn check_files(&self) -> Result<(), ConfigError> {
+        let named = self
+            .snapshot
+            .iter()
+            .map(|p| ("snapshot", p))
+            .chain(self.directory.iter().map(|p| ("directory", p)))
+            .chain(self.profiles.iter().map(|p| ("profiles", p)))
+            .chain(
+                self.tls
+                    .iter()
+                    .flat_map(|t| [("tls.cert", &t.cert), ("tls.key", &t.key)]),
+            );
+        for (key, path) in named {
+            if let Err(e) = std::fs::File::open(path) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}: cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+            if path.is_dir() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}: {} is a directory, not a file",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// SHA-256 of a token, lowercase hex (what the config stores).

@@ -12,7 +12,9 @@
 //! - [`log`] is the durable, checksummed, group-committed log every write goes through;
 //! - [`app`] holds the engine (swapped atomically on reload and admin changes), the live
 //!   state, checkpoints and replay;
-//! - [`config`] reads TOML + `ROTA_*` environment + flags, refusing unknown keys.
+//! - [`config`] reads TOML + `ROTA_*` environment + flags, refusing unknown keys;
+//! - [`telemetry`] counts and times every call in one layer over the router and serves
+//!   `/metrics`, `/healthz` and `/readyz` on the operations listener.
 //!
 //! The standard health service reports NOT_SERVING until the catalogue is loaded (the
 //! server listens at once and loads in the background), and server reflection lets
@@ -24,6 +26,7 @@ pub mod config;
 pub mod convert;
 pub mod log;
 pub mod service;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,20 +55,8 @@ const MAX_STREAMS_PER_CONNECTION: u32 = 65_536;
 pub struct Bound {
     /// The address actually bound (useful with port 0).
     pub addr: SocketAddr,
-}
-
-/// Installs the Prometheus exporter (once per process; later calls are no-ops).
-pub fn install_metrics(addr: SocketAddr) {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        match metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-        {
-            Ok(()) => tracing::info!(%addr, "prometheus metrics at http://{addr}/metrics"),
-            Err(e) => tracing::warn!(error = %e, "metrics exporter not started"),
-        }
-    });
+    /// The operations listener (`/metrics`, `/healthz`, `/readyz`), if one is configured.
+    pub ops: Option<SocketAddr>,
 }
 
 /// Keeps every lender's cached estimates fresh (see `LiveState::refresh_stale`), so
@@ -85,9 +76,8 @@ fn spawn_refresh(app: Arc<App>) {
     });
 }
 
-/// Publishes lender load with bounded cardinality: no per-symbol series (a consortium has
-/// hundreds), but the distribution of load ratios in five fixed buckets and the ten
-/// busiest lenders' open requests by rank.
+/// Publishes lender load with bounded cardinality: no per-lender series (a consortium has
+/// hundreds) and no rank labels, but totals an operator alerts on.
 fn spawn_load_gauges(app: Arc<App>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -95,39 +85,22 @@ fn spawn_load_gauges(app: Arc<App>) {
             tick.tick().await;
             let eng = app.engine.load();
             let dir = eng.directory();
-            let mut opens: Vec<(u32, f64)> = {
+            let (mut total, mut busiest, mut full) = (0u64, 0u32, 0u32);
+            {
                 let live = app.live.read().unwrap_or_else(|e| e.into_inner());
-                (0..dir.len() as u32)
-                    .map(|i| {
-                        let open = live.open_requests(i);
-                        let cap = f64::from(dir.get(i).capacity.open_requests.unwrap_or(100));
-                        (open, f64::from(open) / cap)
-                    })
-                    .collect()
-            };
-            let buckets = [
-                ("lt25", 0.25),
-                ("lt50", 0.5),
-                ("lt75", 0.75),
-                ("lt100", 1.0),
-                ("over", f64::INFINITY),
-            ];
-            let mut counts = [0u64; 5];
-            for (_, r) in &opens {
-                let k = buckets.iter().position(|(_, hi)| r < hi).unwrap_or(4);
-                counts[k] += 1;
+                for i in 0..dir.len() as u32 {
+                    let open = live.open_requests(i);
+                    total += u64::from(open);
+                    busiest = busiest.max(open);
+                    if open >= dir.get(i).capacity.open_requests.unwrap_or(100) {
+                        full += 1;
+                    }
+                }
             }
-            for ((name, _), n) in buckets.iter().zip(counts) {
-                metrics::gauge!("rota_lenders_by_load", "bucket" => *name).set(n as f64);
-            }
-            opens.sort_by_key(|o| std::cmp::Reverse(o.0));
-            const RANKS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
-            for (rank, (open, _)) in RANKS.iter().zip(opens.iter()) {
-                metrics::gauge!("rota_lender_busiest_open_requests", "rank" => *rank)
-                    .set(f64::from(*open));
-            }
-            metrics::gauge!("rota_events_applied")
-                .set(app.live.read().unwrap_or_else(|e| e.into_inner()).applied() as f64);
+            metrics::gauge!(telemetry::LENDERS).set(dir.len() as f64);
+            metrics::gauge!(telemetry::LENDERS_AT_CAPACITY).set(f64::from(full));
+            metrics::gauge!(telemetry::OPEN_REQUESTS).set(total as f64);
+            metrics::gauge!(telemetry::BUSIEST_LENDER_OPEN).set(f64::from(busiest));
         }
     });
 }
@@ -142,14 +115,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     config.validate()?;
-    if let Some(m) = config.metrics_listen {
-        install_metrics(m);
-    }
+    config.check_files()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
-    on_bound(Bound { addr });
+    let admission = admission::Admission::new(config.limits.max_in_flight);
+    let readiness = Arc::new(telemetry::http::Readiness::default());
+    let ops = match config.metrics_listen {
+        Some(at) => {
+            let max = config.limits.max_in_flight;
+            let adm = admission.clone();
+            let ops = telemetry::http::Ops {
+                metrics: telemetry::install(),
+                readiness: readiness.clone(),
+                in_flight: Arc::new(move || adm.in_flight(max)),
+            };
+            let bound = telemetry::http::listen(at, ops)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {at} (metrics_listen): {e}"))?;
+            tracing::info!(addr = %bound, "metrics and probes at http://{bound}/metrics, /healthz, /readyz");
+            Some(bound)
+        }
+        None => None,
+    };
+    metrics::gauge!(telemetry::READY).set(0.0);
+    on_bound(Bound { addr, ops });
 
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
@@ -191,13 +182,14 @@ pub async fn serve(
     {
         let slot = slot.clone();
         let health = health.clone();
+        let readiness = readiness.clone();
         tokio::spawn(async move {
             let t = std::time::Instant::now();
             let r = tokio::task::spawn_blocking(move || {
                 let (cat, path, dir, history) = load()?;
-                metrics::gauge!("rota_index_clusters").set(f64::from(cat.clusters()));
-                metrics::gauge!("rota_index_holdings").set(cat.meta().holdings as f64);
-                metrics::gauge!("rota_index_bytes").set(cat.size_bytes() as f64);
+                metrics::gauge!(telemetry::INDEX_CLUSTERS).set(f64::from(cat.clusters()));
+                metrics::gauge!(telemetry::INDEX_HOLDINGS).set(cat.meta().holdings as f64);
+                metrics::gauge!(telemetry::INDEX_BYTES).set(cat.size_bytes() as f64);
                 App::start(cfg, cat, path, dir).map(|a| (a, history))
             })
             .await;
@@ -226,6 +218,7 @@ pub async fn serve(
                     spawn_load_gauges(app.clone());
                     spawn_refresh(app.clone());
                     let _ = slot.set(app);
+                    readiness.serving();
                     health
                         .set_service_status("", tonic_health::ServingStatus::Serving)
                         .await;
@@ -250,7 +243,6 @@ pub async fn serve(
     }
 
     let icpt = service::interceptor(config.tokens.clone());
-    let admission = admission::Admission::new(config.limits.max_in_flight);
     let max = config.limits.max_message_bytes;
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
@@ -276,6 +268,8 @@ pub async fn serve(
         // allowance to ~20,000, above what max_concurrent_streams lets a client send.
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        // outermost, so it sees every call's final code, shed and oversize ones included
+        .layer(telemetry::rpc::ObserveLayer)
         .layer(tower::util::MapResponseLayer::new(
             service::status::oversize_response,
         ))
@@ -333,6 +327,7 @@ pub async fn serve(
             r = &mut serve => { r?; break; }
             _ = &mut shutdown, if stop_tx.is_some() => {
                 tracing::info!("shutting down: draining in-flight calls");
+                readiness.draining();
                 if let Some(tx) = stop_tx.take() { let _ = tx.send(()); }
             }
             e = &mut load_err_rx, if load_failed.is_none() => {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 mod read;
 mod writer;
 
-pub use read::{ARCHIVE, read_only, replay};
+pub use read::{ARCHIVE, Damage, Segment, parse_segment, read_only, replay};
 pub use writer::{SyncObserver, start};
 
 /// Largest record accepted (a holdings batch is the biggest).
@@ -86,6 +86,16 @@ pub enum LogError {
     /// Record too large.
     #[error("log record of {0} bytes exceeds the {MAX_RECORD}-byte limit")]
     TooLarge(usize),
+}
+
+/// Appends one record's frame (length, checksum, payload) to `buf`: the one place the
+/// framing that [`parse_segment`] reads is written. `payload` is at most [`MAX_RECORD`]
+/// bytes ([`LogHandle::submit`] refuses larger), so its length fits the `u32`.
+pub fn frame_into(buf: &mut Vec<u8>, payload: &[u8]) {
+    debug_assert!(payload.len() <= MAX_RECORD);
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    buf.extend_from_slice(payload);
 }
 
 /// A replayed record and its sequence number.

@@ -126,9 +126,7 @@ impl Writer {
         let start = self.file.seek(SeekFrom::End(0))?;
         let mut buf = Vec::with_capacity(batch.iter().map(|a| a.payload.len() + 8).sum());
         for a in batch {
-            buf.extend_from_slice(&(a.payload.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&crc32fast::hash(&a.payload).to_le_bytes());
-            buf.extend_from_slice(&a.payload);
+            super::frame_into(&mut buf, &a.payload);
         }
         let res = self
             .file

@@ -6,7 +6,7 @@ use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status};
 
 use super::status::log_status;
-use super::{Shared, caller_timeout, observe, principal, require};
+use super::{Shared, caller_timeout, principal, require};
 use crate::app::App;
 use crate::config::Role;
 use crate::convert;
@@ -191,7 +191,6 @@ impl pb::admin_server::Admin for AdminSvc {
             }
         }
         .await;
-        observe("Admin.Simulate", t, &r);
         r.map(Response::new)
     }
 
@@ -223,8 +222,7 @@ impl pb::admin_server::Admin for AdminSvc {
         &self,
         req: GReq<pb::WeightProfile>,
     ) -> Result<Response<pb::PutResponse>, Status> {
-        let t = Instant::now();
-        let r = async {
+        async {
             let app = self.0.app()?;
             let who = principal(&req)?;
             require(&who, Role::Ops)?;
@@ -258,9 +256,7 @@ impl pb::admin_server::Admin for AdminSvc {
             )
             .await
         }
-        .await;
-        observe("PutProfile", t, &r);
-        r
+        .await
     }
 
     async fn list_profiles(
@@ -317,8 +313,7 @@ impl pb::admin_server::Admin for AdminSvc {
         &self,
         req: GReq<pb::LenderEntry>,
     ) -> Result<Response<pb::PutResponse>, Status> {
-        let t = Instant::now();
-        let r = async {
+        async {
             let app = self.0.app()?;
             let who = principal(&req)?;
             require(&who, Role::Ops)?;
@@ -357,9 +352,7 @@ impl pb::admin_server::Admin for AdminSvc {
             )
             .await
         }
-        .await;
-        observe("PutLender", t, &r);
-        r
+        .await
     }
 
     async fn list_lenders(

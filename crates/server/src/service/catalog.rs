@@ -1,14 +1,13 @@
 //! `rota.v1.Catalog`: lookups, statistics, holdings changes and reloads.
 
-use std::time::Instant;
-
 use futures::StreamExt;
 use rota_catalog::{Citation, DeltaOp, LookupOptions};
 use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::{log_status, lookup_status, reload_status};
-use super::{Shared, observe, principal, require};
+use super::{Shared, principal, require};
+use crate::app::App;
 use crate::config::Role;
 use crate::convert;
 use crate::log::LogRecord;
@@ -152,46 +151,19 @@ impl pb::catalog_server::Catalog for CatalogSvc {
         &self,
         req: GReq<pb::LookupRequest>,
     ) -> Result<Response<pb::LookupResponse>, Status> {
-        let t = Instant::now();
-        let r = (|| {
-            let app = self.0.app()?;
-            principal(&req)?;
-            let r = req.get_ref();
-            // 0 is the proto's "unset"
-            let limit = match r.limit {
-                0 => 10,
-                n @ 1..=MAX_LOOKUP_LIMIT => n as usize,
-                n => {
-                    return Err(Status::invalid_argument(format!(
-                        "limit: {n} is not between 1 and {MAX_LOOKUP_LIMIT}"
-                    )));
-                }
-            };
-            if let Some(m) = r.min_confidence
-                && !(0.0..=1.0).contains(&m)
-            {
-                return Err(Status::invalid_argument(format!(
-                    "min_confidence: {m} is not between 0 and 1"
-                )));
-            }
-            let eng = app.engine.load();
-            let cat = eng.catalog();
-            let res = cat
-                .resolve(
-                    &convert::citation_from_wire(r.citation.as_ref())?,
-                    LookupOptions {
-                        limit,
-                        min_confidence: r
-                            .min_confidence
-                            .unwrap_or(rota_catalog::lookup::DEFAULT_MIN_CONFIDENCE),
-                        require_identifier: r.require_identifier,
-                    },
-                )
-                .map_err(|e| lookup_status(&e))?;
-            Ok(Response::new(convert::lookup_to_wire(&res, cat)))
-        })();
-        observe("Lookup", t, &r);
-        r
+        let app = self.0.app()?;
+        principal(&req)?;
+        if !convert::searches_text(req.get_ref().citation.as_ref()) {
+            // an identifier lookup: microseconds, cheaper here than on another thread
+            return lookup_one(&app, req.get_ref()).map(Response::new);
+        }
+        // a title search, up to milliseconds: on a core, shed if none is free in time
+        let r = req.into_inner();
+        self.0
+            .cores
+            .run(move || lookup_one(&app, &r))
+            .await?
+            .map(Response::new)
     }
 
     async fn stats(
@@ -219,20 +191,14 @@ impl pb::catalog_server::Catalog for CatalogSvc {
         &self,
         req: GReq<Streaming<pb::HoldingChange>>,
     ) -> Result<Response<pb::HoldingsSummary>, Status> {
-        let t = Instant::now();
-        let r = self.holdings(req, true).await;
-        observe("UpsertHoldings", t, &r);
-        r
+        self.holdings(req, true).await
     }
 
     async fn withdraw_holdings(
         &self,
         req: GReq<Streaming<pb::HoldingChange>>,
     ) -> Result<Response<pb::HoldingsSummary>, Status> {
-        let t = Instant::now();
-        let r = self.holdings(req, false).await;
-        observe("WithdrawHoldings", t, &r);
-        r
+        self.holdings(req, false).await
     }
 
     async fn reload(
@@ -254,4 +220,40 @@ impl pb::catalog_server::Catalog for CatalogSvc {
             holdings: h,
         }))
     }
+}
+
+/// Resolves one lookup: its options checked, the citation matched, the answer converted.
+fn lookup_one(app: &App, r: &pb::LookupRequest) -> Result<pb::LookupResponse, Status> {
+    // 0 is the proto's "unset"
+    let limit = match r.limit {
+        0 => 10,
+        n @ 1..=MAX_LOOKUP_LIMIT => n as usize,
+        n => {
+            return Err(Status::invalid_argument(format!(
+                "limit: {n} is not between 1 and {MAX_LOOKUP_LIMIT}"
+            )));
+        }
+    };
+    if let Some(m) = r.min_confidence
+        && !(0.0..=1.0).contains(&m)
+    {
+        return Err(Status::invalid_argument(format!(
+            "min_confidence: {m} is not between 0 and 1"
+        )));
+    }
+    let eng = app.engine.load();
+    let cat = eng.catalog();
+    let res = cat
+        .resolve(
+            &convert::citation_from_wire(r.citation.as_ref())?,
+            LookupOptions {
+                limit,
+                min_confidence: r
+                    .min_confidence
+                    .unwrap_or(rota_catalog::lookup::DEFAULT_MIN_CONFIDENCE),
+                require_identifier: r.require_identifier,
+            },
+        )
+        .map_err(|e| lookup_status(&e))?;
+    Ok(convert::lookup_to_wire(&res, cat))
 }

@@ -1,14 +1,12 @@
 //! `rota.v1.Events`: lifecycle events, made durable before they are acknowledged.
 
-use std::time::Instant;
-
 use futures::StreamExt;
 use rota_proto::v1 as pb;
 use rota_routing::{Event, EventError};
 use tonic::{Request as GReq, Response, Status, Streaming};
 
 use super::status::{event_status, log_status, oversize};
-use super::{Principal, Shared, may_act_for, now, observe, principal};
+use super::{Principal, Shared, may_act_for, now, principal};
 use crate::app::App;
 use crate::convert;
 use crate::log::LogRecord;
@@ -157,8 +155,7 @@ impl pb::events_server::Events for EventsSvc {
         &self,
         req: GReq<Streaming<pb::LenderEvent>>,
     ) -> Result<Response<pb::ReportSummary>, Status> {
-        let t = Instant::now();
-        let r = async {
+        async {
             let app = self.0.app()?;
             let p = principal(&req)?;
             let input = req.into_inner();
@@ -171,17 +168,14 @@ impl pb::events_server::Events for EventsSvc {
                 Err(s) => Err(tally.refusal(s)),
             }
         }
-        .await;
-        observe("Report", t, &r);
-        r
+        .await
     }
 
     async fn report_one(
         &self,
         req: GReq<pb::LenderEvent>,
     ) -> Result<Response<pb::ReportAck>, Status> {
-        let t = Instant::now();
-        let r = async {
+        async {
             let app = self.0.app()?;
             let p = principal(&req)?;
             let ev = to_event(&app, &p, req.get_ref())?;
@@ -192,8 +186,6 @@ impl pb::events_server::Events for EventsSvc {
                 .map_err(|e| log_status(&e))?;
             Ok(Response::new(pb::ReportAck { sequence: seq }))
         }
-        .await;
-        observe("ReportOne", t, &r);
-        r
+        .await
     }
 }

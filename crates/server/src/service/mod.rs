@@ -1,6 +1,6 @@
 //! The tonic services, one module each ([`routing`], [`events`], [`catalog`],
-//! [`admin`]), over what they share: who is calling, the application slot, admission, and
-//! metrics. Wire messages become domain types in [`crate::convert`]; domain errors become
+//! [`admin`]), over what they share: who is calling, the application slot, and admission
+//! (every call is counted and timed by [`crate::telemetry::rpc`], outside them). Wire messages become domain types in [`crate::convert`]; domain errors become
 //! statuses in [`status`], and nowhere else.
 
 mod admin;
@@ -16,7 +16,6 @@ pub use routing::RoutingSvc;
 
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use futures::Stream;
 use tonic::{Request as GReq, Status};
@@ -50,15 +49,6 @@ pub struct Shared {
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
-
-pub(crate) fn observe<T>(method: &'static str, t: Instant, r: &Result<T, Status>) {
-    let outcome = match r {
-        Ok(_) => status::code_name(tonic::Code::Ok),
-        Err(s) => status::code_name(s.code()),
-    };
-    metrics::counter!("rota_rpc_total", "method" => method, "outcome" => outcome).increment(1);
-    metrics::histogram!("rota_rpc_seconds", "method" => method).record(t.elapsed().as_secs_f64());
-}
 
 impl Shared {
     pub(crate) fn app(&self) -> Result<Arc<App>, Status> {
