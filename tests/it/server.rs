@@ -697,6 +697,43 @@ fn a_missing_configured_file_is_refused_before_listening() {
     );
 }
 
+/// A data directory keeps one consortium's state (its checkpoint restores the lender
+/// directory with every change made through the API). Serving another consortium from it
+/// would route that catalogue with the first one's lenders; it is refused, saying why.
+#[test]
+fn a_data_dir_of_another_consortium_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let s = start_env(tmp.path(), &[], &[("ROTA_CHECKPOINT_EVERY", "100")]);
+        rt().block_on(channel(&s.addr));
+        let t = Instant::now();
+        while !tmp.path().join("checkpoint.json").exists() {
+            assert!(t.elapsed() < Duration::from_secs(60), "no checkpoint");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let out = Command::new(rota_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .args(["--demo-records", "2000", "--demo-libraries", "10"])
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env("ROTA_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds another consortium's state: 50 of the 60 lenders"),
+        "{stderr}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn acknowledged_events_survive_sigkill() {

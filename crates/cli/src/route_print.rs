@@ -99,7 +99,12 @@ pub fn print_response(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
                     (true, false) => "loan only",
                     (false, false) => "no ILL",
                 };
-                println!("  {} ({} copies, {how})", l.symbol, l.copies);
+                println!(
+                    "  {} ({} {}, {how})",
+                    l.symbol,
+                    l.copies,
+                    if l.copies == 1 { "copy" } else { "copies" }
+                );
             }
             return Ok(());
         }

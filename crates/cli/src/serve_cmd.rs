@@ -1,7 +1,9 @@
 //! `rota serve`, `rota route --server`, `rota reroute` and `rota token hash`.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -94,7 +96,17 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let cfg = config.clone();
     let demo = config.snapshot.is_none();
-    let load = move || load(&cfg);
+    // the example calls are printed once the catalogue is loaded: they name an item it
+    // has and a borrower that does not hold it, so they route, whatever the catalogue
+    let bound: Arc<OnceLock<(SocketAddr, Option<SocketAddr>)>> = Arc::default();
+    let at = bound.clone();
+    let load = move || {
+        let loaded = load(&cfg)?;
+        if let Some((addr, ops)) = at.get() {
+            print_examples(&loaded.0, &loaded.2, *addr, *ops);
+        }
+        Ok(loaded)
+    };
     let listen_note = config.clone();
     rt.block_on(async move {
         let shutdown = async {
@@ -118,33 +130,60 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                     println!("metrics and probes on http://{m} (/metrics, /healthz, /readyz)");
                 }
                 if demo {
-                    let isbn = generate::isbn_of(7);
                     println!(
                         "loading the demo consortium ({} libraries, {} records); health turns SERVING when ready",
                         listen_note.demo_libraries, listen_note.demo_records
                     );
-                    println!("try:");
-                    println!(
-                        "  grpcurl -plaintext -d '{{\"borrower\":\"L00001\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {} rota.v1.Routing/Route",
-                        b.addr
-                    );
-                    println!("  rota route --server http://{} --borrower L00001 --isbn {isbn}", b.addr);
                 } else {
-                    // a real catalogue: the demo's borrower and ISBN would mean nothing here
-                    println!("loading {}; health turns SERVING when ready", listen_note.snapshot.as_deref().unwrap_or(std::path::Path::new("?")).display());
-                    println!("try:");
-                    println!("  grpcurl -plaintext {} list", b.addr);
-                    println!("  rota route --server http://{} --borrower SYMBOL --isbn ISBN", b.addr);
+                    println!(
+                        "loading {}; health turns SERVING when ready",
+                        listen_note.snapshot.as_deref().unwrap_or(Path::new("?")).display()
+                    );
                 }
-                if let Some(m) = b.ops {
-                    println!("  curl http://{m}/metrics");
-                }
+                let _ = bound.set((b.addr, b.ops));
             },
             shutdown,
         )
         .await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints calls to try against this catalogue: an item with an ISBN that at least two
+/// libraries lend, and a borrower from the directory that is none of them nor a branch of
+/// one (else the answer would be "held locally").
+fn print_examples(cat: &Catalog, dir: &Directory, addr: SocketAddr, ops: Option<SocketAddr>) {
+    let pick = (0..cat.clusters()).find_map(|c| {
+        let holders = cat.holders(c);
+        if holders.iter().filter(|h| h.lendable()).count() < 2 {
+            return None;
+        }
+        let isbn = cat.first_id(c, rota_catalog::IdKind::Isbn)?;
+        let held: Vec<&str> = holders
+            .iter()
+            .filter_map(|h| cat.libraries().get(h.library as usize))
+            .map(|l| l.symbol.as_str())
+            .collect();
+        let borrower = dir.lenders().iter().find(|l| {
+            !held
+                .iter()
+                .any(|s| s.starts_with(l.symbol.as_str()) || l.symbol.starts_with(s))
+        })?;
+        Some((borrower.symbol.clone(), isbn))
+    });
+    println!("try:");
+    match pick {
+        Some((borrower, isbn)) => {
+            println!(
+                "  grpcurl -plaintext -d '{{\"borrower\":\"{borrower}\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {addr} rota.v1.Routing/Route"
+            );
+            println!("  rota route --server http://{addr} --borrower {borrower} --isbn {isbn}");
+        }
+        None => println!("  grpcurl -plaintext {addr} list"),
+    }
+    if let Some(m) = ops {
+        println!("  curl http://{m}/metrics");
+    }
 }
 
 /// Loads (or, for the demo, generates once and caches) the catalogue and directory.

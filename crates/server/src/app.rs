@@ -91,6 +91,18 @@ pub enum StartError {
     /// Log.
     #[error("{0}")]
     Log(#[from] log::LogError),
+    /// The data directory holds another consortium's state.
+    #[error(
+        "data dir {data_dir} holds another consortium's state: {foreign} of the {lenders} lenders in its checkpoint hold nothing in this catalogue; serve this catalogue from its own --data-dir (or move the old state away)"
+    )]
+    OtherConsortium {
+        /// The data directory.
+        data_dir: String,
+        /// Lenders in the checkpoint.
+        lenders: usize,
+        /// Of those, how many are not libraries of this catalogue.
+        foreign: usize,
+    },
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -221,6 +233,27 @@ impl App {
                 let cp: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
                     StartError::Other(format!("checkpoint {}: {e}", cp_path.display()))
                 })?;
+                // a checkpoint restores its own lender directory (with every change
+                // made through the API): one from another consortium (the demo's, say)
+                // would route this catalogue with strangers, so it is refused
+                let here: std::collections::HashSet<&str> = catalog
+                    .meta()
+                    .libraries
+                    .iter()
+                    .map(|l| l.symbol.as_str())
+                    .collect();
+                let foreign = cp
+                    .lenders
+                    .iter()
+                    .filter(|l| !here.contains(l.symbol.as_str()))
+                    .count();
+                if foreign * 2 > cp.lenders.len() {
+                    return Err(StartError::OtherConsortium {
+                        data_dir: config.data_dir.display().to_string(),
+                        lenders: cp.lenders.len(),
+                        foreign,
+                    });
+                }
                 let dir = Directory::new(cp.lenders, "(checkpoint)")?;
                 let cat = if cp.holdings_ops.is_empty() {
                     catalog
