@@ -28,8 +28,12 @@ fn build(m: &Manifest) -> (Vec<u8>, ingest::BuildReport) {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn every_shared_marc_file_reads_without_panic() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let mut files = 0;
     for dir in std::fs::read_dir(&d).unwrap() {
         let dir = dir.unwrap().path();
@@ -103,8 +107,12 @@ fn swb_expected(xml: &str) -> HashMap<String, BTreeSet<String>> {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn swb_924_holdings_come_out_as_the_right_isils() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let path = d.join("swb-union-holdings/swb-674.marcxml");
     let expected = swb_expected(&std::fs::read_to_string(&path).unwrap());
     assert!(
@@ -147,8 +155,12 @@ fn swb_924_holdings_come_out_as_the_right_isils() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn bad_isbns_are_flagged_and_match_only_themselves() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let path = d.join("evergreen-testsets/badisbns.xml");
     let bibs: Vec<Bib> = ingest::read_file_bibs(&path, &ReadOptions::default())
         .unwrap()
@@ -194,8 +206,12 @@ fn field_text(r: &marc::Record, tag: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn marc8_titles_come_out_as_unicode() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let data = std::fs::read(d.join("evergreen-testsets/lul_fre_500.mrc")).unwrap();
     let recs: Vec<marc::Record> = marc::read_any(&data)
         .into_iter()
@@ -251,8 +267,12 @@ fn marc8_titles_come_out_as_unicode() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn clustering_on_real_files_finds_twins_and_never_mixes_languages() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let files = [
         "swb-union-holdings/swb-674.marcxml",
         "obp/obp_full_2025-12.mrc",
@@ -324,8 +344,12 @@ fn clustering_on_real_files_finds_twins_and_never_mixes_languages() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_loc,
+    ignore = "needs the LoC records: run scripts/fetch-loc.sh"
+)]
 fn loc_250k_records_build() {
-    let Some(f) = loc_file() else { return };
+    let f = loc_file();
     let m = Manifest {
         name: "loc".into(),
         libraries: vec![],
@@ -359,8 +383,12 @@ fn rota(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn cli_build_stats_lookup_and_refusals() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let tmp = tempfile::tempdir().unwrap();
     let snap = tmp.path().join("swb.snap");
     let snap_s = snap.to_str().unwrap();
@@ -513,8 +541,12 @@ fn cli_build_stats_lookup_and_refusals() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn cli_build_from_a_library_file_and_holdings_csv() {
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let tmp = tempfile::tempdir().unwrap();
     let snap = tmp.path().join("obp.snap");
     let csv = tmp.path().join("holdings.csv");

@@ -7,48 +7,36 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared/data`, or `None` (with a notice) when it is absent outside CI. In CI its
-/// absence is a failure: the data is part of every CI machine.
-pub fn shared_data() -> Option<PathBuf> {
+/// `../shared/data` (or `ROTA_SHARED_DATA`). A test that calls this carries
+/// `#[cfg_attr(rota_no_shared_data, ignore = "…")]`, so without the data it is reported as
+/// ignored with that reason, never run to a silent "ok" (the cfg comes from
+/// `crates/cli/build.rs`, which never sets it on CI: there, missing data fails here).
+pub fn shared_data() -> PathBuf {
     let p = std::env::var_os("ROTA_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data"));
-    if p.join("README.md").exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "real test data not found at {} (set ROTA_SHARED_DATA); CI must have ../shared/data",
-            p.display()
-        );
-    }
-    eprintln!(
-        "notice: {} not found; skipping a real-data test",
+    assert!(
+        p.join("README.md").exists(),
+        "real test data not found at {} (set ROTA_SHARED_DATA); CI must have ../shared/data",
         p.display()
     );
-    None
+    p
 }
 
-/// The LoC file fetched by `scripts/fetch-loc.sh`, if it has been fetched.
-pub fn loc_file() -> Option<PathBuf> {
+/// The LoC file fetched by `scripts/fetch-loc.sh` (tests that call this carry
+/// `#[cfg_attr(rota_no_loc, ignore = "…")]`, as [`shared_data`]'s do).
+pub fn loc_file() -> PathBuf {
     let cache = std::env::var_os("ROTA_DATA_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rota")))?;
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/rota")))
+        .expect("HOME or ROTA_DATA_CACHE is set");
     let f = cache.join("BooksAll.2016.part01.utf8");
-    if f.exists() {
-        return Some(f);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "LoC records not at {}: .ci/run runs scripts/fetch-loc.sh first",
-            f.display()
-        );
-    }
-    eprintln!(
-        "notice: {} not found (run scripts/fetch-loc.sh); skipping",
+    assert!(
+        f.exists(),
+        "LoC records not at {}: run scripts/fetch-loc.sh (.ci/run does)",
         f.display()
     );
-    None
+    f
 }
 
 /// Path of the `rota` binary built for this test run.

@@ -51,11 +51,15 @@ fn by_issn(cat: &Catalog, issn: &str) -> u32 {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn evergreen_mfhd_records_are_the_holdings_of_their_serials() {
     // serials_mfhd.xml: seven MARC holdings records (leader/06 y), each naming its
     // serial by its first 001 (a814607, ...), which the serial carries in 901 $a; the
     // holding library is 852 $b (HRSRH, DESMARAIS)
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let dir = d.join("evergreen-testsets");
     let source = |file: &str, fields: &[&str]| Source {
         mfhd_link: Some("001=901$a".into()),
@@ -100,10 +104,14 @@ fn evergreen_mfhd_records_are_the_holdings_of_their_serials() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn vernacular_titles_in_880_find_their_record() {
     // hebrew.marc (MARC-8): record 13810341 is romanised in 245 and has its Hebrew title
     // in 880 (לתורה בלמועדים : רסיסי הגיונות)
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let (cat, _) = build(vec![Source::library_file(
         d.join("evergreen-testsets/hebrew.marc"),
         "IL-TEST",
@@ -136,10 +144,14 @@ fn vernacular_titles_in_880_find_their_record() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn a_cancelled_isbn_finds_its_record_as_cancelled() {
     // oss.marc, record 21 (no 001): "Plant energetics", an e-book whose print ISBN
     // 0124273505 is in 020 $z
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let file = d.join("evergreen-testsets/oss.marc");
     let (cat, report) = build(vec![Source::library_file(&file, "CA-LU")]);
     assert!(report.cancelled_identifiers >= 5, "{report:?}");
@@ -201,11 +213,15 @@ fn a_cancelled_isbn_finds_its_record_as_cancelled() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn e_books_are_never_lent_and_copied_only_under_licence() {
     // oss.marc, record 21: "Plant energetics", 007 cr (online), 9786611029364; record
     // 12: "Producing open source software", print, 0596007590. Two libraries hold the
     // file's records; a third borrows.
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let oss = d.join("evergreen-testsets/oss.marc");
     let (cat, report) = build(vec![
         Source::library_file(&oss, "US-AAA"),
@@ -289,11 +305,15 @@ fn e_books_are_never_lent_and_copied_only_under_licence() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
 fn holdings_notes_that_allow_lending_do_not_limit_it() {
     // map_data.mrc: 852 $x "nonreference", "holdable", "circulating" (record 13683783)
     // and $z "Available": notes that say an item lends, which must not read as
     // "reference only"
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let (cat, report) = build(vec![Source::library_file(
         d.join("evergreen-testsets/map_data.mrc"),
         "US-MAPS",
@@ -311,12 +331,14 @@ fn holdings_notes_that_allow_lending_do_not_limit_it() {
 }
 
 #[test]
+#[cfg_attr(
+    any(rota_no_shared_data, rota_no_loc),
+    ignore = "needs ../shared/data and the LoC records (scripts/fetch-loc.sh)"
+)]
 fn the_build_report_names_refused_merges_and_limited_holdings() {
     // LoC 00008235 "The super-duper seed surprise" and 00008497 "Cooks, cakes, and
     // chocolate shakes": one ISBN (0570071135) printed in two books of a series
-    let Some(loc) = crate::common::loc_file() else {
-        return;
-    };
+    let loc = crate::common::loc_file();
     let data = std::fs::read(&loc).unwrap();
     let mut out = Vec::new();
     for r in rota_catalog::marc::read_iso2709(&data)
@@ -333,7 +355,7 @@ fn the_build_report_names_refused_merges_and_limited_holdings() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("series.mrc");
     std::fs::write(&file, &out).unwrap();
-    let Some(d) = shared_data() else { return };
+    let d = shared_data();
     let o = std::process::Command::new(rota_bin())
         .args(["catalog", "build", "--out"])
         .arg(tmp.path().join("x.snap"))

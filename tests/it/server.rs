@@ -866,21 +866,11 @@ fn acknowledged_events_survive_sigkill() {
 }
 
 #[test]
+#[cfg_attr(
+    rota_no_grpcio,
+    ignore = "needs python3 with grpcio and grpcio-tools (pip install grpcio grpcio-tools)"
+)]
 fn python_grpcio_client() {
-    let ok = Command::new("python3")
-        .args(["-c", "import grpc, grpc_tools"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("python grpcio / grpcio-tools missing: .ci/run installs them");
-        }
-        eprintln!(
-            "notice: python3 grpcio/grpcio-tools not installed; skipping the Python client test"
-        );
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let s = start(tmp.path(), &[]);
     rt().block_on(async {
