@@ -61,7 +61,7 @@ pub fn two_hundred_holders(records: usize) -> Catalog {
             holdings: holders
                 .into_iter()
                 .map(|l| Holding {
-                    library: l,
+                    library: rota_catalog::LibraryId::new(l),
                     copies: 1,
                     lending: rota_catalog::Lending::BOTH,
                     format: Format::Book,

@@ -122,7 +122,7 @@ fn requests(
         let id = ident::normalize(IdKind::Isbn, &isbn)?;
         let idx = |s: &str| {
             dir.index(s)
-                .map(|i| i as i32)
+                .map(|i| i.get() as i32)
                 .with_context(|| format!("{s} is not in the directory"))
         };
         out.push(Req {
@@ -248,7 +248,7 @@ async fn load(
         .await?;
     let dir = engine.directory();
     let mut text = String::new();
-    for i in 0..dir.len() as u32 {
+    for i in dir.ids() {
         let l = dir.get(i);
         let v = state.view(i, Service::Loan, now);
         text.push_str(&format!(
@@ -281,7 +281,7 @@ async fn load(
     let mut holdings = 0u64;
     for c in 0..cat.clusters() {
         cat.each_holder(c, |h| {
-            if let Some(l) = dir.index(&cat.libraries()[h.library as usize].symbol) {
+            if let Some(l) = dir.index(&cat.library(h.library).symbol) {
                 text.push_str(&format!("{c}\t{l}\t{}\t{}\n", h.copies, h.lendable()));
                 holdings += 1;
             }

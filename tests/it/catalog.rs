@@ -148,7 +148,7 @@ fn swb_924_holdings_come_out_as_the_right_isils() {
         let got: BTreeSet<String> = cat
             .holders(m[0].cluster)
             .iter()
-            .map(|h| cat.libraries()[h.library as usize].symbol.clone())
+            .map(|h| cat.library(h.library).symbol.clone())
             .collect();
         assert_eq!(&got, isils, "holders of oclc {oclc}");
     }

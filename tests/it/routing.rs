@@ -55,7 +55,7 @@ fn routes_every_swb_record_within_the_rules() {
         };
         let holders = cat.holders(c);
         let borrower = dir.lenders()[(c as usize * 31) % dir.len()].symbol.clone();
-        let first_holder = cat.libraries()[holders[0].library as usize].symbol.clone();
+        let first_holder = cat.library(holders[0].library).symbol.clone();
         let req = Request {
             request_id: format!("swb-{c}"),
             borrower: borrower.clone(),

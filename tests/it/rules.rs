@@ -27,12 +27,7 @@ fn build(sources: Vec<Source>) -> (Catalog, ingest::BuildReport) {
 fn holders_of(cat: &Catalog, c: u32) -> Vec<(String, Lending)> {
     cat.holders(c)
         .iter()
-        .map(|h| {
-            (
-                cat.libraries()[h.library as usize].symbol.clone(),
-                h.lending,
-            )
-        })
+        .map(|h| (cat.library(h.library).symbol.clone(), h.lending))
         .collect()
 }
 

@@ -28,7 +28,8 @@ impl Drop for Server {
     }
 }
 
-/// Starts `rota serve` with a small demo consortium and waits until health says SERVING.
+/// Starts `rota serve` with a small demo consortium and returns once it listens (it loads
+/// in the background: callers wait for what they need, see [`channel`]).
 pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
     start_env(data, extra, &[])
 }
@@ -734,6 +735,100 @@ fn a_data_dir_of_another_consortium_is_refused() {
     );
 }
 
+#[test]
+fn an_unreadable_checkpoint_is_refused_not_taken_for_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a directory where the checkpoint file should be: reading it fails, and the server
+    // must not start empty (dropping every learned statistic) as if it were absent
+    std::fs::create_dir(tmp.path().join("checkpoint.json")).unwrap();
+    let mut child = Command::new(rota_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .args(["--demo-records", "2000", "--demo-libraries", "10"])
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env("ROTA_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the server kept running on an unreadable checkpoint");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("checkpoint.json"), "{stderr}");
+}
+
+#[test]
+fn a_restart_adds_lenders_new_in_the_directory_file_and_keeps_the_checkpoints_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = [("ROTA_CHECKPOINT_EVERY", "100")];
+    {
+        let s = start_env(tmp.path(), &[], &env);
+        rt().block_on(channel(&s.addr));
+        let t = Instant::now();
+        while !tmp.path().join("checkpoint.json").exists() {
+            assert!(t.elapsed() < Duration::from_secs(60), "no checkpoint");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    // the operator edits the directory file: one lender added, one renamed
+    let file = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".lenders.toml"))
+        .expect("the demo's directory file");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let renamed = text.replacen("name = \"", "name = \"Renamed ", 1);
+    assert_ne!(renamed, text);
+    std::fs::write(
+        &file,
+        renamed + "\n[[lender]]\nsymbol = \"ZZ-NEW\"\nname = \"New library\"\n",
+    )
+    .unwrap();
+    let s = start_env(tmp.path(), &[], &env);
+    rt().block_on(async {
+        let mut admin = pb::admin_client::AdminClient::new(channel(&s.addr).await);
+        let new = admin
+            .get_lender(pb::GetLenderRequest {
+                symbol: "ZZ-NEW".into(),
+            })
+            .await
+            .expect("the lender added to the file is in force after the restart")
+            .into_inner();
+        assert!(new.entry_json.contains("New library"), "{}", new.entry_json);
+        let all = admin
+            .list_lenders(pb::ListLendersRequest {
+                page_size: 1000,
+                offset: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            all.lenders
+                .iter()
+                .all(|l| !l.entry_json.contains("Renamed ")),
+            "a changed entry keeps the checkpoint's version (which holds the API's changes)"
+        );
+    });
+}
+
 #[cfg(unix)]
 #[test]
 fn acknowledged_events_survive_sigkill() {
@@ -1014,17 +1109,20 @@ fn tls_with_tokens_on_every_interface() {
                 .unwrap()
                 .tls_config(tls.clone())
                 .unwrap();
-            if let Ok(c) = ep.connect().await {
-                let mut st = pb::catalog_client::CatalogClient::new(c.clone());
-                if st
-                    .stats(authed(pb::StatsRequest {}, "tls-secret"))
-                    .await
-                    .is_ok()
-                {
-                    break c;
+            let last = match ep.connect().await {
+                Ok(c) => {
+                    let mut st = pb::catalog_client::CatalogClient::new(c.clone());
+                    match st.stats(authed(pb::StatsRequest {}, "tls-secret")).await {
+                        Ok(_) => break c,
+                        Err(e) => format!("stats: {e}"),
+                    }
                 }
-            }
-            assert!(Instant::now() < deadline, "TLS server never answered");
+                Err(e) => format!("connect: {e:?}"),
+            };
+            assert!(
+                Instant::now() < deadline,
+                "TLS server never answered; last: {last}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         let mut routing = pb::routing_client::RoutingClient::new(ch);

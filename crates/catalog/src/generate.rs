@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::format::Format;
+use crate::id::LibraryId;
 use crate::ident::{IdKind, IdStatus, Ident};
 use crate::index::{BuildError, ClusterData, Holding, IndexBuilder, Library};
 use crate::lending::Lending;
@@ -223,7 +224,7 @@ fn record_with(i: u64, p: &GenParams, alias: &Alias) -> ClusterData {
     let holdings = libs
         .into_iter()
         .map(|l| Holding {
-            library: l,
+            library: LibraryId::new(l),
             copies: if rng.gen_bool(0.85) {
                 1
             } else {

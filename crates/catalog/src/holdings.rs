@@ -27,6 +27,7 @@
 //! (a few huge clusters) is marked wide and keeps 16 u64 offsets in a side table instead.
 
 use crate::format::Format;
+use crate::id::LibraryId;
 use crate::index::Holding;
 use crate::lending::Lending;
 use crate::varint;
@@ -42,7 +43,7 @@ const USUAL_COPIES: u8 = 1;
 
 fn usual_flags(lending: Lending, format: Format) -> u8 {
     Holding {
-        library: 0,
+        library: LibraryId::new(0),
         copies: USUAL_COPIES,
         lending,
         format,
@@ -101,14 +102,15 @@ fn encode(format: Format, holdings: &[Holding], out: &mut Vec<u8>) {
     let mut prev: Option<u32> = None;
     for h in holdings {
         debug_assert!(
-            prev.is_none_or(|p| h.library > p),
+            prev.is_none_or(|p| h.library.get() > p),
             "holdings sorted, no repeats"
         );
+        let lib = h.library.get();
         let gap = match prev {
-            None => h.library,
-            Some(p) => h.library - p - 1,
+            None => lib,
+            Some(p) => lib - p - 1,
         };
-        prev = Some(h.library);
+        prev = Some(lib);
         let f = h.flags();
         varint::put(out, u64::from(gap) << 1 | u64::from(f != usual));
         if f != usual {
@@ -223,7 +225,10 @@ impl Reader<'_> {
             } else {
                 usual
             };
-            f(Holding::from_flags(u32::try_from(lib).ok()?, flags));
+            f(Holding::from_flags(
+                LibraryId::new(u32::try_from(lib).ok()?),
+                flags,
+            ));
         }
         Some(p)
     }
@@ -247,8 +252,9 @@ impl Reader<'_> {
             let mut ok = true;
             let mut n = 0u64;
             match self.each(c, |h| {
-                ok &= h.library < libraries && prev.is_none_or(|p| h.library > p);
-                prev = Some(h.library);
+                let lib = h.library.get();
+                ok &= lib < libraries && prev.is_none_or(|p| lib > p);
+                prev = Some(lib);
                 n += 1;
             }) {
                 Some(e) if ok => end = e,
@@ -275,7 +281,7 @@ mod tests {
 
     fn holding(library: u32, copies: u8, lending: u8, f: u8) -> Holding {
         Holding {
-            library,
+            library: LibraryId::new(library),
             copies,
             lending: Lending {
                 loan: lending & 2 != 0,
@@ -306,7 +312,7 @@ mod tests {
                 prop_assert_eq!(r.count(c), want.len());
             }
             // a library id beyond the table is refused
-            if let Some(max) = clusters.iter().flatten().map(|h| h.library).max() {
+            if let Some(max) = clusters.iter().flatten().map(|h| h.library.get()).max() {
                 prop_assert!(!r.validate(clusters.len(), total as u64, max));
             }
         }

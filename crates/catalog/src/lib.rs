@@ -33,6 +33,7 @@ pub mod field;
 pub mod format;
 pub mod generate;
 pub mod holdings;
+pub mod id;
 pub mod ident;
 pub mod idtable;
 pub mod index;
@@ -51,6 +52,7 @@ mod years;
 
 pub use bib::Bib;
 pub use format::Format;
+pub use id::LibraryId;
 pub use ident::{IdKind, IdStatus, Ident};
 pub use index::{Catalog, ClusterInfo, DeltaError, DeltaOp, Holding, Library};
 pub use lending::Lending;

@@ -161,7 +161,7 @@ fn print_examples(cat: &Catalog, dir: &Directory, addr: SocketAddr, ops: Option<
         let isbn = cat.first_id(c, rota_catalog::IdKind::Isbn)?;
         let held: Vec<&str> = holders
             .iter()
-            .filter_map(|h| cat.libraries().get(h.library as usize))
+            .filter_map(|h| cat.libraries().get(h.library.index()))
             .map(|l| l.symbol.as_str())
             .collect();
         let borrower = dir.lenders().iter().find(|l| {

@@ -264,11 +264,34 @@ pub enum DirectoryError {
     },
 }
 
+rota_catalog::typed_id! {
+    /// A lender: its position in the [`Directory`]. Not a catalogue library's id
+    /// ([`rota_catalog::LibraryId`]): the engine maps one to the other, and the compiler
+    /// keeps them apart:
+    ///
+    /// ```compile_fail
+    /// let dir = rota_routing::Directory::default();
+    /// dir.get(rota_catalog::LibraryId::new(0));
+    /// ```
+    LenderId
+}
+
+/// How a directory file differs from the directory in force (see [`Directory::drift`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Drift {
+    /// Lenders the file lists and the directory lacks, in the file's order.
+    pub added: Vec<Lender>,
+    /// Symbols of lenders in both whose entries differ.
+    pub changed: Vec<String>,
+    /// Symbols of lenders the directory has and the file does not list.
+    pub missing: Vec<String>,
+}
+
 /// The validated directory, with symbol lookup.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
     lenders: Vec<Lender>,
-    by_symbol: rustc_hash::FxHashMap<String, u32>,
+    by_symbol: rustc_hash::FxHashMap<String, LenderId>,
     tz: Vec<chrono_tz::Tz>,
     /// per lender: its institution, interned
     institution: Vec<u32>,
@@ -303,7 +326,10 @@ impl Directory {
             }
             bounds(field::text("timezone", &l.timezone, 64))?;
             bounds(field::text("country", &l.country, 2))?;
-            if by_symbol.insert(l.symbol.clone(), i as u32).is_some() {
+            if by_symbol
+                .insert(l.symbol.clone(), LenderId::new(i as u32))
+                .is_some()
+            {
                 return Err(bad("symbol", "listed twice".into()));
             }
             tz.push(l.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
@@ -394,8 +420,8 @@ impl Directory {
     }
 
     /// Whether two lenders belong to one institution (a library and its branches).
-    pub fn same_institution(&self, a: u32, b: u32) -> bool {
-        self.institution.get(a as usize) == self.institution.get(b as usize)
+    pub fn same_institution(&self, a: LenderId, b: LenderId) -> bool {
+        self.institution.get(a.index()) == self.institution.get(b.index())
     }
 
     /// Loads a `.toml` or `.json` directory file.
@@ -441,14 +467,37 @@ impl Directory {
         &self.lenders
     }
 
-    /// Index of a symbol.
-    pub fn index(&self, symbol: &str) -> Option<u32> {
+    /// The id of a symbol.
+    pub fn index(&self, symbol: &str) -> Option<LenderId> {
         self.by_symbol.get(symbol).copied()
     }
 
-    /// Lender by index.
-    pub fn get(&self, i: u32) -> &Lender {
-        &self.lenders[i as usize]
+    /// Lender by id.
+    pub fn get(&self, i: LenderId) -> &Lender {
+        &self.lenders[i.index()]
+    }
+
+    /// How a directory file differs from this directory (one a checkpoint restored,
+    /// with every change made through the API since the file was first read).
+    pub fn drift(&self, file: &Directory) -> Drift {
+        let mut d = Drift::default();
+        for l in &file.lenders {
+            match self.index(&l.symbol) {
+                None => d.added.push(l.clone()),
+                Some(i) if self.get(i) != l => d.changed.push(l.symbol.clone()),
+                Some(_) => {}
+            }
+        }
+        d.missing = (self.lenders.iter())
+            .filter(|l| file.index(&l.symbol).is_none())
+            .map(|l| l.symbol.clone())
+            .collect();
+        d
+    }
+
+    /// Every lender's id, in order.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = LenderId> + use<> {
+        (0..self.lenders.len() as u32).map(LenderId::new)
     }
 
     /// Number of lenders.
@@ -462,17 +511,17 @@ impl Directory {
     }
 
     /// The lender's local date at a UTC instant (unix seconds).
-    pub fn local_date(&self, i: u32, now: i64) -> NaiveDate {
+    pub fn local_date(&self, i: LenderId, now: i64) -> NaiveDate {
         let utc = chrono::Utc
             .timestamp_opt(now, 0)
             .single()
             .unwrap_or_default();
-        utc.with_timezone(&self.tz[i as usize]).date_naive()
+        utc.with_timezone(&self.tz[i.index()]).date_naive()
     }
 
     /// Why the lender is not taking requests on its local date at `now`, if it is not.
-    pub fn unavailable(&self, i: u32, now: i64) -> Option<Unavailable> {
-        let l = &self.lenders[i as usize];
+    pub fn unavailable(&self, i: LenderId, now: i64) -> Option<Unavailable> {
+        let l = &self.lenders[i.index()];
         if !l.lending {
             return Some(Unavailable::NotLending);
         }
@@ -496,12 +545,12 @@ impl Directory {
     /// No offers at all means "everything, free, to everyone".
     pub fn offer(
         &self,
-        i: u32,
+        i: LenderId,
         service: Service,
         format: Format,
         groups: &[String],
     ) -> OfferCheck<'_> {
-        let l = &self.lenders[i as usize];
+        let l = &self.lenders[i.index()];
         if l.offers.is_empty() {
             return OfferCheck::Free;
         }
@@ -671,5 +720,22 @@ lending = false
         .unwrap_err()
         .to_string();
         assert!(e.contains("lender \"X\""), "{e}");
+    }
+
+    #[test]
+    fn drift_names_what_a_file_adds_changes_and_leaves_out() {
+        let d = |t: &str| Directory::parse(t, "dir.toml", false).unwrap();
+        let restored = d(
+            "[[lender]]\nsymbol = \"A\"\n[[lender]]\nsymbol = \"B\"\nlending = false\n[[lender]]\nsymbol = \"C\"\n",
+        );
+        let file = d(
+            "[[lender]]\nsymbol = \"A\"\n[[lender]]\nsymbol = \"B\"\n[[lender]]\nsymbol = \"D\"\nname = \"Delta\"\n",
+        );
+        let drift = restored.drift(&file);
+        assert_eq!(drift.added.len(), 1);
+        assert_eq!(drift.added[0].name, "Delta");
+        assert_eq!(drift.changed, ["B"]);
+        assert_eq!(drift.missing, ["C"]);
+        assert_eq!(restored.drift(&restored), Drift::default());
     }
 }

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use rota_catalog::{Catalog, Format, LookupOptions, Match, MatchStatus};
+use rota_catalog::{Catalog, Format, LibraryId, LookupOptions, Match, MatchStatus};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::answer::{
     Excluded, Exclusion, LendingString, LocalHolding, RankedLender, RouteStatus, Symbol,
 };
-use crate::directory::{Directory, Service};
+use crate::directory::{Directory, LenderId, Service};
 use crate::explain::explain;
 use crate::filter::{Asked, Candidate, Hot, rule_rank};
 use crate::profile::Profile;
@@ -22,19 +22,17 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     directory: Arc<Directory>,
     profiles: Arc<HashMap<String, Profile>>,
-    /// catalogue library id → directory index
-    lib_to_lender: Arc<Vec<u32>>,
-    /// directory index → catalogue library id
-    lender_to_lib: Arc<Vec<u32>>,
+    /// catalogue library id → lender (`None`: a holder the directory does not list)
+    lib_to_lender: Arc<Vec<Option<LenderId>>>,
+    /// lender → catalogue library id (`None`: a lender that holds nothing)
+    lender_to_lib: Arc<Vec<Option<LibraryId>>>,
     /// per directory index: the facts routing reads for every candidate
     pub(crate) hot: Arc<Vec<Hot>>,
     /// per directory index: the symbol, ready to copy into answers
     symbols: Arc<Vec<Symbol>>,
     /// per directory index: reciprocal partners (either direction), sorted
-    partners: Arc<Vec<Vec<u32>>>,
+    partners: Arc<Vec<Vec<LenderId>>>,
 }
-
-const NONE: u32 = u32::MAX;
 
 impl Engine {
     /// Builds an engine; profiles are validated (built-ins are added when absent).
@@ -60,12 +58,12 @@ impl Engine {
         directory: Arc<Directory>,
         profiles: Arc<HashMap<String, Profile>>,
     ) -> Engine {
-        let mut lib_to_lender = vec![NONE; catalog.libraries().len()];
-        let mut lender_to_lib = vec![NONE; directory.len()];
+        let mut lib_to_lender = vec![None; catalog.libraries().len()];
+        let mut lender_to_lib = vec![None; directory.len()];
         for (lib, l) in catalog.libraries().iter().enumerate() {
             if let Some(i) = directory.index(&l.symbol) {
-                lib_to_lender[lib] = i;
-                lender_to_lib[i as usize] = lib as u32;
+                lib_to_lender[lib] = Some(i);
+                lender_to_lib[i.index()] = Some(LibraryId::new(lib as u32));
             }
         }
         let mut countries = HashMap::default();
@@ -75,11 +73,11 @@ impl Engine {
             .map(|l| Hot::of(l, &mut countries))
             .collect();
         let mut partners = vec![Vec::new(); directory.len()];
-        for (i, l) in directory.lenders().iter().enumerate() {
+        for (i, l) in directory.ids().zip(directory.lenders()) {
             for sym in &l.reciprocal {
                 if let Some(j) = directory.index(sym) {
-                    partners[i].push(j);
-                    partners[j as usize].push(i as u32);
+                    partners[i.index()].push(j);
+                    partners[j.index()].push(i);
                 }
             }
         }
@@ -247,13 +245,9 @@ impl Engine {
         for (mi, m) in out.matches.iter().enumerate() {
             cands.reserve(self.catalog.holder_count(m.cluster));
             self.catalog.each_holder(m.cluster, |h| {
-                let li = self
-                    .lib_to_lender
-                    .get(h.library as usize)
-                    .copied()
-                    .unwrap_or(NONE);
-                if li == NONE {
-                    let sym = &self.catalog.libraries()[h.library as usize].symbol;
+                let lender = self.lib_to_lender.get(h.library.index()).copied().flatten();
+                let Some(li) = lender else {
+                    let sym = &self.catalog.library(h.library).symbol;
                     if !out.excluded.iter().any(|e| e.symbol == *sym) {
                         out.excluded.push(Excluded {
                             symbol: Symbol::from(sym.as_str()),
@@ -261,7 +255,7 @@ impl Engine {
                         });
                     }
                     return;
-                }
+                };
                 cands.push(Candidate {
                     lender: li,
                     rank: mi as u8,
@@ -278,7 +272,7 @@ impl Engine {
         let bgroups = &dir.get(borrower).groups;
         let asked = Asked {
             borrower,
-            country: self.hot[borrower as usize].country,
+            country: self.hot[borrower.index()].country,
             groups: bgroups,
             service: req.service,
             format: req.format,
@@ -297,7 +291,7 @@ impl Engine {
             });
             if usable {
                 out.local.push(LocalHolding {
-                    symbol: self.symbols[c.lender as usize].clone(),
+                    symbol: self.symbols[c.lender.index()].clone(),
                     cluster: c.cluster,
                     copies: c.holding.copies,
                     lending: c.holding.lending,
@@ -337,7 +331,7 @@ impl Engine {
                     scored.push(ctx.bound(c.lender, svc, charge, c.cluster, c.holding))
                 }
                 Err(reason) => out.excluded.push(Excluded {
-                    symbol: self.symbols[c.lender as usize].clone(),
+                    symbol: self.symbols[c.lender.index()].clone(),
                     reason,
                 }),
             }
@@ -386,7 +380,7 @@ impl Engine {
                 survive *= 1.0 - s.p;
                 let l = dir.get(s.lender);
                 RankedLender {
-                    symbol: self.symbols[s.lender as usize].clone(),
+                    symbol: self.symbols[s.lender.index()].clone(),
                     rank: r as u32 + 1,
                     score: s.score,
                     p_fill: s.p,
@@ -414,8 +408,8 @@ impl Engine {
 
     /// The lenders tried for this request, sorted, each with the rule its answer invokes
     /// (a lender tried twice keeps its strongest answer: final, then retry, then other).
-    fn tried(&self, req: &Request) -> Result<Vec<(u32, Exclusion)>, RouteError> {
-        let mut tried: Vec<(u32, Exclusion)> = Vec::with_capacity(req.tried.len());
+    fn tried(&self, req: &Request) -> Result<Vec<(LenderId, Exclusion)>, RouteError> {
+        let mut tried: Vec<(LenderId, Exclusion)> = Vec::with_capacity(req.tried.len());
         for t in &req.tried {
             let i = self
                 .directory
@@ -439,18 +433,15 @@ impl Engine {
     }
 
     /// Whether `a` and `b` have a reciprocal agreement (listed by either).
-    pub fn reciprocal(&self, a: u32, b: u32) -> bool {
+    pub fn reciprocal(&self, a: LenderId, b: LenderId) -> bool {
         self.partners
-            .get(a as usize)
+            .get(a.index())
             .is_some_and(|p| p.binary_search(&b).is_ok())
     }
 
     /// Catalogue library id of a lender (or `None` when it holds nothing).
-    pub fn library_of(&self, lender: u32) -> Option<u32> {
-        self.lender_to_lib
-            .get(lender as usize)
-            .copied()
-            .filter(|l| *l != NONE)
+    pub fn library_of(&self, lender: LenderId) -> Option<LibraryId> {
+        self.lender_to_lib.get(lender.index()).copied().flatten()
     }
 }
 

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 use smallvec::SmallVec;
 
 use crate::answer::Exclusion;
-use crate::directory::{ElectronicIll, OfferCheck, Service, Unavailable};
+use crate::directory::{ElectronicIll, LenderId, OfferCheck, Service, Unavailable};
 use crate::engine::Engine;
 use crate::request::ServiceType;
 use crate::state::LiveState;
@@ -120,7 +120,7 @@ impl Hot {
 
 /// What a request asks of every candidate, worked out once.
 pub(crate) struct Asked<'a> {
-    pub(crate) borrower: u32,
+    pub(crate) borrower: LenderId,
     pub(crate) country: u16,
     pub(crate) groups: &'a [String],
     pub(crate) service: ServiceType,
@@ -133,7 +133,7 @@ pub(crate) struct Asked<'a> {
 /// One holder of a matched cluster.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Candidate {
-    pub(crate) lender: u32,
+    pub(crate) lender: LenderId,
     /// rank of the match it holds (0 = best)
     pub(crate) rank: u8,
     pub(crate) cluster: u32,
@@ -209,7 +209,7 @@ impl Engine {
     ) -> Result<(Service, f64), Exclusion> {
         let dir = &**self.directory();
         let i = c.lender;
-        let hot = &self.hot[i as usize];
+        let hot = &self.hot[i.index()];
         let h = c.holding;
         let f = asked.format.unwrap_or(h.format);
         let rule = if i == asked.borrower {

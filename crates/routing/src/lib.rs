@@ -81,7 +81,9 @@ pub mod synth;
 pub use answer::{
     Excluded, Exclusion, Factor, LendingString, LocalHolding, RankedLender, RouteStatus,
 };
-pub use directory::{Directory, DirectoryError, ElectronicIll, Lender, Service, Tier};
+pub use directory::{
+    Directory, DirectoryError, Drift, ElectronicIll, Lender, LenderId, Service, Tier,
+};
 pub use engine::Engine;
 pub use profile::{Mode, Profile, ProfileError};
 pub use request::{MAX_LENDERS, Request, RouteError, ServiceType, Tried};

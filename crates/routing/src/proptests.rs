@@ -149,7 +149,7 @@ proptest! {
         let excluded: HashSet<&str> = s.excluded.iter().map(|e| e.symbol.as_str()).collect();
         prop_assert!(uniq.is_disjoint(&excluded), "never an excluded lender");
         let holders: HashSet<String> = engine.catalog().holders(s.matches[0].cluster).iter()
-            .map(|h| engine.catalog().libraries()[h.library as usize].symbol.clone()).collect();
+            .map(|h| engine.catalog().libraries()[h.library.index()].symbol.clone()).collect();
         for l in &s.lenders {
             prop_assert!(holders.contains(l.symbol.as_str()), "only holders");
             let i = dir.index(&l.symbol).unwrap();

@@ -4,7 +4,7 @@
 use rota_catalog::Holding;
 
 use crate::answer::{Factor, Factors};
-use crate::directory::Service;
+use crate::directory::{LenderId, Service};
 use crate::engine::Engine;
 use crate::profile::{Mode, Profile};
 use crate::request::Request;
@@ -16,7 +16,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) state: &'a LiveState,
     pub(crate) req: &'a Request,
     pub(crate) profile: &'a Profile,
-    pub(crate) borrower: u32,
+    pub(crate) borrower: LenderId,
     pub(crate) seed: u64,
     pub(crate) weights: crate::profile::Weights,
     /// reciprocity's weight (adjustment or normalised weight, by mode)
@@ -32,7 +32,7 @@ impl<'a> Ctx<'a> {
         state: &'a LiveState,
         req: &'a Request,
         profile: &'a Profile,
-        borrower: u32,
+        borrower: LenderId,
     ) -> Ctx<'a> {
         let weights = profile.normalised_weights();
         let r = profile.adjustments.reciprocity;
@@ -64,14 +64,14 @@ impl<'a> Ctx<'a> {
     /// Everything but reciprocity.
     pub(crate) fn bound(
         &self,
-        i: u32,
+        i: LenderId,
         service: Service,
         charge: f64,
         cluster: u32,
         h: Holding,
     ) -> Scored {
         let req = self.req;
-        let hot = &self.engine.hot[i as usize];
+        let hot = &self.engine.hot[i.index()];
         let v: LenderView = self.state.view(i, service, req.now);
         let rho = f64::from(v.open) / f64::from(hot.open_cap);
         // load lowers p (requests pile up and time out) and raises a (slower answers)
@@ -84,7 +84,7 @@ impl<'a> Ctx<'a> {
             0.0
         };
         let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0)) + queue_h;
-        let km = hot.distance_km(&self.engine.hot[self.borrower as usize]);
+        let km = hot.distance_km(&self.engine.hot[self.borrower.index()]);
         // transit: a day per 800 km for physical loans, nothing for electronic copies
         let transit = if service == Service::Loan {
             km.map_or(24.0, |k| 24.0 * k / 800.0)
@@ -101,7 +101,7 @@ impl<'a> Ctx<'a> {
         let mut s = Scored {
             lender: i,
             score: 0.0,
-            tie: mix(self.seed ^ u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            tie: mix(self.seed ^ u64::from(i.get()).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             p,
             e,
             d,
@@ -275,7 +275,7 @@ pub(crate) fn recip_weighted(s: &Scored) -> f64 {
 }
 
 pub(crate) struct Scored {
-    pub(crate) lender: u32,
+    pub(crate) lender: LenderId,
     pub(crate) score: f64,
     pub(crate) tie: u64,
     pub(crate) p: f64,

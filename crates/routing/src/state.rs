@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use crate::directory::{Directory, Service};
+use crate::directory::{Directory, LenderId, Service};
 
 /// ISO 18626 ReasonUnfilled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ impl Event {
 
     /// [`Event::validate`], and both parties in `dir`: what applying it needs, checked
     /// before it is made durable. Returns the lender's and the borrower's indices.
-    pub fn check(&self, dir: &Directory) -> Result<(u32, u32), EventError> {
+    pub fn check(&self, dir: &Directory) -> Result<(LenderId, LenderId), EventError> {
         self.validate()?;
         let lender = dir
             .index(&self.lender)
@@ -527,8 +527,8 @@ impl LiveState {
     }
 
     /// Requests open now, per lender index.
-    pub fn open_requests(&self, lender: u32) -> u32 {
-        self.lenders.get(lender as usize).map_or(0, |l| l.open)
+    pub fn open_requests(&self, lender: LenderId) -> u32 {
+        self.lenders.get(lender.index()).map_or(0, |l| l.open)
     }
 
     /// Applies one event. Unknown lenders are the caller's fault and change nothing.
@@ -539,7 +539,9 @@ impl LiveState {
         Ok(())
     }
 
-    fn apply_indexed(&mut self, lender: u32, borrower: u32, rid: u64, e: &Event) {
+    fn apply_indexed(&mut self, lender: LenderId, borrower: LenderId, rid: u64, e: &Event) {
+        // the maps and the ledger rows store lenders by number (the state file's form)
+        let (lender, borrower) = (lender.get(), borrower.get());
         let p = self.priors();
         let hl = p.half_life_days * 86_400.0;
         self.applied += 1;
@@ -662,14 +664,14 @@ impl LiveState {
             | EventKind::Returned => {}
         }
         if answers {
-            self.refresh(lender, e.service, e.at);
+            self.refresh(LenderId::new(lender), e.service, e.at);
         }
     }
 
     /// The view of one lender at `now` for a service.
-    pub fn view(&self, lender: u32, service: Service, now: i64) -> LenderView {
+    pub fn view(&self, lender: LenderId, service: Service, now: i64) -> LenderView {
         let p = self.priors();
-        let Some(s) = self.lenders.get(lender as usize) else {
+        let Some(s) = self.lenders.get(lender.index()) else {
             return LenderView {
                 p_fill: p.fill_alpha / (p.fill_alpha + p.fill_beta),
                 evidence: 0.0,
@@ -713,21 +715,21 @@ impl LiveState {
     }
 
     /// Refreshes a lender's cached estimates after an event.
-    fn refresh(&mut self, lender: u32, service: Service, now: i64) {
+    fn refresh(&mut self, lender: LenderId, service: Service, now: i64) {
         let p = self.priors();
-        if let Some(s) = self.lenders.get_mut(lender as usize) {
+        if let Some(s) = self.lenders.get_mut(lender.index()) {
             let c = compute(s, service, now, &p);
             s.cache[service.index()] = Some(c);
         }
     }
 
     /// Decayed (lent to borrower, borrowed from borrower) counts for a lender.
-    pub fn reciprocity(&self, lender: u32, borrower: u32, now: i64) -> (f64, f64) {
+    pub fn reciprocity(&self, lender: LenderId, borrower: LenderId, now: i64) -> (f64, f64) {
         let hl = self.priors().half_life_days * 86_400.0;
         let Some(c) = self
             .ledger
-            .get(borrower as usize)
-            .and_then(|row| row.get(lender))
+            .get(borrower.index())
+            .and_then(|row| row.get(lender.get()))
             .copied()
         else {
             return (0.0, 0.0);
@@ -740,20 +742,20 @@ impl LiveState {
     /// [`LiveState::reciprocity`] calls that follow find them in cache. The loads have
     /// nothing depending on them but one xor, so their cache misses (the ledger is large
     /// and a borrower's row is often cold) overlap instead of queueing one per lookup.
-    pub fn touch_ledger(&self, borrower: u32, lenders: impl Iterator<Item = u32>) {
-        if let Some(row) = self.ledger.get(borrower as usize) {
+    pub fn touch_ledger(&self, borrower: LenderId, lenders: impl Iterator<Item = LenderId>) {
+        if let Some(row) = self.ledger.get(borrower.index()) {
             let mut seen = 0u32;
             for l in lenders {
-                seen ^= row.touch(l);
+                seen ^= row.touch(l.get());
             }
             std::hint::black_box(seen);
         }
     }
 
     /// Whether the lender has said it does not hold (or will never lend) the cluster.
-    pub fn said_not_held(&self, lender: u32, cluster: u32) -> bool {
+    pub fn said_not_held(&self, lender: LenderId, cluster: u32) -> bool {
         self.not_held
-            .get(lender as usize)
+            .get(lender.index())
             .is_some_and(|b| b.contains(cluster))
     }
 
@@ -768,16 +770,16 @@ impl LiveState {
     }
 
     /// Requests sent to a lender on the UTC day of `now`.
-    pub fn sent_today(&self, lender: u32, now: i64) -> u32 {
+    pub fn sent_today(&self, lender: LenderId, now: i64) -> u32 {
         self.lenders
-            .get(lender as usize)
+            .get(lender.index())
             .filter(|s| s.day == now.div_euclid(86_400))
             .map_or(0, |s| s.sent_today)
     }
 
     /// Until when a lender is out for a cluster (OnLoan, NotOnShelf).
-    pub fn retry_after(&self, lender: u32, cluster: u32) -> Option<i64> {
-        self.retry_after.get(&(lender, cluster)).copied()
+    pub fn retry_after(&self, lender: LenderId, cluster: u32) -> Option<i64> {
+        self.retry_after.get(&(lender.get(), cluster)).copied()
     }
 
     /// Serialises (for the server's periodic state snapshots).
@@ -974,7 +976,7 @@ mod tests {
     fn fills_and_load() {
         let d = dir();
         let mut s = LiveState::new(2, Priors::default());
-        let p0 = s.view(0, Service::Loan, T0).p_fill;
+        let p0 = s.view(LenderId::new(0), Service::Loan, T0).p_fill;
         for i in 0..20 {
             let id = format!("r{i}");
             s.apply(&d, &ev(i * 100, &id, "A", EventKind::Sent))
@@ -982,7 +984,7 @@ mod tests {
             s.apply(&d, &ev(i * 100 + 7200, &id, "A", EventKind::Loaned))
                 .unwrap();
         }
-        let v = s.view(0, Service::Loan, T0 + 3000);
+        let v = s.view(LenderId::new(0), Service::Loan, T0 + 3000);
         assert!(v.p_fill > p0);
         assert_eq!(v.open, 0);
         assert!(
@@ -991,10 +993,10 @@ mod tests {
             v.deliver_hours
         );
         s.apply(&d, &ev(5000, "x", "A", EventKind::Sent)).unwrap();
-        assert_eq!(s.open_requests(0), 1);
+        assert_eq!(s.open_requests(LenderId::new(0)), 1);
         s.apply(&d, &ev(5000, "x", "A", EventKind::Sent)).unwrap();
         assert_eq!(
-            s.open_requests(0),
+            s.open_requests(LenderId::new(0)),
             1,
             "a repeated Sent is not a second request"
         );
@@ -1003,10 +1005,13 @@ mod tests {
             &ev(9000, "x", "A", EventKind::Unfilled(ReasonUnfilled::NotHeld)),
         )
         .unwrap();
-        assert_eq!(s.open_requests(0), 0);
-        assert!(s.said_not_held(0, 7));
-        assert!(s.reciprocity(0, 1, 3000).0 > 19.0);
-        assert_eq!(s.reciprocity(1, 0, 3000).1, s.reciprocity(0, 1, 3000).0);
+        assert_eq!(s.open_requests(LenderId::new(0)), 0);
+        assert!(s.said_not_held(LenderId::new(0), 7));
+        assert!(s.reciprocity(LenderId::new(0), LenderId::new(1), 3000).0 > 19.0);
+        assert_eq!(
+            s.reciprocity(LenderId::new(1), LenderId::new(0), 3000).1,
+            s.reciprocity(LenderId::new(0), LenderId::new(1), 3000).0
+        );
     }
 
     #[test]
@@ -1036,8 +1041,10 @@ mod tests {
             )
             .unwrap();
         }
-        let now = s.view(0, Service::Loan, T0).evidence;
-        let later = s.view(0, Service::Loan, T0 + 90 * 86_400).evidence;
+        let now = s.view(LenderId::new(0), Service::Loan, T0).evidence;
+        let later = s
+            .view(LenderId::new(0), Service::Loan, T0 + 90 * 86_400)
+            .evidence;
         assert!((later - now / 2.0).abs() < 0.01, "{now} -> {later}");
     }
 
@@ -1052,8 +1059,8 @@ mod tests {
         .unwrap();
         s.apply(&d, &ev(0, "q", "B", EventKind::Sent)).unwrap();
         let r = LiveState::from_bytes(&s.to_bytes().unwrap()).unwrap();
-        assert!(r.said_not_held(0, 7));
-        assert_eq!(r.open_requests(1), 1);
+        assert!(r.said_not_held(LenderId::new(0), 7));
+        assert_eq!(r.open_requests(LenderId::new(1)), 1);
         assert_eq!(r.applied(), 2);
     }
 
@@ -1083,15 +1090,18 @@ mod tests {
         let day = 86_400;
         s.apply(&d, &ev(0, "r1", "A", EventKind::Sent)).unwrap();
         s.apply(&d, &ev(10, "r1", "A", EventKind::Loaned)).unwrap();
-        let (lent, borrowed) = s.reciprocity(0, 1, T0 + 10);
+        let (lent, borrowed) = s.reciprocity(LenderId::new(0), LenderId::new(1), T0 + 10);
         assert_eq!((lent, borrowed), (1.0, 0.0));
         // one half-life later, half the weight, on both sides
         let hl = (Priors::default().half_life_days * day as f64) as i64;
-        let (lent, _) = s.reciprocity(0, 1, T0 + 10 + hl);
+        let (lent, _) = s.reciprocity(LenderId::new(0), LenderId::new(1), T0 + 10 + hl);
         assert!((lent - 0.5).abs() < 1e-3, "{lent}");
-        let (_, borrowed) = s.reciprocity(1, 0, T0 + 10 + hl);
+        let (_, borrowed) = s.reciprocity(LenderId::new(1), LenderId::new(0), T0 + 10 + hl);
         assert!((borrowed - 0.5).abs() < 1e-3, "{borrowed}");
-        assert_eq!(s.reciprocity(1, 1, T0 + 10), (0.0, 0.0));
+        assert_eq!(
+            s.reciprocity(LenderId::new(1), LenderId::new(1), T0 + 10),
+            (0.0, 0.0)
+        );
     }
 
     #[test]
@@ -1110,15 +1120,20 @@ mod tests {
             s.apply(&d, &ev(k * 3600 + 1800, &id, "A", kind)).unwrap();
         }
         let later = 30 * 86_400;
-        let stale = s.view(0, Service::Loan, T0 + later);
+        let stale = s.view(LenderId::new(0), Service::Loan, T0 + later);
         let mut fresh = s.clone();
         fresh.refresh_stale(T0 + later);
-        let v = fresh.view(0, Service::Loan, T0 + later);
+        let v = fresh.view(LenderId::new(0), Service::Loan, T0 + later);
         assert_eq!(
             v, stale,
             "the refreshed cache gives what a fresh computation gives"
         );
         // a month of decay moved the estimate: the cache is not the old one
-        assert!(v.evidence < fresh.view(0, Service::Loan, T0 + 20 * 3600).evidence);
+        assert!(
+            v.evidence
+                < fresh
+                    .view(LenderId::new(0), Service::Loan, T0 + 20 * 3600)
+                    .evidence
+        );
     }
 }

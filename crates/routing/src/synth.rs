@@ -23,7 +23,7 @@ pub fn directory_for(
     let mut held = vec![0u64; n];
     for c in 0..catalog.clusters() {
         for h in catalog.holders(c) {
-            held[h.library as usize] += 1;
+            held[h.library.index()] += 1;
         }
     }
     let max_held = held.iter().copied().max().unwrap_or(1).max(1) as f64;

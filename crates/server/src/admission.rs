@@ -7,24 +7,12 @@
 //! answered RESOURCE_EXHAUSTED at once, from here, without a task or a buffer: past
 //! capacity the server sheds instead of queueing, and its memory stays flat.
 //!
-//! A permit bounds how many calls are in the server, not how long they wait for a core.
-//! The engine's slow work (a title search, up to milliseconds) runs on blocking threads,
-//! at most one per core at once, not on the async workers ([`Cores`]): a call that cannot
-//! get a core within `max_queue` is refused. Inline, a burst of title searches starved the
-//! connection tasks that read requests and write answers: under 3× load the server then
-//! admitted every call it could see and the queue formed in the clients, seconds long,
-//! where no shedding can reach it (measured: PERFORMANCE.md). Identifier lookups
-//! (microseconds) stay inline: handing each to another thread cost about 60 % of the
-//! throughput of the usual mix.
-//!
-//! The wait is timed from the moment the handler asks for a core, not from the call's
-//! arrival: a call's arrival is followed by its message, and a 1 MB message on a slow
-//! link is not a queue (timed from arrival, such calls were refused as "overloaded").
+//! A permit bounds how many calls are in the server, not how long they wait for a core:
+//! that is [`crate::cores`].
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -57,77 +45,6 @@ impl Admission {
             admission: self.clone(),
         }
     }
-}
-
-/// The cores the engine's synchronous work runs on.
-#[derive(Clone, Debug)]
-pub struct Cores {
-    slots: Arc<Semaphore>,
-    max_queue: Duration,
-}
-
-impl Cores {
-    /// `n` cores (at least one); a call waits at most `max_queue` for one.
-    pub fn new(n: usize, max_queue: Duration) -> Cores {
-        Cores {
-            slots: Arc::new(Semaphore::new(n.max(1))),
-            max_queue,
-        }
-    }
-
-    /// Runs `f` on a blocking thread once a core is free, in the order asked; if none is
-    /// free within `max_queue` the call is refused RESOURCE_EXHAUSTED instead.
-    ///
-    /// Always on a blocking thread, even with a core free: run inline on an async worker
-    /// whenever a core was free, the engine work took the workers under overload and the
-    /// arrivals went unread again (measured: admitted p50 7.9 s at 3× load, 33 calls shed).
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Status> {
-        let asked = Instant::now();
-        let got = tokio::time::timeout(self.max_queue, self.slots.clone().acquire_owned()).await;
-        metrics::histogram!(crate::telemetry::QUEUE_WAIT).record(asked.elapsed().as_secs_f64());
-        let permit = match got {
-            Ok(p) => p.map_err(|_| Status::unavailable("the server is shutting down"))?,
-            Err(_) => {
-                metrics::counter!(crate::telemetry::SHED, "reason" => "queued").increment(1);
-                return Err(Status::resource_exhausted(format!(
-                    "server overloaded: no core free within {} ms; retry with backoff",
-                    self.max_queue.as_millis()
-                )));
-            }
-        };
-        on_a_thread(permit, f).await
-    }
-
-    /// Runs `f` on a blocking thread once a core is free, however long that takes: for
-    /// batch work, whose own stream is its backpressure and which must not be shed for
-    /// waiting. Waiters are served in the order they asked, interactive calls among them.
-    pub async fn run_queued<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Status> {
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Status::unavailable("the server is shutting down"))?;
-        on_a_thread(permit, f).await
-    }
-}
-
-async fn on_a_thread<T: Send + 'static>(
-    core: OwnedSemaphorePermit,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(move || {
-        let _core = core;
-        f()
-    })
-    .await
-    .map_err(|_| Status::internal("the engine task failed"))
 }
 
 /// A service whose calls are admitted by an [`Admission`].
@@ -257,28 +174,5 @@ mod tests {
             .call(http::Request::new(()))
             .await;
         assert!(Status::from_header_map(third.unwrap().headers()).is_none());
-    }
-
-    #[tokio::test]
-    async fn a_call_that_cannot_get_a_core_in_time_is_shed() {
-        let cores = Cores::new(1, Duration::from_millis(20));
-        let (started_tx, started_rx) = std::sync::mpsc::channel();
-        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let busy = cores.clone();
-        let holder = tokio::spawn(async move {
-            busy.run(move || {
-                started_tx.send(()).unwrap();
-                release_rx.recv().unwrap();
-            })
-            .await
-        });
-        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
-            .await
-            .unwrap();
-        let e = cores.run(|| ()).await.unwrap_err();
-        assert_eq!(e.code(), tonic::Code::ResourceExhausted);
-        release_tx.send(()).unwrap();
-        holder.await.unwrap().unwrap();
-        assert_eq!(cores.run(|| 7).await.unwrap(), 7, "the core is free again");
     }
 }

@@ -65,15 +65,15 @@ pub struct Versions {
 }
 
 /// A state checkpoint: enough, with the base snapshot and the log after `seq`, to rebuild
-/// everything.
+/// everything (see [`crate::restore`]).
 #[derive(Serialize, Deserialize)]
-struct Checkpoint {
-    seq: u64,
-    live: LiveState,
-    lenders: Vec<Lender>,
-    profiles: Vec<Profile>,
-    holdings_ops: Vec<DeltaOp>,
-    versions: Versions,
+pub(crate) struct Checkpoint {
+    pub(crate) seq: u64,
+    pub(crate) live: LiveState,
+    pub(crate) lenders: Vec<Lender>,
+    pub(crate) profiles: Vec<Profile>,
+    pub(crate) holdings_ops: Vec<DeltaOp>,
+    pub(crate) versions: Versions,
 }
 
 /// Startup failures.
@@ -224,59 +224,16 @@ impl App {
             StartError::Other(format!("data dir {}: {e}", config.data_dir.display()))
         })?;
         let log_dir = config.data_dir.join("log");
-        let cp_path = config.data_dir.join("checkpoint.json");
         let catalog = Arc::new(catalog);
-        let mut versions = Versions::default();
-        let mut holdings_ops = Vec::new();
-        let (engine, live, from_seq) = match std::fs::read(&cp_path) {
-            Ok(bytes) => {
-                let cp: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
-                    StartError::Other(format!("checkpoint {}: {e}", cp_path.display()))
-                })?;
-                // a checkpoint restores its own lender directory (with every change
-                // made through the API): one from another consortium (the demo's, say)
-                // would route this catalogue with strangers, so it is refused
-                let here: std::collections::HashSet<&str> = catalog
-                    .meta()
-                    .libraries
-                    .iter()
-                    .map(|l| l.symbol.as_str())
-                    .collect();
-                let foreign = cp
-                    .lenders
-                    .iter()
-                    .filter(|l| !here.contains(l.symbol.as_str()))
-                    .count();
-                if foreign * 2 > cp.lenders.len() {
-                    return Err(StartError::OtherConsortium {
-                        data_dir: config.data_dir.display().to_string(),
-                        lenders: cp.lenders.len(),
-                        foreign,
-                    });
+        let (engine, live, from_seq, versions, holdings_ops) =
+            match crate::restore::restore(&config.data_dir, &catalog, &directory)? {
+                Some(r) => (r.engine, r.live, r.seq, r.versions, r.holdings_ops),
+                None => {
+                    let engine = Engine::new(catalog, Arc::new(directory), profiles)?;
+                    let live = engine.new_state();
+                    (engine, live, 0, Versions::default(), Vec::new())
                 }
-                let dir = Directory::new(cp.lenders, "(checkpoint)")?;
-                let cat = if cp.holdings_ops.is_empty() {
-                    catalog
-                } else {
-                    Arc::new(
-                        catalog
-                            .with_delta(&cp.holdings_ops)
-                            .map_err(|e| StartError::Other(format!("checkpoint holdings: {e}")))?,
-                    )
-                };
-                let engine = Engine::new(cat, Arc::new(dir), cp.profiles)?;
-                let live = cp.live;
-                versions = cp.versions;
-                holdings_ops = cp.holdings_ops;
-                tracing::info!(seq = cp.seq, "restored checkpoint");
-                (engine, live, cp.seq)
-            }
-            Err(_) => {
-                let engine = Engine::new(catalog, Arc::new(directory), profiles)?;
-                let live = engine.new_state();
-                (engine, live, 0)
-            }
-        };
+            };
         let (records, next) = log::replay(&log_dir)?;
         let engine = ArcSwap::from_pointee(engine);
         let live = RwLock::new(live);

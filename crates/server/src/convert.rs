@@ -275,7 +275,7 @@ pub fn lookup_to_wire(r: &Resolution, cat: &Catalog) -> pb::LookupResponse {
                         .holders(m.cluster)
                         .iter()
                         .map(|h| pb::HolderInfo {
-                            symbol: cat.libraries()[h.library as usize].symbol.clone(),
+                            symbol: cat.library(h.library).symbol.clone(),
                             copies: u32::from(h.copies),
                             lendable: h.lendable(),
                             loan: h.lending.loan,

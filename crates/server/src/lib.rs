@@ -3,8 +3,10 @@
 //! A thin layer over the synchronous engine (as quickwit is over tantivy):
 //!
 //! - [`admission`] decides, as each call arrives, whether the server takes it on: a
-//!   permit for the whole call (streams included), a bounded wait for a core, and
-//!   `RESOURCE_EXHAUSTED` at once past either, rather than a growing queue;
+//!   permit for the whole call (streams included), `RESOURCE_EXHAUSTED` at once past it;
+//! - [`cores`] runs the engine's slow work on blocking threads, one per core, with a
+//!   bounded wait for a core (adaptive LIFO: the newest waiter first once a queue
+//!   stands) and `RESOURCE_EXHAUSTED` past it, rather than a growing queue;
 //! - [`service`] implements `rota.v1.Routing`, `Events`, `Catalog` and `Admin`, checks
 //!   tokens and roles, runs engine work on the cores, and maps domain errors to status
 //!   codes in one place (`service::status`); [`convert`] turns wire messages into domain
@@ -24,7 +26,9 @@ pub mod admission;
 pub mod app;
 pub mod config;
 pub mod convert;
+pub mod cores;
 pub mod log;
+mod restore;
 pub mod service;
 pub mod telemetry;
 
@@ -88,7 +92,7 @@ fn spawn_load_gauges(app: Arc<App>) {
             let (mut total, mut busiest, mut full) = (0u64, 0u32, 0u32);
             {
                 let live = app.live.read().unwrap_or_else(|e| e.into_inner());
-                for i in 0..dir.len() as u32 {
+                for i in dir.ids() {
                     let open = live.open_requests(i);
                     total += u64::from(open);
                     busiest = busiest.max(open);
@@ -170,7 +174,7 @@ pub async fn serve(
     let slot: service::Slot = Arc::new(OnceLock::new());
     let shared = service::Shared {
         slot: slot.clone(),
-        cores: admission::Cores::new(
+        cores: cores::Cores::new(
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             std::time::Duration::from_millis(config.limits.max_queue_ms),
         ),

@@ -34,8 +34,8 @@ use rand_chacha::ChaCha8Rng;
 use rota_catalog::{Catalog, Citation, Format, Library, generate};
 use rota_routing::directory::{Capacity, Charge, Lender, Offer, Service as Svc};
 use rota_routing::{
-    Answer, Directory, Engine, Event, EventKind, LiveState, Profile, ReasonRetry, ReasonUnfilled,
-    Request, Tier, Tried,
+    Answer, Directory, Engine, Event, EventKind, LenderId, LiveState, Profile, ReasonRetry,
+    ReasonUnfilled, Request, Tier, Tried,
 };
 use serde::{Deserialize, Serialize};
 
@@ -441,8 +441,8 @@ pub struct SimRequest {
     pub id: u32,
     /// Arrival (unix seconds).
     pub at: i64,
-    /// Borrower (directory index).
-    pub borrower: u32,
+    /// Borrower.
+    pub borrower: LenderId,
     /// Synthetic record (ISBN index).
     pub record: u64,
 }
@@ -476,7 +476,7 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
             out.push(SimRequest {
                 id: out.len() as u32,
                 at: T0 + i64::from(day) * DAY + (8.0 * H as f64 + t * 10.0 * H as f64) as i64,
-                borrower,
+                borrower: LenderId::new(borrower),
                 record: record.min(s.records as u64 - 1),
             });
         }
@@ -559,26 +559,26 @@ pub struct Outcome {
     /// Charge paid.
     pub cost: f64,
     /// Lender that filled.
-    pub lender: Option<u32>,
+    pub lender: Option<LenderId>,
     /// Lenders asked, in order.
-    pub asked: Vec<u32>,
+    pub asked: Vec<LenderId>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Arrive(u32),
     /// request, lender, kind: 0 unfilled, 1 retry (on loan), 2 not held (stale), 3 shipped, 4 expired
-    Answer(u32, u32, u8),
-    Deliver(u32, u32),
+    Answer(u32, LenderId, u8),
+    Deliver(u32, LenderId),
 }
 
 struct Open {
-    string: Vec<u32>,
+    string: Vec<LenderId>,
     pos: usize,
     tried: Vec<Tried>,
     rounds: u32,
     expired: u32,
-    asked_list: Vec<u32>,
+    asked_list: Vec<LenderId>,
 }
 
 fn h64(a: u64, b: u64, c: u64) -> u64 {
@@ -625,9 +625,9 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
     let mut active_loans = vec![0i64; n];
     let mut active_borrows = vec![0i64; n];
     let mut load = vec![0u32; n];
-    let mut on_loan: HashMap<(u32, u64), i64> = HashMap::new();
+    let mut on_loan: HashMap<(LenderId, u64), i64> = HashMap::new();
     let seed = s.seed;
-    let lender_of_lib: Vec<Option<u32>> = w
+    let lender_of_lib: Vec<Option<LenderId>> = w
         .catalog
         .libraries()
         .iter()
@@ -649,7 +649,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
     let apply = |state: &mut LiveState,
                  at: i64,
                  r: &SimRequest,
-                 lender: u32,
+                 lender: LenderId,
                  cluster: Option<u32>,
                  kind: EventKind| {
         let e = Event {
@@ -688,7 +688,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                            load: &mut Vec<u32>,
                            active_loans: &mut Vec<i64>,
                            active_borrows: &[i64],
-                           on_loan: &mut HashMap<(u32, u64), i64>|
+                           on_loan: &mut HashMap<(LenderId, u64), i64>|
          -> bool {
             loop {
                 if o.pos < o.string.len() {
@@ -696,19 +696,19 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     o.pos += 1;
                     o.asked_list.push(l);
                     apply(state, now, r, l, cluster, EventKind::Sent);
-                    load[l as usize] += 1;
-                    active_loans[l as usize] += 1;
-                    let t = &w.truth[l as usize];
-                    let u = |k: u64| unit(seed ^ u64::from(r.id), u64::from(l), k);
+                    load[l.index()] += 1;
+                    active_loans[l.index()] += 1;
+                    let t = &w.truth[l.index()];
+                    let u = |k: u64| unit(seed ^ u64::from(r.id), u64::from(l.get()), k);
                     // overload: past a day's work the lender slows and fills less
-                    let overload = (f64::from(load[l as usize]) / t.per_day - 1.0).max(0.0);
-                    let stale = unit(seed, u64::from(l), r.record) < s.stale_holdings;
+                    let overload = (f64::from(load[l.index()]) / t.per_day - 1.0).max(0.0);
+                    let stale = unit(seed, u64::from(l.get()), r.record) < s.stale_holdings;
                     // the copy is out: lent through ILL earlier in this run, or to a local
                     // patron this loan period (the same for every request in the period)
                     let period = (now - T0).div_euclid(LOAN_PERIOD);
                     let out_locally = unit(
                         seed ^ 0x10CA1,
-                        u64::from(l),
+                        u64::from(l.get()),
                         r.record ^ (period as u64).wrapping_mul(0x9E37),
                     ) < LOCAL_ON_LOAN;
                     let out_ill = on_loan
@@ -766,7 +766,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
         };
         match ev {
             Ev::Arrive(_) => {
-                active_borrows[r.borrower as usize] += 1;
+                active_borrows[r.borrower.index()] += 1;
                 let mut o = Open {
                     string: Vec::new(),
                     pos: 0,
@@ -785,7 +785,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     &active_borrows,
                     &mut on_loan,
                 ) {
-                    active_borrows[r.borrower as usize] -= 1;
+                    active_borrows[r.borrower.index()] -= 1;
                     out[rid as usize] = Some(Outcome {
                         id: rid,
                         end: End::Unfilled,
@@ -802,14 +802,14 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                 }
             }
             Ev::Answer(_, l, kind) => {
-                load[l as usize] = load[l as usize].saturating_sub(1);
-                active_loans[l as usize] -= 1;
+                load[l.index()] = load[l.index()].saturating_sub(1);
+                active_loans[l.index()] -= 1;
                 let Some(mut o) = open.remove(&rid) else {
                     continue;
                 };
                 if kind == 3 {
                     apply(&mut state, now, r, l, cluster, EventKind::Loaned);
-                    let at = now + (w.transit_h(l as usize, r.borrower as usize) * H as f64) as i64;
+                    let at = now + (w.transit_h(l.index(), r.borrower.index()) * H as f64) as i64;
                     seq_push(&mut heap, at, Ev::Deliver(rid, l));
                     open.insert(rid, o);
                     continue;
@@ -853,7 +853,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                 if sent {
                     open.insert(rid, o);
                 } else {
-                    active_borrows[r.borrower as usize] -= 1;
+                    active_borrows[r.borrower.index()] -= 1;
                     out[rid as usize] = Some(Outcome {
                         id: rid,
                         end: if aged { End::TimedOut } else { End::Unfilled },
@@ -869,7 +869,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
             }
             Ev::Deliver(_, l) => {
                 apply(&mut state, now, r, l, cluster, EventKind::Received);
-                active_borrows[r.borrower as usize] -= 1;
+                active_borrows[r.borrower.index()] -= 1;
                 let Some(o) = open.remove(&rid) else { continue };
                 out[rid as usize] = Some(Outcome {
                     id: rid,
@@ -878,7 +878,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     tried: o.asked_list.len() as u32,
                     first: o.asked_list.len() == 1,
                     expired_at_lender: o.expired,
-                    cost: w.truth[l as usize].charge,
+                    cost: w.truth[l.index()].charge,
                     lender: Some(l),
                     asked: o.asked_list,
                 });
@@ -908,8 +908,8 @@ fn seq_push(heap: &mut BinaryHeap<Reverse<(i64, u64, Ev)>>, t: i64, e: Ev) {
     // the sequence only breaks ties in time; derive it from the event for determinism
     let k = match e {
         Ev::Arrive(r) => u64::from(r) << 8,
-        Ev::Answer(r, l, k) => (u64::from(r) << 24) ^ (u64::from(l) << 4) ^ u64::from(k) ^ 1,
-        Ev::Deliver(r, l) => (u64::from(r) << 24) ^ (u64::from(l) << 4) ^ 2,
+        Ev::Answer(r, l, k) => (u64::from(r) << 24) ^ (u64::from(l.get()) << 4) ^ u64::from(k) ^ 1,
+        Ev::Deliver(r, l) => (u64::from(r) << 24) ^ (u64::from(l.get()) << 4) ^ 2,
     };
     heap.push(Reverse((t, k, e)));
 }
@@ -926,8 +926,8 @@ fn string_for(
     now: i64,
     active_loans: &[i64],
     active_borrows: &[i64],
-    lender_of_lib: &[Option<u32>],
-) -> Vec<u32> {
+    lender_of_lib: &[Option<LenderId>],
+) -> Vec<LenderId> {
     let s = &w.scenario;
     let dir = engine.directory();
     let isbn = generate::isbn_of(r.record);
@@ -973,12 +973,12 @@ fn string_for(
     else {
         return Vec::new();
     };
-    let tried_set: Vec<u32> = tried.iter().filter_map(|t| dir.index(&t.lender)).collect();
-    let mut holders: Vec<u32> = cat
+    let tried_set: Vec<LenderId> = tried.iter().filter_map(|t| dir.index(&t.lender)).collect();
+    let mut holders: Vec<LenderId> = cat
         .holders(m.cluster)
         .iter()
         .filter(|h| h.lendable())
-        .filter_map(|h| lender_of_lib.get(h.library as usize).copied().flatten())
+        .filter_map(|h| lender_of_lib.get(h.library.index()).copied().flatten())
         .filter(|l| *l != r.borrower && !tried_set.contains(l))
         .collect();
     match strategy {
@@ -988,27 +988,27 @@ fn string_for(
                 h64(
                     w.scenario.seed,
                     u64::from(r.id) * 131 + tried.len() as u64,
-                    u64::from(*l),
+                    u64::from(l.get()),
                 )
             });
         }
         Strategy::ReShare => {
             // score = active_borrows × (L/B) − active_loans, highest first; ties by symbol
             holders.sort_by(|a, b| {
-                let sa = active_borrows[*a as usize] - active_loans[*a as usize];
-                let sb = active_borrows[*b as usize] - active_loans[*b as usize];
+                let sa = active_borrows[a.index()] - active_loans[a.index()];
+                let sb = active_borrows[b.index()] - active_loans[b.index()];
                 sb.cmp(&sa)
                     .then(dir.get(*a).symbol.cmp(&dir.get(*b).symbol))
             });
         }
         Strategy::Oracle => {
-            holders.retain(|l| unit(s.seed, u64::from(*l), r.record) >= s.stale_holdings);
+            holders.retain(|l| unit(s.seed, u64::from(l.get()), r.record) >= s.stale_holdings);
             // the truth, including how the lender's current load will slow it down
-            let key = |l: u32| {
-                let t = &w.truth[l as usize];
-                let overload = ((active_loans[l as usize] as f64 + 1.0) / t.per_day - 1.0).max(0.0);
+            let key = |l: LenderId| {
+                let t = &w.truth[l.index()];
+                let overload = ((active_loans[l.index()] as f64 + 1.0) / t.per_day - 1.0).max(0.0);
                 let p = (t.p_fill / (1.0 + 0.5 * overload) * (1.0 - t.silent)).max(1e-3);
-                let d = t.ship_h * (1.0 + overload) + w.transit_h(l as usize, r.borrower as usize);
+                let d = t.ship_h * (1.0 + overload) + w.transit_h(l.index(), r.borrower.index());
                 let a =
                     t.silent * s.timeout_hours + (1.0 - t.silent) * t.answer_h * (1.0 + overload);
                 (p * d + (1.0 - p) * a) / p

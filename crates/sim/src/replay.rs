@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use rota_routing::{Engine, Event, EventKind, LiveState, Request, Service, ServiceType};
+use rota_routing::{Engine, Event, EventKind, LenderId, LiveState, Request, Service, ServiceType};
 use serde::Serialize;
 
 use crate::report::gini;
@@ -164,13 +164,13 @@ pub struct ReplayReport {
 struct Facts {
     cluster: Option<u32>,
     /// lenders in the order asked, with when
-    sent: Vec<(u32, i64)>,
-    answers: HashMap<u32, (Known, i64)>,
-    filled: Option<(u32, i64)>,
+    sent: Vec<(LenderId, i64)>,
+    answers: HashMap<LenderId, (Known, i64)>,
+    filled: Option<(LenderId, i64)>,
 }
 
 impl Facts {
-    fn known(&self, l: u32) -> Known {
+    fn known(&self, l: LenderId) -> Known {
         if let Some((k, _)) = self.answers.get(&l) {
             *k
         } else if self.sent.iter().any(|s| s.0 == l) {
@@ -180,7 +180,7 @@ impl Facts {
         }
     }
 
-    fn sent_at(&self, l: u32) -> Option<i64> {
+    fn sent_at(&self, l: LenderId) -> Option<i64> {
         self.sent.iter().find(|s| s.0 == l).map(|s| s.1)
     }
 }
@@ -262,7 +262,7 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                         (Ok(b), Ok(k)) => {
                             r.requests += 1;
                             let real_first = f.sent[0].0;
-                            firsts_real[real_first as usize] += 1;
+                            firsts_real[real_first.index()] += 1;
                             r.actual_first.add(f.known(real_first));
                             if let Some((_, at)) = f.filled {
                                 r.actual_filled += 1;
@@ -275,11 +275,11 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                             exp_cand += k.expected_hours_to_fill;
                             exp_n += 1;
                             if let Some(bf) = first(&b) {
-                                firsts_base[bf as usize] += 1;
+                                firsts_base[bf.index()] += 1;
                                 r.baseline_first.add(f.known(bf));
                             }
                             if let Some(kf) = first(&k) {
-                                firsts_cand[kf as usize] += 1;
+                                firsts_cand[kf.index()] += 1;
                                 let known = f.known(kf);
                                 r.candidate_first.add(known);
                                 if kf != real_first {
@@ -304,7 +304,7 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                                         }
                                     }
                                     if r.examples.len() < opts.examples {
-                                        let sym = |i: u32| dir.get(i).symbol.clone();
+                                        let sym = |i: LenderId| dir.get(i).symbol.clone();
                                         r.examples.push(Changed {
                                             request_id: e.request_id.clone(),
                                             borrower: e.borrower.clone(),

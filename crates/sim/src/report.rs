@@ -107,14 +107,14 @@ impl Report {
                 let mut borrowed = vec![0u64; n];
                 for (o, r) in outs.iter().zip(reqs) {
                     if let Some(l) = o.lender {
-                        lent[l as usize] += 1;
-                        borrowed[r.borrower as usize] += 1;
+                        lent[l.index()] += 1;
+                        borrowed[r.borrower.index()] += 1;
                     }
                 }
                 // load: every request a lender received, filled or not
                 for o in &outs {
                     for l in &o.asked {
-                        received[*l as usize] += 1;
+                        received[l.index()] += 1;
                     }
                 }
                 let total_recv: u64 = received.iter().sum();

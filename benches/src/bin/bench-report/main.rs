@@ -247,7 +247,10 @@ fn catalog_sections(records: usize) {
     let mut naive: HashMap<String, Vec<u32>> = HashMap::with_capacity(records);
     for c in 0..cat.clusters() {
         let isbn = generate::isbn_of(u64::from(c));
-        naive.insert(isbn, cat.holders(c).iter().map(|h| h.library).collect());
+        naive.insert(
+            isbn,
+            cat.holders(c).iter().map(|h| h.library.get()).collect(),
+        );
     }
     let naive_build = t.elapsed().as_secs_f64();
     // sqlite
@@ -263,7 +266,7 @@ fn catalog_sections(records: usize) {
             for c in 0..cat.clusters() {
                 let isbn = generate::isbn_of(u64::from(c));
                 for h in cat.holders(c) {
-                    ins.execute(rusqlite::params![isbn, h.library])
+                    ins.execute(rusqlite::params![isbn, h.library.get()])
                         .expect("insert");
                 }
             }

@@ -76,7 +76,7 @@ impl Catalog {
             if symbol.trim().is_empty() {
                 return Err(DeltaError::EmptySymbol);
             }
-            let lib = match symbols.get(symbol) {
+            let lib = LibraryId::new(match symbols.get(symbol) {
                 Some(&l) => l,
                 None => {
                     if matches!(op, DeltaOp::Withdraw { .. }) {
@@ -93,7 +93,7 @@ impl Catalog {
                     symbols.insert(symbol.clone(), id);
                     id
                 }
-            };
+            });
             let list = overlay.entry(cluster).or_insert_with(|| {
                 let mut v = Vec::new();
                 self.each_base_holder(cluster, |h| v.push(h));

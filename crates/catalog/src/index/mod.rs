@@ -52,6 +52,7 @@ pub use delta::{DeltaError, DeltaOp};
 pub use tokens::{Facts, TokenLists};
 
 use crate::format::Format;
+use crate::id::LibraryId;
 use crate::ident::{IdKind, IdStatus, Ident};
 use crate::lending::Lending;
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
@@ -134,7 +135,7 @@ pub struct Meta {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Holding {
     /// Library id (index into [`Meta::libraries`]).
-    pub library: u32,
+    pub library: LibraryId,
     /// Copies held (saturates at [`MAX_COPIES`]).
     pub copies: u8,
     /// What this library does with it for ILL.
@@ -162,7 +163,7 @@ impl Holding {
     }
 
     /// Unpacks.
-    pub fn from_flags(library: u32, f: u8) -> Holding {
+    pub fn from_flags(library: LibraryId, f: u8) -> Holding {
         Holding {
             library,
             copies: f & 0x07,
@@ -461,8 +462,13 @@ impl Catalog {
     }
 
     /// Library id by symbol.
-    pub fn library_id(&self, symbol: &str) -> Option<u32> {
-        self.symbols.get(symbol).copied()
+    pub fn library_id(&self, symbol: &str) -> Option<LibraryId> {
+        self.symbols.get(symbol).copied().map(LibraryId::new)
+    }
+
+    /// A library by id.
+    pub fn library(&self, id: LibraryId) -> &Library {
+        &self.meta.libraries[id.index()]
     }
 
     #[inline]
@@ -717,7 +723,10 @@ impl Catalog {
 
     /// Holder ids of a cluster as a roaring bitmap (for the measurements in the bench).
     pub fn holder_bitmap(&self, cluster: u32) -> RoaringBitmap {
-        self.holders(cluster).iter().map(|h| h.library).collect()
+        self.holders(cluster)
+            .iter()
+            .map(|h| h.library.get())
+            .collect()
     }
 
     /// Which identifier kinds resolve for a cluster is not stored; this helper returns
@@ -809,8 +818,8 @@ mod tests {
         let changed = cat
             .with_delta(&[DeltaOp::Withdraw {
                 cluster: cat.clusters_for(&ids[0])[0],
-                symbol: cat.libraries()
-                    [cat.holders(cat.clusters_for(&ids[0])[0])[0].library as usize]
+                symbol: cat
+                    .library(cat.holders(cat.clusters_for(&ids[0])[0])[0].library)
                     .symbol
                     .clone(),
             }])

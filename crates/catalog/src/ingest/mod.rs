@@ -36,6 +36,7 @@ pub use report::{BuildReport, FileReport, HoldingsRecords, Progress, RefusedMerg
 use crate::bib::{Bib, ReadOptions, RecordKind};
 use crate::cluster::cluster;
 use crate::format::Format;
+use crate::id::LibraryId;
 use crate::ident::IdKind;
 use crate::index::{BuildError, ClusterData, Holding, IndexBuilder, Library};
 use crate::lending::{HoldingSpec, LendRule, Lending};
@@ -435,7 +436,7 @@ pub fn assemble(
         }
         let data = &mut clusters[c as usize];
         data.holdings.push(Holding {
-            library: lib_ids[&h.symbol],
+            library: LibraryId::new(lib_ids[&h.symbol]),
             copies: h.copies.min(u16::from(crate::index::MAX_COPIES)) as u8,
             lending: h.lending,
             format: h.format.unwrap_or(data.format),

@@ -58,7 +58,7 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|h| {
                     serde_json::json!({
-                        "symbol": cat.libraries()[h.library as usize].symbol,
+                        "symbol": cat.library(h.library).symbol,
                         "copies": h.copies,
                         "lendable": h.lendable(),
                         "loan": h.lending.loan,
@@ -122,7 +122,7 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
             let hs: Vec<String> = holders
                 .iter()
                 .map(|h| {
-                    let s = &cat.libraries()[h.library as usize].symbol;
+                    let s = &cat.library(h.library).symbol;
                     match lending_label(h) {
                         "loan and copy" => s.clone(),
                         other => format!("{s} ({other})"),

@@ -43,7 +43,7 @@ pub struct Shared {
     /// The app.
     pub slot: Slot,
     /// Where the engine's synchronous work runs.
-    pub cores: crate::admission::Cores,
+    pub cores: crate::cores::Cores,
     /// Items per stream.
     pub max_stream_items: u64,
 }
@@ -209,7 +209,7 @@ mod tests {
     fn before_the_catalogue_is_loaded_calls_are_unavailable() {
         let shared = Shared {
             slot: Arc::new(OnceLock::new()),
-            cores: crate::admission::Cores::new(1, std::time::Duration::from_millis(10)),
+            cores: crate::cores::Cores::new(1, std::time::Duration::from_millis(10)),
             max_stream_items: 10,
         };
         assert_eq!(

@@ -122,7 +122,7 @@ impl pb::routing_server::Routing for RoutingSvc {
 
 impl RoutingSvc {
     /// One request routed: inline if an identifier finds it, else (a title search, up to
-    /// milliseconds) on a core (see [`crate::admission::Cores`]).
+    /// milliseconds) on a core (see [`crate::cores::Cores`]).
     async fn route_on_a_core(
         &self,
         req: GReq<pb::RouteRequest>,
