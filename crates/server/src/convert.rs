@@ -224,10 +224,12 @@ fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
 
 /// An exclusion's wire name (its snake_case serde name).
 pub fn exclusion_name(e: Exclusion) -> String {
-    serde_json::to_value(e)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    match serde_json::to_value(e) {
+        Ok(serde_json::Value::String(s)) => s,
+        // a unit variant serialises to its (renamed) name, always: anything else is a
+        // broken build, not an empty name to send
+        other => unreachable!("exclusion {e:?} serialised as {other:?}"),
+    }
 }
 
 fn status_to_wire(s: RouteStatus) -> pb::RouteStatus {

@@ -304,7 +304,7 @@ impl pb::admin_server::Admin for AdminSvc {
             .unwrap_or(0);
         Ok(Response::new(pb::LenderEntry {
             symbol: sym.clone(),
-            entry_json: serde_json::to_string(eng.directory().get(i)).unwrap_or_default(),
+            entry_json: lender_json(eng.directory().get(i))?,
             version: v,
         }))
     }
@@ -379,13 +379,22 @@ impl pb::admin_server::Admin for AdminSvc {
                 .iter()
                 .skip(r.offset as usize)
                 .take(size)
-                .map(|l| pb::LenderEntry {
-                    symbol: l.symbol.clone(),
-                    entry_json: serde_json::to_string(l).unwrap_or_default(),
-                    version: v.lenders.get(&l.symbol).copied().unwrap_or(0),
+                .map(|l| {
+                    Ok(pb::LenderEntry {
+                        symbol: l.symbol.clone(),
+                        entry_json: lender_json(l)?,
+                        version: v.lenders.get(&l.symbol).copied().unwrap_or(0),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, Status>>()?,
             total: all.len() as u32,
         }))
     }
+}
+
+/// A lender's entry as its directory file holds it.
+fn lender_json(l: &rota_routing::Lender) -> Result<String, Status> {
+    // a failure here is ours (a lender that validated but does not serialise), never
+    // an empty entry the caller would take for "no fields set"
+    serde_json::to_string(l).map_err(|e| Status::internal(format!("lender {}: {e}", l.symbol)))
 }
