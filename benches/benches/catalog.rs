@@ -36,12 +36,12 @@ fn lookups(c: &mut Criterion) {
     c.bench_function("cluster display info", |b| {
         b.iter(|| {
             k = (k + 7919) % 200_000;
-            black_box(cat.info(k).unwrap())
+            black_box(cat.info(rota_catalog::ClusterId::new(k)).unwrap())
         })
     });
     let titles: Vec<Citation> = (0..256u32)
         .map(|i| {
-            let info = cat.info(i * 701).unwrap();
+            let info = cat.info(rota_catalog::ClusterId::new(i * 701)).unwrap();
             Citation {
                 title: Some(info.title),
                 author: Some(info.author),

@@ -108,7 +108,9 @@ pub fn event_stream(dir: &Directory, n: usize, clusters: u32) -> Vec<Event> {
         // current, as in production, where events arrive all day
         let at = NOW - 300_000 - (n as i64 / 2) * 30 + (k as i64) * 30;
         let id = format!("req-{k}");
-        let cluster = Some(rng.gen_range(0..clusters.max(1)));
+        let cluster = Some(rota_catalog::ClusterId::new(
+            rng.gen_range(0..clusters.max(1)),
+        ));
         let sent = Event {
             at,
             request_id: id,

@@ -279,7 +279,7 @@ async fn load(
     copy(client, "COPY ident FROM STDIN", text).await?;
     let mut text = String::with_capacity(256 << 20);
     let mut holdings = 0u64;
-    for c in 0..cat.clusters() {
+    for c in cat.cluster_ids() {
         cat.each_holder(c, |h| {
             if let Some(l) = dir.index(&cat.library(h.library).symbol) {
                 text.push_str(&format!("{c}\t{l}\t{}\t{}\n", h.copies, h.lendable()));

@@ -365,7 +365,10 @@ fn loc_250k_records_build() {
     assert!(cat.clusters() > 240_000);
     // every cluster is held by DLC
     let dlc = cat.library_id("DLC").unwrap();
-    assert!((0..cat.clusters()).all(|c| cat.holders(c).iter().any(|h| h.library == dlc)));
+    assert!(
+        cat.cluster_ids()
+            .all(|c| cat.holders(c).iter().any(|h| h.library == dlc))
+    );
     let lccns = cat
         .key_count_by_kind()
         .into_iter()

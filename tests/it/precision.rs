@@ -164,7 +164,7 @@ fn clustering_and_citations_on_real_records_meet_the_targets() {
     );
 
     let cat = &built.catalog;
-    let route = |c: &rota_catalog::Citation| -> Vec<u32> {
+    let route = |c: &rota_catalog::Citation| -> Vec<rota_catalog::ClusterId> {
         match cat.resolve(c, LookupOptions::default()) {
             Ok(r) if r.status == MatchStatus::Matched => {
                 r.matches.iter().map(|m| m.cluster).collect()

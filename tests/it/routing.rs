@@ -48,13 +48,13 @@ fn routes_every_swb_record_within_the_rules() {
     let mut routed = 0;
     let mut lenders_total = 0;
     let mut held_locally = 0;
-    for c in 0..cat.clusters() {
+    for c in cat.cluster_ids() {
         let info = cat.info(c).unwrap();
         let Some(oclc) = info.ids.iter().find_map(|i| i.strip_prefix("oclc:")) else {
             continue;
         };
         let holders = cat.holders(c);
-        let borrower = dir.lenders()[(c as usize * 31) % dir.len()].symbol.clone();
+        let borrower = dir.lenders()[(c.index() * 31) % dir.len()].symbol.clone();
         let first_holder = cat.library(holders[0].library).symbol.clone();
         let req = Request {
             request_id: format!("swb-{c}"),

@@ -24,14 +24,14 @@ fn build(sources: Vec<Source>) -> (Catalog, ingest::BuildReport) {
     (Catalog::from_bytes(b.bytes).unwrap(), b.report)
 }
 
-fn holders_of(cat: &Catalog, c: u32) -> Vec<(String, Lending)> {
+fn holders_of(cat: &Catalog, c: rota_catalog::ClusterId) -> Vec<(String, Lending)> {
     cat.holders(c)
         .iter()
         .map(|h| (cat.library(h.library).symbol.clone(), h.lending))
         .collect()
 }
 
-fn by_issn(cat: &Catalog, issn: &str) -> u32 {
+fn by_issn(cat: &Catalog, issn: &str) -> rota_catalog::ClusterId {
     let m = cat
         .lookup(
             &Citation {
@@ -318,7 +318,7 @@ fn holdings_notes_that_allow_lending_do_not_limit_it() {
         "{:?}",
         report.limited_holdings
     );
-    for c in 0..cat.clusters() {
+    for c in cat.cluster_ids() {
         for (_, l) in holders_of(&cat, c) {
             assert_eq!(l, Lending::BOTH);
         }

@@ -50,3 +50,8 @@ typed_id! {
     /// A library of the catalogue: its position in [`crate::Catalog::libraries`].
     LibraryId
 }
+
+typed_id! {
+    /// A cluster: the records the catalogue takes for one item, numbered in the snapshot.
+    ClusterId
+}

@@ -52,7 +52,7 @@ mod years;
 
 pub use bib::Bib;
 pub use format::Format;
-pub use id::LibraryId;
+pub use id::{ClusterId, LibraryId};
 pub use ident::{IdKind, IdStatus, Ident};
 pub use index::{Catalog, ClusterInfo, DeltaError, DeltaOp, Holding, Library};
 pub use lending::Lending;

@@ -45,6 +45,8 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::id::ClusterId;
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -607,9 +609,9 @@ pub struct Built {
     /// The build report.
     pub report: crate::ingest::BuildReport,
     /// Per record, the clusters of its copies (empty for a held-out record).
-    pub clusters: Vec<Vec<u32>>,
+    pub clusters: Vec<Vec<ClusterId>>,
     /// Per record, the cluster of each copy, in holder order.
-    pub copy_clusters: Vec<Vec<u32>>,
+    pub copy_clusters: Vec<Vec<ClusterId>>,
 }
 
 /// Builds the consortium's catalogue through the real pipeline ([`crate::ingest`]):
@@ -646,7 +648,7 @@ pub fn build(records: &[Record], con: &Consortium) -> Result<Built, crate::index
     )?;
     let mut copy_clusters = vec![Vec::new(); records.len()];
     for (k, &i) in owner.iter().enumerate() {
-        copy_clusters[i].push(built.clusters[k]);
+        copy_clusters[i].push(ClusterId::new(built.clusters[k]));
     }
     let clusters = copy_clusters
         .iter()
@@ -791,7 +793,7 @@ pub fn score_citations(
     how: Typed,
     step: usize,
     seed: u64,
-    mut route: impl FnMut(&Citation) -> Vec<u32>,
+    mut route: impl FnMut(&Citation) -> Vec<ClusterId>,
 ) -> CitationScore {
     let mut s = CitationScore::default();
     for (i, r) in records.iter().enumerate() {

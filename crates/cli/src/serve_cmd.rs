@@ -153,7 +153,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
 /// libraries lend, and a borrower from the directory that is none of them nor a branch of
 /// one (else the answer would be "held locally").
 fn print_examples(cat: &Catalog, dir: &Directory, addr: SocketAddr, ops: Option<SocketAddr>) {
-    let pick = (0..cat.clusters()).find_map(|c| {
+    let pick = cat.cluster_ids().find_map(|c| {
         let holders = cat.holders(c);
         if holders.iter().filter(|h| h.lendable()).count() < 2 {
             return None;

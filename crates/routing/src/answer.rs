@@ -2,7 +2,7 @@
 //! every holder left out with the rule that left it out.
 
 use compact_str::CompactString;
-use rota_catalog::{Lending, Match};
+use rota_catalog::{ClusterId, Lending, Match};
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -47,7 +47,7 @@ pub struct RankedLender {
     /// The service to ask it for.
     pub service: Service,
     /// The cluster it holds.
-    pub cluster: u32,
+    pub cluster: ClusterId,
     /// Factors (at most ten, kept inline: a heap allocation per returned lender was a
     /// measurable share of a typical route).
     pub factors: Factors,
@@ -189,7 +189,7 @@ pub struct LocalHolding {
     /// The holding library (the borrower or one of its branches).
     pub symbol: Symbol,
     /// Its cluster.
-    pub cluster: u32,
+    pub cluster: ClusterId,
     /// Copies.
     pub copies: u8,
     /// What it allows.

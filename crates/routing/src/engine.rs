@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rota_catalog::{Catalog, Format, LibraryId, LookupOptions, Match, MatchStatus};
+use rota_catalog::{Catalog, ClusterId, Format, LibraryId, LookupOptions, Match, MatchStatus};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::answer::{
@@ -159,9 +159,9 @@ impl Engine {
         &self,
         state: &LiveState,
         req: &Request,
-        cluster: u32,
+        cluster: ClusterId,
     ) -> Result<LendingString, RouteError> {
-        if cluster >= self.catalog.clusters() {
+        if cluster.get() >= self.catalog.clusters() {
             return Err(RouteError::UnknownCluster(cluster));
         }
         self.route_with(state, req, Some(cluster))
@@ -171,7 +171,7 @@ impl Engine {
         &self,
         state: &LiveState,
         req: &Request,
-        cluster: Option<u32>,
+        cluster: Option<ClusterId>,
     ) -> Result<LendingString, RouteError> {
         req.validate()?;
         let dir = &*self.directory;

@@ -5,7 +5,7 @@
 //! it for and its charge. The per-lender facts the pass reads are packed into [`Hot`]
 //! when the engine is built.
 
-use rota_catalog::{Format, Holding};
+use rota_catalog::{ClusterId, Format, Holding};
 use rustc_hash::FxHashMap as HashMap;
 use smallvec::SmallVec;
 
@@ -136,7 +136,7 @@ pub(crate) struct Candidate {
     pub(crate) lender: LenderId,
     /// rank of the match it holds (0 = best)
     pub(crate) rank: u8,
-    pub(crate) cluster: u32,
+    pub(crate) cluster: ClusterId,
     pub(crate) holding: Holding,
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use rota_catalog::generate::{self, GenParams};
-use rota_catalog::{Catalog, Citation};
+use rota_catalog::{Catalog, Citation, ClusterId};
 
 use crate::directory::Service;
 use crate::state::{Answer, Event, EventKind, LiveState, ReasonRetry, ReasonUnfilled};
@@ -53,7 +53,7 @@ fn fixture() -> &'static (Engine, LiveState) {
                 request_id: id,
                 borrower,
                 lender,
-                cluster: Some(k % 400),
+                cluster: Some(ClusterId::new(k % 400)),
                 service: if k % 5 == 4 {
                     Service::Copy
                 } else {

@@ -1,7 +1,7 @@
 //! What callers ask: a routing request, and why one may be refused.
 
 use rota_catalog::field::{self, FieldError, MAX_ID};
-use rota_catalog::{Citation, Format, LookupError};
+use rota_catalog::{Citation, ClusterId, Format, LookupError};
 use serde::{Deserialize, Serialize};
 
 use crate::directory::Service;
@@ -186,7 +186,7 @@ pub enum RouteError {
     UnknownProfile(String),
     /// A cluster id beyond the catalogue.
     #[error("cluster: {0} is not in the catalogue")]
-    UnknownCluster(u32),
+    UnknownCluster(ClusterId),
     /// A field out of its bounds ([`Request::validate`]).
     #[error(transparent)]
     Field(#[from] FieldError),

@@ -1,7 +1,7 @@
 //! Ranking: each candidate's expected time to fill (fastest fill) or weighted score,
 //! and the factors reported with it.
 
-use rota_catalog::Holding;
+use rota_catalog::{ClusterId, Holding};
 
 use crate::answer::{Factor, Factors};
 use crate::directory::{LenderId, Service};
@@ -67,7 +67,7 @@ impl<'a> Ctx<'a> {
         i: LenderId,
         service: Service,
         charge: f64,
-        cluster: u32,
+        cluster: ClusterId,
         h: Holding,
     ) -> Scored {
         let req = self.req;
@@ -289,7 +289,7 @@ pub(crate) struct Scored {
     pub(crate) tier: f64,
     pub(crate) late: bool,
     pub(crate) service: Service,
-    pub(crate) cluster: u32,
+    pub(crate) cluster: ClusterId,
     pub(crate) charge: f64,
     pub(crate) holding: Holding,
     pub(crate) open: u32,

@@ -22,6 +22,7 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, LenderId, Service};
+use rota_catalog::ClusterId;
 
 /// ISO 18626 ReasonUnfilled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,7 +120,7 @@ pub struct Event {
     pub lender: String,
     /// The catalogue cluster the request is for, where known (for not-held memory).
     #[serde(default)]
-    pub cluster: Option<u32>,
+    pub cluster: Option<ClusterId>,
     /// Service.
     pub service: Service,
     /// What happened.
@@ -137,7 +138,7 @@ pub enum EventError {
     UnknownBorrower(String),
     /// A cluster id beyond the catalogue.
     #[error("cluster: {0} is not in the catalogue")]
-    UnknownCluster(u32),
+    UnknownCluster(ClusterId),
     /// A field out of its bounds ([`Event::validate`]).
     #[error(transparent)]
     Field(#[from] rota_catalog::field::FieldError),
@@ -640,7 +641,7 @@ impl LiveState {
                     let est = estimate(&st.answer, p.time_prior_weight, p.answer_hours);
                     add_sample(&mut st.answer, e.at, hl, h.min(4.0 * est));
                 }
-                if let Some(c) = e.cluster {
+                if let Some(c) = e.cluster.map(ClusterId::get) {
                     if reason.is_final() {
                         if let Some(b) = self.not_held.get_mut(lender as usize) {
                             b.insert(c);
@@ -653,7 +654,7 @@ impl LiveState {
                 }
             }
             EventKind::RetryPossible(_) => {
-                if let Some(c) = e.cluster {
+                if let Some(c) = e.cluster.map(ClusterId::get) {
                     self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
                     self.retry_clusters.insert(c);
                 }
@@ -753,20 +754,20 @@ impl LiveState {
     }
 
     /// Whether the lender has said it does not hold (or will never lend) the cluster.
-    pub fn said_not_held(&self, lender: LenderId, cluster: u32) -> bool {
+    pub fn said_not_held(&self, lender: LenderId, cluster: ClusterId) -> bool {
         self.not_held
             .get(lender.index())
-            .is_some_and(|b| b.contains(cluster))
+            .is_some_and(|b| b.contains(cluster.get()))
     }
 
     /// Whether any lender has said it does not hold the cluster.
-    pub fn any_not_held(&self, cluster: u32) -> bool {
-        self.not_held_clusters.contains(cluster)
+    pub fn any_not_held(&self, cluster: ClusterId) -> bool {
+        self.not_held_clusters.contains(cluster.get())
     }
 
     /// Whether any lender may be inside a retry window for the cluster.
-    pub fn any_retry(&self, cluster: u32) -> bool {
-        self.retry_clusters.contains(cluster)
+    pub fn any_retry(&self, cluster: ClusterId) -> bool {
+        self.retry_clusters.contains(cluster.get())
     }
 
     /// Requests sent to a lender on the UTC day of `now`.
@@ -778,8 +779,10 @@ impl LiveState {
     }
 
     /// Until when a lender is out for a cluster (OnLoan, NotOnShelf).
-    pub fn retry_after(&self, lender: LenderId, cluster: u32) -> Option<i64> {
-        self.retry_after.get(&(lender.get(), cluster)).copied()
+    pub fn retry_after(&self, lender: LenderId, cluster: ClusterId) -> Option<i64> {
+        self.retry_after
+            .get(&(lender.get(), cluster.get()))
+            .copied()
     }
 
     /// Serialises (for the server's periodic state snapshots).
@@ -966,7 +969,7 @@ mod tests {
             request_id: id.into(),
             borrower: "B".into(),
             lender: lender.into(),
-            cluster: Some(7),
+            cluster: Some(ClusterId::new(7)),
             service: Service::Loan,
             kind,
         }
@@ -1006,7 +1009,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.open_requests(LenderId::new(0)), 0);
-        assert!(s.said_not_held(LenderId::new(0), 7));
+        assert!(s.said_not_held(LenderId::new(0), ClusterId::new(7)));
         assert!(s.reciprocity(LenderId::new(0), LenderId::new(1), 3000).0 > 19.0);
         assert_eq!(
             s.reciprocity(LenderId::new(1), LenderId::new(0), 3000).1,
@@ -1059,7 +1062,7 @@ mod tests {
         .unwrap();
         s.apply(&d, &ev(0, "q", "B", EventKind::Sent)).unwrap();
         let r = LiveState::from_bytes(&s.to_bytes().unwrap()).unwrap();
-        assert!(r.said_not_held(LenderId::new(0), 7));
+        assert!(r.said_not_held(LenderId::new(0), ClusterId::new(7)));
         assert_eq!(r.open_requests(LenderId::new(1)), 1);
         assert_eq!(r.applied(), 2);
     }

@@ -7,7 +7,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rota_catalog::{Catalog, Format};
+use rota_catalog::{Catalog, ClusterId, Format};
 
 use crate::directory::{Capacity, Charge, Closure, Directory, Lender, Offer, Service, Tier};
 
@@ -21,7 +21,7 @@ pub fn directory_for(
     let n = catalog.libraries().len();
     // holdings per library, to give big libraries big capacities
     let mut held = vec![0u64; n];
-    for c in 0..catalog.clusters() {
+    for c in catalog.cluster_ids() {
         for h in catalog.holders(c) {
             held[h.library.index()] += 1;
         }
@@ -170,7 +170,7 @@ pub fn history(dir: &Directory, n: usize, clusters: u32, seed: u64, now: i64) ->
             request_id: format!("hist-{seed}-{i}"),
             borrower: dir.lenders()[b].symbol.clone(),
             lender: dir.lenders()[l].symbol.clone(),
-            cluster: Some(rng.gen_range(0..clusters.max(1))),
+            cluster: Some(ClusterId::new(rng.gen_range(0..clusters.max(1)))),
             service: Service::Loan,
             kind: EventKind::Sent,
         };

@@ -3,7 +3,7 @@
 //! the types themselves cannot express (a required field, an unknown enum value) happens
 //! here; the engine validates the rest.
 
-use rota_catalog::{Catalog, Citation, Format, Match, MatchStatus, Resolution};
+use rota_catalog::{Catalog, Citation, ClusterId, Format, Match, MatchStatus, Resolution};
 use rota_proto::v1 as pb;
 use rota_routing::{
     Answer, Event, EventKind, Exclusion, LendingString, Mode, Profile, ReasonRetry, ReasonUnfilled,
@@ -188,7 +188,7 @@ pub fn response_to_wire(s: LendingString, cat: &Catalog) -> pb::RouteResponse {
             .iter()
             .map(|l| pb::LocalHolding {
                 symbol: l.symbol.to_string(),
-                cluster: l.cluster,
+                cluster: l.cluster.get(),
                 copies: u32::from(l.copies),
                 loan: l.lending.loan,
                 copy: l.lending.copy,
@@ -207,7 +207,7 @@ fn ranked(l: rota_routing::RankedLender, request_id: &str) -> pb::RankedLender {
         deliver_hours: l.deliver_hours,
         answer_hours: l.answer_hours,
         service_type: svc_wire(l.service),
-        cluster: l.cluster,
+        cluster: l.cluster.get(),
         factors: l
             .factors
             .into_iter()
@@ -246,7 +246,7 @@ fn catalog_match(m: &Match, cat: &Catalog) -> pb::CatalogMatch {
     let (title, author) = cat.title_author(m.cluster).unwrap_or_default();
     let holders = cat.holders(m.cluster);
     pb::CatalogMatch {
-        cluster: m.cluster,
+        cluster: m.cluster.get(),
         method: m.method.name().into(),
         confidence: f64::from(m.confidence),
         title,
@@ -266,7 +266,7 @@ pub fn lookup_to_wire(r: &Resolution, cat: &Catalog) -> pb::LookupResponse {
             .map(|m| {
                 let info = cat.info(m.cluster);
                 pb::ClusterMatch {
-                    cluster: m.cluster,
+                    cluster: m.cluster.get(),
                     method: m.method.name().into(),
                     confidence: f64::from(m.confidence),
                     title: info.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
@@ -473,7 +473,7 @@ pub fn event_from_wire(e: &pb::LenderEvent, now: i64) -> Result<Event, Status> {
         request_id: e.request_id.clone(),
         borrower: e.borrower.clone(),
         lender: e.lender.clone(),
-        cluster: e.has_cluster.then_some(e.cluster),
+        cluster: e.has_cluster.then_some(ClusterId::new(e.cluster)),
         service: svc,
         kind,
     })

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rota_catalog::{Catalog, Citation, Format, Library, generate};
+use rota_catalog::{Catalog, Citation, ClusterId, Format, Library, generate};
 use rota_routing::directory::{Capacity, Charge, Lender, Offer, Service as Svc};
 use rota_routing::{
     Answer, Directory, Engine, Event, EventKind, LenderId, LiveState, Profile, ReasonRetry,
@@ -633,7 +633,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
         .iter()
         .map(|l| dir.index(&l.symbol))
         .collect();
-    let cluster_of = |rec: u64| -> Option<u32> {
+    let cluster_of = |rec: u64| -> Option<ClusterId> {
         engine
             .catalog()
             .lookup(
@@ -650,7 +650,7 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                  at: i64,
                  r: &SimRequest,
                  lender: LenderId,
-                 cluster: Option<u32>,
+                 cluster: Option<ClusterId>,
                  kind: EventKind| {
         let e = Event {
             at,

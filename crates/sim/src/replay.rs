@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 
+use rota_catalog::ClusterId;
 use rota_routing::{Engine, Event, EventKind, LenderId, LiveState, Request, Service, ServiceType};
 use serde::Serialize;
 
@@ -162,7 +163,7 @@ pub struct ReplayReport {
 
 #[derive(Default)]
 struct Facts {
-    cluster: Option<u32>,
+    cluster: Option<ClusterId>,
     /// lenders in the order asked, with when
     sent: Vec<(LenderId, i64)>,
     answers: HashMap<LenderId, (Known, i64)>,

@@ -218,7 +218,7 @@ fn catalog_sections(records: usize) {
     let snap = cat.size_bytes();
     let mut roaring_bytes = 0usize;
     let sample = 100_000.min(cat.clusters());
-    for c in 0..sample {
+    for c in cat.cluster_ids().take(sample as usize) {
         roaring_bytes += cat.holder_bitmap(c).serialized_size();
     }
     let runs_bytes: usize = cat
@@ -245,8 +245,8 @@ fn catalog_sections(records: usize) {
     // naive map
     let t = Instant::now();
     let mut naive: HashMap<String, Vec<u32>> = HashMap::with_capacity(records);
-    for c in 0..cat.clusters() {
-        let isbn = generate::isbn_of(u64::from(c));
+    for c in cat.cluster_ids() {
+        let isbn = generate::isbn_of(u64::from(c.get()));
         naive.insert(
             isbn,
             cat.holders(c).iter().map(|h| h.library.get()).collect(),
@@ -263,8 +263,8 @@ fn catalog_sections(records: usize) {
             let mut ins = tx
                 .prepare("INSERT INTO holdings VALUES (?1, ?2)")
                 .expect("prep");
-            for c in 0..cat.clusters() {
-                let isbn = generate::isbn_of(u64::from(c));
+            for c in cat.cluster_ids() {
+                let isbn = generate::isbn_of(u64::from(c.get()));
                 for h in cat.holders(c) {
                     ins.execute(rusqlite::params![isbn, h.library.get()])
                         .expect("insert");
@@ -372,7 +372,7 @@ fn title_section(cat: &rota_catalog::Catalog) {
     let mut found = 0;
     let n_t = 2000;
     for _ in 0..n_t {
-        let c = rng.gen_range(0..cat.clusters());
+        let c = rota_catalog::ClusterId::new(rng.gen_range(0..cat.clusters()));
         let info = cat.info(c).expect("info");
         // one typo in the longest word (a substitution)
         let mut words: Vec<String> = info.title.split(' ').map(str::to_string).collect();

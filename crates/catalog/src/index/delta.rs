@@ -9,7 +9,7 @@ pub enum DeltaOp {
     /// A library adds (or updates) its holding of a cluster.
     Upsert {
         /// Cluster.
-        cluster: u32,
+        cluster: ClusterId,
         /// Library symbol (new symbols are added).
         symbol: String,
         /// Copies (saturates at [`MAX_COPIES`]).
@@ -26,7 +26,7 @@ pub enum DeltaOp {
     /// A library withdraws its holding.
     Withdraw {
         /// Cluster.
-        cluster: u32,
+        cluster: ClusterId,
         /// Library symbol.
         symbol: String,
     },
@@ -37,7 +37,7 @@ pub enum DeltaOp {
 pub enum DeltaError {
     /// No such cluster.
     #[error("cluster {0} does not exist")]
-    UnknownCluster(u32),
+    UnknownCluster(ClusterId),
     /// Withdrawal for a library the catalogue does not know.
     #[error("library {0:?} is not in the catalogue")]
     UnknownLibrary(String),
@@ -70,9 +70,11 @@ impl Catalog {
                 }
                 | DeltaOp::Withdraw { cluster, symbol } => (*cluster, symbol),
             };
-            if cluster >= self.clusters() {
+            if cluster.get() >= self.clusters() {
                 return Err(DeltaError::UnknownCluster(cluster));
             }
+            // the overlay and the holdings tables are keyed by the cluster's number
+            let cluster = cluster.get();
             if symbol.trim().is_empty() {
                 return Err(DeltaError::EmptySymbol);
             }
@@ -118,7 +120,7 @@ impl Catalog {
                             loan: *lendable && !*copy_only,
                             copy: *lendable,
                         },
-                        format: format.unwrap_or_else(|| self.format(cluster)),
+                        format: format.unwrap_or_else(|| self.format(ClusterId::new(cluster))),
                     };
                     match p {
                         Ok(i) => list[i] = h,
@@ -150,7 +152,7 @@ impl Catalog {
     pub fn compact(&self) -> Result<Vec<u8>, BuildError> {
         let mut holdings = crate::holdings::Writer::default();
         let mut buf = Vec::new();
-        for c in 0..self.clusters() {
+        for c in self.cluster_ids() {
             buf.clear();
             self.holders_into(c, &mut buf);
             holdings.push(self.format(c), &buf);

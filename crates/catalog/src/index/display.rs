@@ -30,8 +30,8 @@ impl Catalog {
 
     /// A cluster's display title and author, without its identifiers (reading those
     /// back from their tables is most of what [`Catalog::info`] costs).
-    pub fn title_author(&self, cluster: u32) -> Option<(String, String)> {
-        let (title, author, _) = self.with_record(cluster, text::read_record)?;
+    pub fn title_author(&self, cluster: ClusterId) -> Option<(String, String)> {
+        let (title, author, _) = self.with_record(cluster.get(), text::read_record)?;
         Some((title, author))
     }
 
@@ -55,7 +55,8 @@ impl Catalog {
     }
 
     /// Display information for a cluster.
-    pub fn info(&self, cluster: u32) -> Option<ClusterInfo> {
+    pub fn info(&self, cluster: ClusterId) -> Option<ClusterInfo> {
+        let cluster = cluster.get();
         let (title, author, stored) = self.with_record(cluster, text::read_record)?;
         let mut ids = Vec::with_capacity(stored.len());
         for (k, id) in stored.iter().enumerate() {
@@ -77,8 +78,8 @@ impl Catalog {
             id: cluster,
             title,
             author,
-            year: self.year(cluster),
-            format: self.format(cluster),
+            year: self.year(ClusterId::new(cluster)),
+            format: self.format(ClusterId::new(cluster)),
             ids,
         })
     }

@@ -52,7 +52,7 @@ pub use delta::{DeltaError, DeltaOp};
 pub use tokens::{Facts, TokenLists};
 
 use crate::format::Format;
-use crate::id::LibraryId;
+use crate::id::{ClusterId, LibraryId};
 use crate::ident::{IdKind, IdStatus, Ident};
 use crate::lending::Lending;
 use crate::snapshot::{self, Reader, Slice, SnapshotError};
@@ -414,6 +414,11 @@ impl Catalog {
         self.meta.clusters as u32
     }
 
+    /// Every cluster's id, in order.
+    pub fn cluster_ids(&self) -> impl ExactSizeIterator<Item = ClusterId> + use<> {
+        (0..self.clusters()).map(ClusterId::new)
+    }
+
     /// Snapshot size in bytes.
     pub fn size_bytes(&self) -> usize {
         self.size
@@ -488,7 +493,8 @@ impl Catalog {
     }
 
     /// Number of holders of a cluster.
-    pub fn holder_count(&self, cluster: u32) -> usize {
+    pub fn holder_count(&self, cluster: ClusterId) -> usize {
+        let cluster = cluster.get();
         match self.overlay.get(&cluster) {
             Some(v) => v.len(),
             None => self.base_count(cluster),
@@ -496,12 +502,13 @@ impl Catalog {
     }
 
     /// Appends the holdings of a cluster to `out` (in library-id order).
-    pub fn holders_into(&self, cluster: u32, out: &mut Vec<Holding>) {
+    pub fn holders_into(&self, cluster: ClusterId, out: &mut Vec<Holding>) {
         self.each_holder(cluster, |h| out.push(h));
     }
 
     /// Calls `f` with each holding of a cluster (deltas applied), allocating nothing.
-    pub fn each_holder(&self, cluster: u32, f: impl FnMut(Holding)) {
+    pub fn each_holder(&self, cluster: ClusterId, f: impl FnMut(Holding)) {
+        let cluster = cluster.get();
         if !self.overlay.is_empty()
             && let Some(v) = self.overlay.get(&cluster)
         {
@@ -520,19 +527,20 @@ impl Catalog {
     }
 
     /// Holdings of a cluster.
-    pub fn holders(&self, cluster: u32) -> Vec<Holding> {
+    pub fn holders(&self, cluster: ClusterId) -> Vec<Holding> {
         let mut v = Vec::with_capacity(self.holder_count(cluster));
         self.holders_into(cluster, &mut v);
         v
     }
 
     /// Year of a cluster.
-    pub fn year(&self, cluster: u32) -> Option<u16> {
-        years::get(self.years.as_ref(), self.years_wide.as_ref(), cluster)
+    pub fn year(&self, cluster: ClusterId) -> Option<u16> {
+        years::get(self.years.as_ref(), self.years_wide.as_ref(), cluster.get())
     }
 
     /// Format of a cluster.
-    pub fn format(&self, cluster: u32) -> Format {
+    pub fn format(&self, cluster: ClusterId) -> Format {
+        let cluster = cluster.get();
         if cluster >= self.clusters() {
             return Format::Book;
         }
@@ -540,7 +548,7 @@ impl Catalog {
     }
 
     /// Clusters under an exact typed key (see [`Ident::key`]).
-    pub fn clusters_for_key(&self, key: &[u8]) -> Vec<u32> {
+    pub fn clusters_for_key(&self, key: &[u8]) -> Vec<ClusterId> {
         let mut out = Vec::new();
         self.each_cluster_for_key(key, |c| out.push(c));
         out
@@ -549,7 +557,7 @@ impl Catalog {
     /// Calls `f` with every identifier key (as [`Ident::key`] writes it;
     /// [`Ident::from_key`] reads it back) and each of its clusters, in key order: for
     /// exports and for loading the same catalogue into another system.
-    pub fn each_identifier_key(&self, mut f: impl FnMut(&[u8], u32)) {
+    pub fn each_identifier_key(&self, mut f: impl FnMut(&[u8], ClusterId)) {
         // binary keys' tags sort below every text key's letter
         for (k, kind) in NUM_KINDS.into_iter().enumerate() {
             let mut kb = [0u8; crate::ident::MAX_KEY];
@@ -559,24 +567,24 @@ impl Catalog {
                     Some(&kb[..len])
                 });
                 if let Some(key) = key {
-                    f(key, c);
+                    f(key, ClusterId::new(c));
                 }
             });
         }
         let mut s = self.keys.stream();
         while let Some((k, v)) = s.next() {
             if crate::ident::is_identifier_key(k) {
-                self.each_value(v, |c| f(k, c));
+                self.each_value(v, |c| f(k, ClusterId::new(c)));
             }
         }
     }
 
     /// Calls `f` with each cluster under a typed key, allocating nothing.
-    pub fn each_cluster_for_key(&self, key: &[u8], f: impl FnMut(u32)) {
+    pub fn each_cluster_for_key(&self, key: &[u8], mut f: impl FnMut(ClusterId)) {
         if let Some((kind, n)) = Ident::key_number(key) {
             self.each_cluster_for_number(kind, n, f);
         } else if let Some(v) = self.keys.get(key) {
-            self.each_value(v, f);
+            self.each_value(v, |c| f(ClusterId::new(c)));
         }
     }
 
@@ -599,14 +607,14 @@ impl Catalog {
     }
 
     /// Clusters for an identifier (valid or, exactly, invalid).
-    pub fn clusters_for(&self, id: &Ident) -> Vec<u32> {
+    pub fn clusters_for(&self, id: &Ident) -> Vec<ClusterId> {
         let mut out = Vec::new();
         self.each_cluster_for(id, |c| out.push(c));
         out
     }
 
     /// Calls `f` with each cluster of an identifier, allocating nothing.
-    pub fn each_cluster_for(&self, id: &Ident, f: impl FnMut(u32)) {
+    pub fn each_cluster_for(&self, id: &Ident, f: impl FnMut(ClusterId)) {
         if let Some((kind, n)) = id.number() {
             return self.each_cluster_for_number(kind, n, f);
         }
@@ -624,11 +632,11 @@ impl Catalog {
     }
 
     /// Calls `f` with each cluster of an identifier number ([`Ident::number`]).
-    pub fn each_cluster_for_number(&self, kind: IdKind, n: u64, mut f: impl FnMut(u32)) {
+    pub fn each_cluster_for_number(&self, kind: IdKind, n: u64, mut f: impl FnMut(ClusterId)) {
         let clusters = self.clusters();
         self.num_table(num_slot(kind)).each(n, |c| {
             if c < clusters {
-                f(c);
+                f(ClusterId::new(c));
             }
         });
     }
@@ -642,7 +650,11 @@ impl Catalog {
     /// single lookups waits on them one after another. Here a group of identifiers goes
     /// through each step together: the reads of one step are independent of each other,
     /// and the processor overlaps their misses.
-    pub fn each_holding_of_many(&self, ids: &[Ident], mut f: impl FnMut(usize, u32, Holding)) {
+    pub fn each_holding_of_many(
+        &self,
+        ids: &[Ident],
+        mut f: impl FnMut(usize, ClusterId, Holding),
+    ) {
         const LANES: usize = 16;
         if !self.overlay.is_empty() {
             // deltas in play: the plain path consults them
@@ -653,7 +665,7 @@ impl Catalog {
         }
         let clusters = self.clusters();
         let hr = self.hreader();
-        let mut hits: Vec<(usize, u32)> = Vec::with_capacity(2 * LANES);
+        let mut hits: Vec<(usize, ClusterId)> = Vec::with_capacity(2 * LANES);
         let mut starts: Vec<Option<usize>> = Vec::with_capacity(2 * LANES);
         for (g, chunk) in ids.chunks(LANES).enumerate() {
             let base = g * LANES;
@@ -673,7 +685,7 @@ impl Catalog {
                 match located[j] {
                     Some(Some((slot, at))) => self.num_table(slot).scan(at, |c| {
                         if c < clusters {
-                            hits.push((base + j, c));
+                            hits.push((base + j, ClusterId::new(c)));
                         }
                     }),
                     Some(None) => {}
@@ -682,7 +694,7 @@ impl Catalog {
             }
             // 3. where each cluster's run starts
             starts.clear();
-            starts.extend(hits.iter().map(|&(_, c)| hr.start(c as usize)));
+            starts.extend(hits.iter().map(|&(_, c)| hr.start(c.index())));
             // 4. the runs
             for (&(i, c), p) in hits.iter().zip(&starts) {
                 if let Some(p) = *p {
@@ -722,7 +734,7 @@ impl Catalog {
     }
 
     /// Holder ids of a cluster as a roaring bitmap (for the measurements in the bench).
-    pub fn holder_bitmap(&self, cluster: u32) -> RoaringBitmap {
+    pub fn holder_bitmap(&self, cluster: ClusterId) -> RoaringBitmap {
         self.holders(cluster)
             .iter()
             .map(|h| h.library.get())
@@ -731,7 +743,7 @@ impl Catalog {
 
     /// Which identifier kinds resolve for a cluster is not stored; this helper returns
     /// the first valid identifier of the cluster's display list, for examples and tests.
-    pub fn first_id(&self, cluster: u32, kind: IdKind) -> Option<String> {
+    pub fn first_id(&self, cluster: ClusterId, kind: IdKind) -> Option<String> {
         let info = self.info(cluster)?;
         let p = format!("{}:", kind.name());
         info.ids
@@ -777,11 +789,11 @@ mod tests {
             2 * TEXT_BLOCK as u32 + 1,
             n - 1,
         ] {
-            let info = cat.info(i).unwrap();
+            let info = cat.info(ClusterId::new(i)).unwrap();
             assert_eq!(info.title, format!("Title number {i}"));
             assert_eq!(info.author, format!("Author {i}"));
         }
-        assert!(cat.info(n).is_none());
+        assert!(cat.info(ClusterId::new(n)).is_none());
     }
 
     #[test]
@@ -874,21 +886,27 @@ mod tests {
             b.add(r).unwrap();
         }
         let cat = Catalog::from_bytes(b.finish().unwrap()).unwrap();
-        assert_eq!(cat.clusters_for(&set_isbn), vec![0, 1]);
+        assert_eq!(
+            cat.clusters_for(&set_isbn),
+            [ClusterId::new(0), ClusterId::new(1)]
+        );
         for (k, v) in ids.iter().enumerate() {
-            let mut shown = cat.info(k as u32).unwrap().ids;
+            let mut shown = cat.info(ClusterId::new(k as u32)).unwrap().ids;
             shown.sort();
             let mut want: Vec<String> = v.iter().map(Ident::to_string).collect();
             want.sort();
             assert_eq!(shown, want, "cluster {k}");
             for i in v {
-                assert!(cat.clusters_for(i).contains(&(k as u32)), "{i}");
+                assert!(
+                    cat.clusters_for(i).contains(&ClusterId::new(k as u32)),
+                    "{i}"
+                );
             }
         }
         for c in 3..3003u32 {
             let isbn = normalize_isbn(&crate::generate::isbn_of(u64::from(c - 3))).unwrap();
-            assert_eq!(cat.clusters_for(&isbn), vec![c]);
-            let info = cat.info(c).unwrap();
+            assert_eq!(cat.clusters_for(&isbn), [ClusterId::new(c)]);
+            let info = cat.info(ClusterId::new(c)).unwrap();
             assert!(info.ids.contains(&isbn.to_string()), "{c}: {:?}", info.ids);
             assert_eq!(info.ids.len(), 2, "{c}: {:?}", info.ids);
         }

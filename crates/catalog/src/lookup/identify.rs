@@ -4,6 +4,7 @@ use super::{
     AMBIGUITY_MARGIN, Citation, LookupError, LookupOptions, Match, MatchMethod, MatchStatus,
     Resolution, by_confidence,
 };
+use crate::id::ClusterId;
 use crate::ident::{self, IdKind, IdStatus};
 use crate::index::Catalog;
 
@@ -15,7 +16,7 @@ const CONFIRMS: f32 = 0.75;
 /// A title score below which the title contradicts it.
 const CONTRADICTS: f32 = 0.35;
 
-fn push(found: &mut Vec<Match>, cluster: u32, method: MatchMethod, confidence: f32) {
+fn push(found: &mut Vec<Match>, cluster: ClusterId, method: MatchMethod, confidence: f32) {
     if !found.iter().any(|m| m.cluster == cluster) {
         found.push(Match {
             cluster,

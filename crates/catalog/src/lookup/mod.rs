@@ -43,6 +43,7 @@ use std::sync::OnceLock;
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::id::ClusterId;
 use crate::ident::IdError;
 use crate::index::Catalog;
 use crate::words::tokens;
@@ -179,7 +180,7 @@ impl MatchMethod {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Match {
     /// Cluster id.
-    pub cluster: u32,
+    pub cluster: ClusterId,
     /// How it matched.
     pub method: MatchMethod,
     /// 0..=1.

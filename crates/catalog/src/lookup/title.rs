@@ -21,6 +21,7 @@
 use roaring::RoaringBitmap;
 
 use super::{Citation, Match, MatchMethod, allowed_distance};
+use crate::id::ClusterId;
 use crate::index::{Catalog, TokenLists};
 use crate::words::{has_word, significant, tokens};
 
@@ -350,7 +351,7 @@ impl Catalog {
                 }
                 // the year only when cited: reading it is a cache miss per candidate
                 if let Some(y) = c.year
-                    && let Some(cy) = self.year(x)
+                    && let Some(cy) = self.year(ClusterId::new(x))
                     && y.abs_diff(cy) > 1
                 {
                     conf *= 0.4;
@@ -361,7 +362,7 @@ impl Catalog {
                     conf *= 0.4;
                 }
                 Match {
-                    cluster: x,
+                    cluster: ClusterId::new(x),
                     method: MatchMethod::TitleAuthor,
                     confidence: conf.min(0.99),
                 }
@@ -371,7 +372,7 @@ impl Catalog {
 
     /// What makes a cluster one book for [`Catalog::same_book`]: its title words,
     /// author's surname, year and format.
-    pub(super) fn book_key(&self, cluster: u32) -> Option<BookKey> {
+    pub(super) fn book_key(&self, cluster: ClusterId) -> Option<BookKey> {
         let (title, author) = self.title_author(cluster)?;
         let mut words = significant(&title);
         words.sort();
@@ -389,7 +390,7 @@ impl Catalog {
     /// How well a citation's title and author fit one cluster's display text: the title
     /// score (as for title candidates, unweighted) and whether the author agrees (`None`
     /// when either side has none).
-    pub(super) fn text_fit(&self, cluster: u32, c: &Citation) -> (Option<f32>, Option<bool>) {
+    pub(super) fn text_fit(&self, cluster: ClusterId, c: &Citation) -> (Option<f32>, Option<bool>) {
         let Some((info_title, info_author)) = self.title_author(cluster) else {
             return (None, None);
         };
@@ -400,7 +401,8 @@ impl Catalog {
             .filter(|t| !t.is_empty())
             .map(|cw| {
                 let all = significant(&info_title);
-                let proper_n = usize::from(self.facts(cluster).proper_words.max(1)).min(all.len());
+                let proper_n =
+                    usize::from(self.facts(cluster.get()).proper_words.max(1)).min(all.len());
                 let mut sorted = all.clone();
                 sorted.sort();
                 sorted.dedup();

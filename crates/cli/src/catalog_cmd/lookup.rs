@@ -103,7 +103,7 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
             MatchStatus::NotFound => "not found",
         };
         println!("{headline}");
-        for row in &rows {
+        for (row, m) in rows.iter().zip(&r.candidates) {
             let mark = if row["matched"] == true { "*" } else { " " };
             println!(
                 "{mark} cluster {}  {} ({})  {} / {} / {}",
@@ -118,7 +118,7 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
                 let ids: Vec<&str> = ids.iter().filter_map(|v| v.as_str()).collect();
                 println!("    ids: {}", ids.join(", "));
             }
-            let holders = cat.holders(row["cluster"].as_u64().unwrap_or(0) as u32);
+            let holders = cat.holders(m.cluster);
             let hs: Vec<String> = holders
                 .iter()
                 .map(|h| {

@@ -12,7 +12,7 @@ pub fn stats(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let m = cat.meta();
     let keys = cat.key_count_by_kind();
     let mut hist = [0u64; 8];
-    for c in 0..cat.clusters() {
+    for c in cat.cluster_ids() {
         let n = cat.holder_count(c);
         let b = match n {
             0 => 0,

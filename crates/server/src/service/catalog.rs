@@ -64,7 +64,7 @@ impl CatalogSvc {
                         h.cluster
                     )));
                 }
-                h.cluster
+                rota_catalog::ClusterId::new(h.cluster)
             } else {
                 let c = convert::citation_from_wire(h.citation.as_ref()).map_err(|s| {
                     Status::invalid_argument(format!("change {n}: {}", s.message()))

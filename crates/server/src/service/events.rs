@@ -22,7 +22,7 @@ fn to_event(app: &App, p: &Principal, e: &pb::LenderEvent) -> Result<Event, Stat
     let eng = app.engine.load();
     ev.check(eng.directory()).map_err(|e| event_status(&e))?;
     if let Some(c) = ev.cluster
-        && c >= eng.catalog().clusters()
+        && c.get() >= eng.catalog().clusters()
     {
         return Err(event_status(&EventError::UnknownCluster(c)));
     }
