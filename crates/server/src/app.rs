@@ -226,7 +226,7 @@ impl App {
         let log_dir = config.data_dir.join("log");
         let catalog = Arc::new(catalog);
         let (engine, live, from_seq, versions, holdings_ops) =
-            match crate::restore::restore(&config.data_dir, &catalog, &directory)? {
+            match crate::restore::restore(&config.data_dir, &catalog, &directory, &profiles)? {
                 Some(r) => (r.engine, r.live, r.seq, r.versions, r.holdings_ops),
                 None => {
                     let engine = Engine::new(catalog, Arc::new(directory), profiles)?;
@@ -260,10 +260,13 @@ impl App {
             &log_dir,
             next.max(from_seq + 1),
             move |recs| {
+                // a poisoned slot still holds its handle (an Option, set once): skipping
+                // the records would drop acknowledged changes from the engine
                 let app = slot2
                     .lock()
-                    .ok()
-                    .and_then(|s| s.as_ref().and_then(|w| w.upgrade()));
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .and_then(std::sync::Weak::upgrade);
                 if let Some(app) = app {
                     for (seq, r) in recs {
                         apply_logged(

@@ -8,13 +8,14 @@
 //! entry differs keep the checkpoint's entry, which may hold API changes the file lacks,
 //! and the server says so, naming them; a lender left out of the file stays (lender ids
 //! are never reused, and open requests may name it). A checkpoint of another consortium
-//! is refused: it would route this catalogue with strangers.
+//! is refused: it would route this catalogue with strangers. Weight profiles read from
+//! the configured files are treated the same way, by name.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rota_catalog::{Catalog, DeltaOp};
-use rota_routing::{Directory, Engine, LiveState};
+use rota_routing::{Directory, Engine, LiveState, Profile};
 
 use crate::app::{Checkpoint, StartError, Versions};
 
@@ -35,6 +36,7 @@ pub(crate) fn restore(
     data_dir: &Path,
     catalog: &Arc<Catalog>,
     file: &Directory,
+    file_profiles: &[Profile],
 ) -> Result<Option<Restored>, StartError> {
     let path = data_dir.join("checkpoint.json");
     let bytes = match std::fs::read(&path) {
@@ -100,7 +102,8 @@ pub(crate) fn restore(
                 .map_err(|e| StartError::Other(format!("checkpoint holdings: {e}")))?,
         )
     };
-    let engine = Engine::new(cat, Arc::new(dir), cp.profiles)?;
+    let profiles = merge_profiles(cp.profiles, file_profiles);
+    let engine = Engine::new(cat, Arc::new(dir), profiles)?;
     tracing::info!(seq = cp.seq, "restored checkpoint");
     Ok(Some(Restored {
         engine,
@@ -111,6 +114,35 @@ pub(crate) fn restore(
     }))
 }
 
+/// The checkpoint's profiles, with those new in the files added; one whose file differs
+/// keeps the checkpoint's version (it may hold changes made through PutProfile).
+fn merge_profiles(mut restored: Vec<Profile>, files: &[Profile]) -> Vec<Profile> {
+    let (mut added, mut changed) = (Vec::new(), Vec::new());
+    for p in files {
+        match restored.iter().find(|r| r.name == p.name) {
+            None => added.push(p.clone()),
+            Some(r) if r != p => changed.push(p.name.as_str()),
+            Some(_) => {}
+        }
+    }
+    if !added.is_empty() {
+        tracing::info!(
+            profiles = %names(added.iter().map(|p| p.name.as_str())),
+            "profiles new in the profile files added to the checkpoint's"
+        );
+    }
+    if !changed.is_empty() {
+        tracing::warn!(
+            profiles = %names(changed.iter().copied()),
+            "the profile files differ from the checkpoint for these profiles; the \
+             checkpoint's (with changes made through the API) stay in force: apply the \
+             files' with PutProfile"
+        );
+    }
+    restored.extend(added);
+    restored
+}
+
 /// The first few symbols, and how many more.
 fn names<'a>(symbols: impl ExactSizeIterator<Item = &'a str>) -> String {
     let n = symbols.len();
@@ -118,4 +150,24 @@ fn names<'a>(symbols: impl ExactSizeIterator<Item = &'a str>) -> String {
     let more = n.saturating_sub(NAMED);
     let more = (more > 0).then(|| format!(" and {more} more"));
     out.join(", ") + more.as_deref().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_new_in_the_files_are_added_and_a_changed_one_keeps_the_checkpoints() {
+        let restored = vec![Profile::default()];
+        let edited = Profile {
+            mode: rota_routing::Mode::WeightedScore,
+            ..Profile::default()
+        };
+        let new = Profile {
+            name: "rush".into(),
+            ..Profile::default()
+        };
+        let merged = merge_profiles(restored.clone(), &[edited, new.clone()]);
+        assert_eq!(merged, [restored[0].clone(), new]);
+    }
 }
