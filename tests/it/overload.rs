@@ -45,19 +45,34 @@ fn open_streams_hold_their_permits_and_the_excess_is_shed() {
             })
             .await
             .unwrap();
-        // both permits are held by the open streams once the Report's headers are in: from
-        // then on a unary call is shed (before, it finds the second permit free)
-        let mut shed = None;
-        for _ in 0..200 {
-            match routing.route(route(3)).await {
-                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-                Err(e) => {
-                    shed = Some(e);
-                    break;
-                }
+        // both permits are held by the open streams once the Report's headers are in. A
+        // unary call sent before then takes the second permit and gets the Report shed
+        // (seen on a loaded machine), so wait until the server counts both streams
+        let ops = s.ops.clone().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            assert!(
+                !report.is_finished(),
+                "the Report ended: {:?}",
+                report.await
+            );
+            let ops = ops.clone();
+            let (_, text) = tokio::task::spawn_blocking(move || get(&ops, "/metrics"))
+                .await
+                .unwrap();
+            if value(&text, "rota_in_flight_calls") == Some(2.0) {
+                break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Report never arrived"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let e = shed.expect("a call shed while both streams are open");
+        let e = routing
+            .route(route(3))
+            .await
+            .expect_err("a call shed while both streams are open");
         assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
         assert!(e.message().contains("in-flight"), "{}", e.message());
         // a new stream too
