@@ -4,6 +4,7 @@
 # three times what the server can do (title-and-author citations, the heavy path).
 #
 #   scripts/overload.sh                 # half a core, 2 ms CFS period, 5 s per phase
+#   QUOTA_US=2000 scripts/overload.sh   # a whole core (no throttling)
 #   PERIOD_US=10000 scripts/overload.sh # a 10 ms period (pauses of up to 5 ms of its own)
 #   ROTA=path/to/rota SECS=10 scripts/overload.sh
 #

@@ -698,35 +698,42 @@ fn a_missing_configured_file_is_refused_before_listening() {
     );
 }
 
+/// Serves [`start`]'s demo from `data` until it has written a checkpoint, then stops it.
+fn serve_until_checkpointed(data: &Path) {
+    let s = start_env(data, &[], &[("ROTA_CHECKPOINT_EVERY", "100")]);
+    rt().block_on(channel(&s.addr));
+    let t = Instant::now();
+    while !data.join("checkpoint.json").exists() {
+        assert!(t.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `rota serve` of a smaller demo than [`start`]'s (another consortium) from `data`.
+fn small_demo(data: &Path) -> Command {
+    let mut cmd = Command::new(rota_bin());
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "off",
+    ])
+    .args(["--demo-records", "2000", "--demo-libraries", "10"])
+    .arg("--data-dir")
+    .arg(data)
+    .env("ROTA_LOG", "error");
+    cmd
+}
+
 /// A data directory keeps one consortium's state (its checkpoint restores the lender
 /// directory with every change made through the API). Serving another consortium from it
 /// would route that catalogue with the first one's lenders; it is refused, saying why.
 #[test]
 fn a_data_dir_of_another_consortium_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    {
-        let s = start_env(tmp.path(), &[], &[("ROTA_CHECKPOINT_EVERY", "100")]);
-        rt().block_on(channel(&s.addr));
-        let t = Instant::now();
-        while !tmp.path().join("checkpoint.json").exists() {
-            assert!(t.elapsed() < Duration::from_secs(60), "no checkpoint");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    let out = Command::new(rota_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "off",
-        ])
-        .args(["--demo-records", "2000", "--demo-libraries", "10"])
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .env("ROTA_LOG", "error")
-        .output()
-        .unwrap();
+    serve_until_checkpointed(tmp.path());
+    let out = small_demo(tmp.path()).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -741,18 +748,7 @@ fn an_unreadable_checkpoint_is_refused_not_taken_for_none() {
     // a directory where the checkpoint file should be: reading it fails, and the server
     // must not start empty (dropping every learned statistic) as if it were absent
     std::fs::create_dir(tmp.path().join("checkpoint.json")).unwrap();
-    let mut child = Command::new(rota_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "off",
-        ])
-        .args(["--demo-records", "2000", "--demo-libraries", "10"])
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .env("ROTA_LOG", "error")
+    let mut child = small_demo(tmp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -777,16 +773,7 @@ fn an_unreadable_checkpoint_is_refused_not_taken_for_none() {
 #[test]
 fn a_restart_adds_lenders_new_in_the_directory_file_and_keeps_the_checkpoints_entries() {
     let tmp = tempfile::tempdir().unwrap();
-    let env = [("ROTA_CHECKPOINT_EVERY", "100")];
-    {
-        let s = start_env(tmp.path(), &[], &env);
-        rt().block_on(channel(&s.addr));
-        let t = Instant::now();
-        while !tmp.path().join("checkpoint.json").exists() {
-            assert!(t.elapsed() < Duration::from_secs(60), "no checkpoint");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    serve_until_checkpointed(tmp.path());
     // the operator edits the directory file: one lender added, one renamed
     let file = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -801,7 +788,7 @@ fn a_restart_adds_lenders_new_in_the_directory_file_and_keeps_the_checkpoints_en
         renamed + "\n[[lender]]\nsymbol = \"ZZ-NEW\"\nname = \"New library\"\n",
     )
     .unwrap();
-    let s = start_env(tmp.path(), &[], &env);
+    let s = start(tmp.path(), &[]);
     rt().block_on(async {
         let mut admin = pb::admin_client::AdminClient::new(channel(&s.addr).await);
         let new = admin
@@ -1094,11 +1081,12 @@ fn tls_with_tokens_on_every_interface() {
     )
     .unwrap();
     // with tokens and TLS the server may listen beyond loopback
-    let s = start(
+    let mut s = start(
         &tmp.path().join("data"),
         &["--config", cfg.to_str().unwrap(), "--listen", "0.0.0.0:0"],
     );
     let port = s.addr.rsplit(':').next().unwrap().to_string();
+    let child = &mut s.child;
     rt().block_on(async {
         let tls = tonic::transport::ClientTlsConfig::new()
             .ca_certificate(tonic::transport::Certificate::from_pem(cert.pem()))
@@ -1121,7 +1109,8 @@ fn tls_with_tokens_on_every_interface() {
             };
             assert!(
                 Instant::now() < deadline,
-                "TLS server never answered; last: {last}"
+                "TLS server never answered; last: {last}; server: {:?}",
+                child.try_wait()
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         };

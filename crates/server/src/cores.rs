@@ -13,12 +13,12 @@
 //! (several title searches on every core; half of `max_queue` if that is less) the queue
 //! is standing (arrivals outpace the cores) and the newest waiter is served instead. A
 //! standing FIFO queue makes every admitted call wait nearly the whole `max_queue` before
-//! it starts (measured at 3× load, 10 ms limit: admitted p50 12.3–12.6 ms, p99 17.1–17.6
-//! ms), while serving the newest keeps admitted calls' waits short (p50 2.2–2.5 ms, p99
-//! 5.5–7.7 ms; PERFORMANCE.md) and lets the oldest, whose callers are likeliest to have
-//! given up, run out their time and be shed. A waiter past its limit is shed as soon as
-//! a core comes free rather than served. Batch
-//! work ([`Cores::run_queued`]) is never shed: a batch waiter that has waited the whole
+//! it starts (measured at 3× load on one core, 10 ms limit: admitted p50 12.0 ms, p99
+//! 16.9 ms and worse), while serving the newest keeps admitted calls' waits short (p50
+//! 1.6–1.7 ms, p99 4.3–6.6 ms; PERFORMANCE.md) and lets the oldest, whose callers are
+//! likeliest to have given up, run out their time and be shed. A waiter past its limit is
+//! shed as soon as a core comes free rather than served. Batch work
+//! ([`Cores::run_queued`]) is never shed: a batch waiter that has waited the whole
 //! `max_queue` is served next, so batches are slowed under overload, not starved.
 //!
 //! `tokio::sync::Semaphore` is strictly FIFO, so the queue is written here: a mutex over
