@@ -9,6 +9,7 @@ mod hostile;
 mod metrics;
 mod overload;
 mod precision;
+mod restart;
 mod routing;
 mod rules;
 mod server;
