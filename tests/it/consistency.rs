@@ -4,7 +4,7 @@
 
 use rota_proto::v1 as pb;
 
-use crate::server::{channel, isbn, rt, start};
+use crate::server::{channel, events_applied, isbn, rt, start};
 
 /// Rounds of each kind of change.
 const ROUNDS: u64 = 30;
@@ -16,12 +16,7 @@ fn every_acknowledged_change_survives_concurrent_reloads() {
     rt().block_on(async {
         let ch = channel(&s.addr).await;
         let mut catalog = pb::catalog_client::CatalogClient::new(ch.clone());
-        let before = catalog
-            .stats(pb::StatsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .events_applied;
+        let before = events_applied(&mut catalog).await;
 
         // holdings: each round a new library takes 20 items, one stream each
         let mut hc = catalog.clone();
@@ -164,12 +159,7 @@ fn every_acknowledged_change_survives_concurrent_reloads() {
                 "{symbol}'s acknowledged holding of item {item} is gone"
             );
         }
-        let after = catalog
-            .stats(pb::StatsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .events_applied;
+        let after = events_applied(&mut catalog).await;
         assert_eq!(after - before, events, "every acknowledged event applied");
         for name in &profiles {
             let p = admin

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rota_proto::v1 as pb;
 
 use crate::common::rota_bin;
-use crate::server::{channel, item_with_holders, req, rt, start, start_env};
+use crate::server::{channel, events_applied, item_with_holders, req, rt, start, start_env};
 
 /// Serves [`start`]'s demo from `data` until it has written a checkpoint, then stops it.
 fn serve_until_checkpointed(data: &Path) {
@@ -152,12 +152,7 @@ fn acknowledged_events_survive_sigkill() {
             .into_inner();
         let top = r.lenders[0].symbol.clone();
         let cluster = r.lenders[0].cluster;
-        let before = catalog
-            .stats(pb::StatsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .events_applied;
+        let before = events_applied(&mut catalog).await;
         // a profile change and a "not held" answer, acknowledged
         let mut p = admin
             .get_profile(pb::GetProfileRequest {
@@ -231,12 +226,7 @@ fn acknowledged_events_survive_sigkill() {
         let mut catalog = pb::catalog_client::CatalogClient::new(ch.clone());
         let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
         let mut admin = pb::admin_client::AdminClient::new(ch);
-        let after = catalog
-            .stats(pb::StatsRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .events_applied;
+        let after = events_applied(&mut catalog).await;
         assert!(
             after >= before + acked,
             "every acknowledged event replayed: {before} + {acked} > {after}"

@@ -136,6 +136,15 @@ pub(crate) fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Events the server has applied so far (its `Stats`).
+pub(crate) async fn events_applied(c: &mut pb::catalog_client::CatalogClient<Channel>) -> u64 {
+    c.stats(pb::StatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .events_applied
+}
+
 /// An item with at least `n` holders in the demo consortium.
 pub(crate) async fn item_with_holders(
     c: &mut pb::catalog_client::CatalogClient<Channel>,

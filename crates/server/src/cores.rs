@@ -237,7 +237,8 @@ impl Cores {
     }
 
     /// Calls waiting for a core now.
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.queue.lock().waiters.len()
     }
 }
