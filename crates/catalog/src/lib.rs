@@ -29,6 +29,7 @@
 
 pub mod bib;
 pub mod cluster;
+pub mod coverage;
 pub mod field;
 pub mod format;
 pub mod generate;
