@@ -12,4 +12,5 @@ mod precision;
 mod restart;
 mod routing;
 mod rules;
+mod serials;
 mod server;

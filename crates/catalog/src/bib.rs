@@ -161,6 +161,9 @@ pub struct Bib {
     /// Identifier subfields (020, 022, 010) whose text held no identifier at all, as
     /// `tag$code: text`. They cannot be matched on but are reported, not dropped silently.
     pub unreadable_ids: Vec<String>,
+    /// Serial coverage the record states (853/863/866): a holdings record's, or a
+    /// library's own bibliographic record with embedded holdings.
+    pub serial: Option<crate::coverage::mfhd::Read>,
     /// Labels of the reader's warnings for this record (for the build report).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -170,7 +173,7 @@ pub struct Bib {
 pub const BIB_TAGS: &[&[u8; 3]] = &[
     b"001", b"003", b"004", b"007", b"008", b"010", b"016", b"019", b"020", b"022", b"035", b"100",
     b"110", b"111", b"245", b"246", b"250", b"260", b"264", b"300", b"338", b"700", b"710", b"852",
-    b"856", b"880",
+    b"853", b"856", b"863", b"866", b"880",
 ];
 
 /// Whether a tag is one a [`Bib`] needs, given how the source is read.
@@ -213,6 +216,10 @@ impl Bib {
             own_lending: lending::own_lending(r),
             ..Bib::default()
         };
+        let serial = crate::coverage::mfhd::read(r);
+        if serial.stated() {
+            b.serial = Some(serial);
+        }
         if kind == RecordKind::Holdings {
             b.link = opts
                 .link

@@ -119,6 +119,9 @@ pub struct HoldingSpec {
     pub rule: Option<LendRule>,
     /// Format override for this holding (else the record's).
     pub format: Option<Format>,
+    /// Which volumes and years of a serial it holds, when a holdings statement says.
+    #[serde(default)]
+    pub coverage: Option<crate::coverage::Coverage>,
 }
 
 impl HoldingSpec {
@@ -130,6 +133,7 @@ impl HoldingSpec {
             lending: Lending::BOTH,
             rule: None,
             format: None,
+            coverage: None,
         }
     }
 
@@ -293,6 +297,7 @@ pub fn read_holdings(r: &Record, fields: &[HoldingField]) -> Vec<HoldingSpec> {
                         lending: this,
                         rule: stated.filter(|s| s.0 != Lending::BOTH).map(|s| s.1),
                         format: None,
+                        coverage: None,
                     }),
                 }
             }

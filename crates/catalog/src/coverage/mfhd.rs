@@ -19,7 +19,7 @@ use super::{Coverage, MAX_YEAR, MIN_YEAR, Span};
 use crate::marc::{Field, Record};
 
 /// What a holdings record's coverage was read from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Read {
     /// The coverage.
     pub coverage: Coverage,

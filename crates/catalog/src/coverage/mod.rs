@@ -25,6 +25,7 @@
 
 pub mod kbart;
 pub mod mfhd;
+pub mod table;
 pub mod textual;
 
 use std::fmt;
@@ -257,6 +258,23 @@ impl Coverage {
     pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
         self.spans.extend(spans);
         self.normalize();
+    }
+
+    /// Adds another statement of the same library's holding (a second location's MFHD,
+    /// a second KBART package). A moving wall stays only when both have one: coverage
+    /// is one list of spans, and a run held without a wall makes the wall moot for it.
+    pub fn absorb(&mut self, other: Coverage) {
+        let walls = match (self.embargo.take(), other.embargo) {
+            (Some(a), Some(_)) => Some(a),
+            (Some(a), None) if other.spans.is_empty() => Some(a),
+            (None, Some(b)) if self.spans.is_empty() => Some(b),
+            _ => None,
+        };
+        self.embargo = walls;
+        if self.unread.is_none() {
+            self.unread = other.unread;
+        }
+        self.extend(other.spans);
     }
 
     /// Records a statement that could not be read (the first one is kept).

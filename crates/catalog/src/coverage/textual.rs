@@ -20,7 +20,7 @@
 use super::{MAX_YEAR, MIN_YEAR, Span};
 
 /// Why a statement could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Unreadable {
     /// Nothing but punctuation.
     #[error("empty statement")]

@@ -23,6 +23,7 @@ pub struct IndexBuilder {
     language_ids: HashMap<String, u8>,
     holdings: crate::holdings::Writer,
     merged: Vec<Holding>,
+    coverage: crate::coverage::table::Writer,
     years: Vec<u16>,
     text_off: Vec<u64>,
     text: Vec<u8>,
@@ -47,6 +48,7 @@ impl IndexBuilder {
             language_ids: HashMap::new(),
             holdings: Default::default(),
             merged: Vec::new(),
+            coverage: Default::default(),
             years: Vec::new(),
             text_off: Vec::new(),
             text: Vec::new(),
@@ -152,6 +154,16 @@ impl IndexBuilder {
             }
         }
         self.holdings.push(c.format, &self.merged);
+        // a library's statements from several records (an MFHD per location) are one
+        c.coverage.sort_by_key(|(l, _)| *l);
+        let mut cov: Vec<(LibraryId, crate::coverage::Coverage)> = Vec::new();
+        for (l, c) in c.coverage.drain(..) {
+            match cov.last_mut() {
+                Some((pl, pc)) if *pl == l => pc.absorb(c),
+                _ => cov.push((l, c)),
+            }
+        }
+        self.coverage.push(id, &cov);
         self.years.push(c.year.unwrap_or(0));
         if id as usize % TEXT_BLOCK == 0 && id > 0 {
             self.flush_block();
@@ -332,6 +344,7 @@ impl IndexBuilder {
             w.section(id, t);
         }
         write_holdings(&mut w, self.holdings);
+        w.section(S_COVERAGE, self.coverage.finish());
         let (years, wide) = years::encode(&self.years);
         w.section(S_YEARS, years);
         w.section(S_YEARS_WIDE, wide);

@@ -167,6 +167,7 @@ impl Catalog {
             w.section(id, t.as_ref().to_vec());
         }
         build::write_holdings(&mut w, holdings);
+        w.section(S_COVERAGE, self.coverage_bytes().to_vec());
         w.section(S_YEARS, self.years.as_ref().to_vec());
         w.section(S_YEARS_WIDE, self.years_wide.as_ref().to_vec());
         w.section(S_TOKENS, self.tokens.as_fst().as_bytes().to_vec());

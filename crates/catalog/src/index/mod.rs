@@ -77,6 +77,9 @@ const S_FACTS: u32 = 23;
 const S_HOLD_GROUPS: u32 = 14;
 const S_HOLD_WIDE: u32 = 15;
 const S_HOLD_RUNS: u32 = 16;
+/// Serial coverage per holding ([`crate::coverage::table`]); absent in snapshots written
+/// before it, which read as having none.
+const S_COVERAGE: u32 = 24;
 /// Numeric identifier tables ([`crate::idtable`]), in [`NUM_KINDS`] order.
 const S_NUMS: [u32; 3] = [17, 18, 19];
 /// The identifier kinds kept as numbers, and each one's table slot.
@@ -207,6 +210,9 @@ pub struct ClusterData {
     pub format: Format,
     /// Holdings; duplicates by library are merged by the builder.
     pub holdings: Vec<Holding>,
+    /// Serial coverage of those holdings that state one; a library's several statements
+    /// are merged by the builder.
+    pub coverage: Vec<(LibraryId, crate::coverage::Coverage)>,
 }
 
 /// A build failure that is ours (limits), not the input's.
@@ -271,6 +277,8 @@ pub struct Catalog {
     hold_groups: Slice,
     hold_wide: Slice,
     hold_runs: Slice,
+    coverage: Option<Slice>,
+    coverage_holdings: u64,
     years: Slice,
     years_wide: Slice,
     tokens: Map<Slice>,
@@ -365,6 +373,8 @@ impl Catalog {
             hold_groups,
             hold_wide,
             hold_runs,
+            coverage: r.section(S_COVERAGE, "coverage").ok(),
+            coverage_holdings: 0,
             years,
             years_wide,
             tokens,
@@ -383,6 +393,10 @@ impl Catalog {
         if !cat.hreader().validate(n, cat.meta.holdings, nlib) {
             return Err(SnapshotError::Section("holdings"));
         }
+        let mut cat = cat;
+        cat.coverage_holdings = crate::coverage::table::Table::new(cat.coverage_bytes())
+            .and_then(|t| t.validate(cat.clusters(), nlib))
+            .ok_or(SnapshotError::Section("coverage"))?;
         // every posting list must decode, ascending, to known clusters: lookups then read
         // dense lists without checking them again
         let mut offsets = Vec::with_capacity(cat.tokens.len());
@@ -402,6 +416,24 @@ impl Catalog {
             return Err(SnapshotError::Section("postings"));
         }
         Ok(cat)
+    }
+
+    /// The serial coverage of each holding of `cluster` that states one, by library.
+    /// Holdings added by a delta since the snapshot state none.
+    pub fn coverage(&self, cluster: ClusterId) -> Vec<(LibraryId, crate::coverage::Coverage)> {
+        match crate::coverage::table::Table::new(self.coverage_bytes()) {
+            Some(t) => t.of(cluster),
+            None => Vec::new(),
+        }
+    }
+
+    fn coverage_bytes(&self) -> &[u8] {
+        self.coverage.as_ref().map_or(&[], |s| s.as_ref())
+    }
+
+    /// Holdings with serial coverage in the snapshot.
+    pub fn coverage_holdings(&self) -> u64 {
+        self.coverage_holdings
     }
 
     /// Snapshot metadata.

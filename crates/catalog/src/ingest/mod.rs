@@ -31,7 +31,9 @@ use std::path::Path;
 
 pub use manifest::{Manifest, ManifestError, ManifestLibrary, Source, SourceKind};
 pub use read::SourceRecord;
-pub use report::{BuildReport, FileReport, HoldingsRecords, Progress, RefusedMergeReport, Skip};
+pub use report::{
+    BuildReport, FileReport, HoldingsRecords, Progress, RefusedMergeReport, SerialReport, Skip,
+};
 
 use crate::bib::{Bib, ReadOptions, RecordKind};
 use crate::cluster::cluster;
@@ -146,6 +148,7 @@ fn own_holding(src: &Source, bib: &Bib) -> Option<HoldingSpec> {
     if src.lendable == Some(false) {
         h.limit(Lending::NONE, LendRule::Source);
     }
+    h.coverage = bib.serial.as_ref().map(|s| s.coverage.clone());
     Some(h)
 }
 
@@ -215,6 +218,14 @@ pub fn assemble(
     };
     for (i, b) in bibs.iter().enumerate() {
         let c = assign[i];
+        if let Some(s) = &b.serial
+            && manifest
+                .sources
+                .get(origin[i].1)
+                .is_some_and(|s| s.library.is_some())
+        {
+            report.serials.add(s);
+        }
         for h in &b.holdings {
             pending.push((c, h.clone()));
         }
@@ -266,9 +277,13 @@ pub fn assemble(
             continue;
         };
         report.holdings_records.attached += 1;
+        if let Some(s) = &m.bib.serial {
+            report.serials.add(s);
+        }
         let f = cluster_format.get(&c).copied().unwrap_or_default();
         for h in &m.bib.holdings {
             let mut h = h.clone();
+            h.coverage = m.bib.serial.as_ref().map(|s| s.coverage.clone());
             if let Some((l, rule)) = m.bib.own_lending {
                 h.limit(l, rule);
             }
@@ -435,8 +450,12 @@ pub fn assemble(
                 .or_default() += 1;
         }
         let data = &mut clusters[c as usize];
+        let library = LibraryId::new(lib_ids[&h.symbol]);
+        if let Some(cov) = h.coverage.filter(|c| !c.is_empty()) {
+            data.coverage.push((library, cov));
+        }
         data.holdings.push(Holding {
-            library: LibraryId::new(lib_ids[&h.symbol]),
+            library,
             copies: h.copies.min(u16::from(crate::index::MAX_COPIES)) as u8,
             lending: h.lending,
             format: h.format.unwrap_or(data.format),
@@ -453,6 +472,7 @@ pub fn assemble(
     let cat = crate::index::Catalog::from_bytes(bytes.clone()).map_err(BuildError::Invalid)?;
     report.clusters = cat.clusters() as usize;
     report.holdings = cat.meta().holdings as usize;
+    report.serials.holdings_with_coverage = cat.coverage_holdings() as usize;
     report.snapshot_bytes = bytes.len();
     report
         .stage_ms

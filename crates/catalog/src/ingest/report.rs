@@ -63,6 +63,43 @@ pub struct HoldingsRecords {
     pub unlinked: usize,
 }
 
+/// What was read of serial coverage.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SerialReport {
+    /// Records (holdings, or bibliographic with embedded holdings) with coverage read from
+    /// 853/863 pairs.
+    pub structured: usize,
+    /// Records whose coverage came from 866 statements only.
+    pub textual_only: usize,
+    /// 866 statements that could not be read (the holding then keeps no coverage it
+    /// could not read, and routing ranks it below holders whose coverage is known).
+    pub unreadable_statements: usize,
+    /// The first unreadable statements, with why.
+    pub unreadable_examples: Vec<String>,
+    /// Holdings that got coverage, from any source.
+    pub holdings_with_coverage: usize,
+}
+
+/// Most unreadable statements the report quotes.
+pub const MAX_SERIAL_EXAMPLES: usize = 10;
+
+impl SerialReport {
+    /// Counts one record's statements.
+    pub fn add(&mut self, r: &crate::coverage::mfhd::Read) {
+        if r.structured > 0 {
+            self.structured += 1;
+        } else if r.textual > 0 {
+            self.textual_only += 1;
+        }
+        self.unreadable_statements += r.unread.len();
+        for (s, why) in &r.unread {
+            if self.unreadable_examples.len() < MAX_SERIAL_EXAMPLES {
+                self.unreadable_examples.push(format!("{s:?}: {why}"));
+            }
+        }
+    }
+}
+
 /// The build summary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct BuildReport {
@@ -86,6 +123,8 @@ pub struct BuildReport {
     pub unreadable_identifiers: usize,
     /// MARC holdings records.
     pub holdings_records: HoldingsRecords,
+    /// Serial coverage read from holdings statements and KBART files.
+    pub serials: SerialReport,
     /// Clusters built.
     pub clusters: usize,
     /// Holdings (cluster × library).

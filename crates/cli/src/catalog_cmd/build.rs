@@ -201,6 +201,16 @@ fn print_report(report: &BuildReport, out: &std::path::Path, secs: f64) {
             h.read, h.attached, h.unlinked
         );
     }
+    let s = &report.serials;
+    if s.structured + s.textual_only + s.unreadable_statements + s.holdings_with_coverage > 0 {
+        println!(
+            "serial coverage: {} holdings; statements: {} structured (853/863), {} textual only (866), {} unreadable",
+            s.holdings_with_coverage, s.structured, s.textual_only, s.unreadable_statements
+        );
+        for e in &s.unreadable_examples {
+            println!("    unreadable {e}");
+        }
+    }
     let c = &report.clustering;
     println!("clusters              {}", report.clusters);
     println!(
