@@ -131,11 +131,11 @@ fn requests(
             tried: tried_sym.as_deref().map_or(Ok(-1), idx)?,
             rota: Request {
                 request_id: format!("bl-{k}"),
-                service: if slot == 17 {
+                service: Some(if slot == 17 {
                     ServiceType::Copy
                 } else {
                     ServiceType::Loan
-                },
+                }),
                 tried: tried_sym
                     .map(|lender| Tried {
                         lender,

@@ -63,7 +63,7 @@ fn routes_every_swb_record_within_the_rules() {
                 oclc: Some(oclc.to_string()),
                 ..Citation::default()
             },
-            service: ServiceType::CopyOrLoan,
+            service: Some(ServiceType::CopyOrLoan),
             format: None,
             max_cost: None,
             currency: None,

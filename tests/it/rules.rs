@@ -284,18 +284,18 @@ fn e_books_are_never_lent_and_copied_only_under_licence() {
             .map(|x| x.reason)
     };
     // a loan of an e-book: nobody
-    let s = route("9786611029364", ServiceType::Loan);
+    let s = route("9786611029364", Some(ServiceType::Loan));
     assert_eq!(s.status, RouteStatus::Routed);
     assert!(s.lenders.is_empty(), "{:?}", s.lenders);
     assert_eq!(reason(&s, "US-AAA"), Some(Exclusion::OnlineNeverLent));
     assert_eq!(reason(&s, "US-BBB"), Some(Exclusion::OnlineNeverLent));
     // a copy: only where the licence allows
-    let s = route("9786611029364", ServiceType::Copy);
+    let s = route("9786611029364", Some(ServiceType::Copy));
     let syms: Vec<&str> = s.lenders.iter().map(|l| l.symbol.as_str()).collect();
     assert_eq!(syms, vec!["US-AAA"]);
     assert_eq!(reason(&s, "US-BBB"), Some(Exclusion::OnlineNotLicensed));
     // the print book: both lend
-    let s = route("0596007590", ServiceType::Loan);
+    let s = route("0596007590", Some(ServiceType::Loan));
     assert_eq!(s.lenders.len(), 2, "{:?}", s.excluded);
 }
 

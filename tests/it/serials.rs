@@ -98,3 +98,202 @@ fn evergreen_mfhd_coverage_range_by_range() {
         "{text}"
     );
 }
+
+use std::sync::Arc;
+
+use rota_routing::synth::directory_for;
+use rota_routing::{
+    Directory, ElectronicIll, Engine, Exclusion, LendingString, Request, RouteStatus, ServiceType,
+};
+
+/// The Evergreen serials with their MFHD (DESMARAIS holds Globe, ISSN 1481-5869,
+/// v.9-11 (2006-2008)), and more holders of Globe: print runs from a holdings CSV and
+/// electronic ones from KBART files, as a consortium would send them.
+fn globe_consortium(dir: &std::path::Path) -> (Arc<Catalog>, Engine) {
+    let ev = shared_data().join("evergreen-testsets");
+    let csv = dir.join("holdings.csv");
+    std::fs::write(
+        &csv,
+        "symbol,record,copies,lendable,format,first_volume,first_issue,first_year,last_volume,last_issue,last_year\n\
+         CA-OLD,issn:1481-5869,1,yes,serial,1,1,1998,5,2,2002\n\
+         CA-OPEN,issn:1481-5869,1,yes,serial,,,2004,,,\n\
+         CA-NOSTMT,issn:1481-5869,1,yes,serial\n\
+         CA-BORROW,issn:1481-5869,1,yes,serial,1,,1998,3,,2000\n",
+    )
+    .unwrap();
+    let header = "publication_title\tprint_identifier\tonline_identifier\tdate_first_issue_online\tnum_first_vol_online\tnum_first_issue_online\tdate_last_issue_online\tnum_last_vol_online\tnum_last_issue_online\ttitle_url\tfirst_author\ttitle_id\tembargo_info\tcoverage_depth\tnotes\tpublisher_name";
+    let kbart = |name: &str, wall: &str| {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!("{header}\nGlobe\t1481-5869\t\t1998\t1\t1\t\t\t\t\t\t\t{wall}\tfulltext\t\t\n"),
+        )
+        .unwrap();
+        p
+    };
+    let source = |file: &str, fields: &[&str]| Source {
+        mfhd_link: Some("001=901$a".into()),
+        ..Source::union_file(ev.join(file), fields)
+    };
+    let m = Manifest {
+        name: "globe".into(),
+        libraries: vec![],
+        sources: vec![
+            source("serials_marc21.xml", &[]),
+            source("serials_mfhd.xml", &["852$b"]),
+            Source::holdings_csv(&csv),
+            Source::kbart(kbart("wall.txt", "P1Y"), "CA-EWALL"),
+            Source::kbart(kbart("nolicence.txt", ""), "CA-ENOLIC"),
+        ],
+    };
+    let b = ingest::build(&m, &BuildOptions::default(), &|_| {}).unwrap();
+    assert_eq!(b.report.serials.kbart_rows, 2, "{:?}", b.report.serials);
+    let cat = Arc::new(Catalog::from_bytes(b.bytes).unwrap());
+    let synth = directory_for(
+        &cat,
+        1,
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+    )
+    .unwrap();
+    let mut lenders = synth.lenders().to_vec();
+    for l in &mut lenders {
+        l.offers.clear();
+        l.closed.clear();
+        l.lending = true;
+        l.suspended_from = None;
+        l.suspended_to = None;
+        l.electronic_ill = match l.symbol.as_str() {
+            "CA-EWALL" => ElectronicIll::SecureElectronic,
+            _ => ElectronicIll::None,
+        };
+    }
+    let dir = Arc::new(Directory::new(lenders, "test").unwrap());
+    let engine = Engine::new(cat.clone(), dir, vec![]).unwrap();
+    (cat, engine)
+}
+
+/// 2026-12-07 12:00 UTC.
+const NOW: i64 = 1_796_644_800;
+
+fn article(
+    engine: &Engine,
+    volume: Option<&str>,
+    date: &str,
+    service: Option<ServiceType>,
+) -> LendingString {
+    let state = engine.new_state();
+    let mut req = Request::new(
+        "CA-BORROW",
+        Citation {
+            issn: Some("1481-5869".into()),
+            title: Some("Globe".into()),
+            article_title: Some("Les revues littéraires au Québec".into()),
+            volume: volume.map(String::from),
+            date: Some(date.into()),
+            ..Citation::default()
+        },
+        NOW,
+    );
+    req.service = service;
+    req.max_lenders = 20;
+    engine.route(&state, &req).unwrap()
+}
+
+fn ranked(s: &LendingString) -> Vec<&str> {
+    s.lenders.iter().map(|l| l.symbol.as_str()).collect()
+}
+
+fn excluded<'a>(s: &'a LendingString, sym: &str) -> Option<(Exclusion, &'a str)> {
+    s.excluded
+        .iter()
+        .find(|x| x.symbol.as_str() == sym)
+        .map(|x| (x.reason, x.detail.as_deref().unwrap_or("")))
+}
+
+#[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
+fn articles_route_to_the_holders_of_their_volume_and_year() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_cat, engine) = globe_consortium(tmp.path());
+
+    // 2007 (v.10): DESMARAIS's MFHD run (2006-2008) and CA-OPEN's (2004-) cover it, and
+    // the e-holder with a one-year wall; the run that stopped in 2002 does not; the
+    // holder with no statement comes after every covering one
+    let s = article(&engine, Some("10"), "2007", None);
+    assert_eq!(s.status, RouteStatus::Routed);
+    let r = ranked(&s);
+    assert_eq!(r.last(), Some(&"CA-NOSTMT"), "{r:?}");
+    let mut covering: Vec<&str> = r[..r.len() - 1].to_vec();
+    covering.sort_unstable();
+    assert_eq!(covering, vec!["CA-EWALL", "CA-OPEN", "DESMARAIS"], "{r:?}");
+    let (why, detail) = excluded(&s, "CA-OLD").expect("CA-OLD excluded");
+    assert_eq!(why, Exclusion::Coverage);
+    assert_eq!(detail, "holds v.1-5 (1998-2002); cited v.10 (2007)");
+    // an article is a copy by default: the e-holder without an ILL licence is out
+    assert_eq!(
+        excluded(&s, "CA-ENOLIC").map(|e| e.0),
+        Some(Exclusion::OnlineNotLicensed)
+    );
+    assert!(
+        s.lenders
+            .iter()
+            .all(|l| l.service == rota_routing::Service::Copy)
+    );
+    // every ranked lender's reason says what it holds, or that it could not be checked
+    let nostmt = s.lenders.iter().find(|l| l.symbol == "CA-NOSTMT").unwrap();
+    assert!(
+        nostmt
+            .reason
+            .contains("coverage not checked: it states no holdings"),
+        "{}",
+        nostmt.reason
+    );
+    let open = s.lenders.iter().find(|l| l.symbol == "CA-OPEN").unwrap();
+    assert!(
+        open.reason.contains("holds v.10 (2007) (2004-)"),
+        "{}",
+        open.reason
+    );
+    // the borrower's own run (1998-2000) does not hold it, so it borrows, and is never
+    // in its own string
+    assert!(!r.contains(&"CA-BORROW"));
+    assert!(s.local.is_empty());
+    // an article its own run holds is held locally
+    let s = article(&engine, Some("2"), "1999", None);
+    assert_eq!(s.status, RouteStatus::HeldLocally);
+
+    // this year's issue: the moving wall (P1Y) keeps the e-holder out until 2028
+    let s = article(&engine, None, "2026-03-01", None);
+    let (why, detail) = excluded(&s, "CA-EWALL").expect("CA-EWALL excluded");
+    assert_eq!(why, Exclusion::Embargo);
+    assert_eq!(
+        detail,
+        "moving wall: not the last 1 year; cited 2026 is available from 2028-01-01"
+    );
+    // ... and DESMARAIS's print run ended in 2008
+    assert_eq!(
+        excluded(&s, "DESMARAIS").map(|e| e.0),
+        Some(Exclusion::Coverage)
+    );
+    assert_eq!(ranked(&s), vec!["CA-OPEN", "CA-NOSTMT"]);
+
+    // an old article: the wall has passed
+    let s = article(&engine, None, "2019-05", None);
+    assert!(ranked(&s).contains(&"CA-EWALL"), "{:?}", s.excluded);
+
+    // a loan never goes to an electronic holder
+    let s = article(&engine, Some("10"), "2007", Some(ServiceType::Loan));
+    assert_eq!(
+        excluded(&s, "CA-EWALL").map(|e| e.0),
+        Some(Exclusion::OnlineNeverLent)
+    );
+    assert!(
+        s.lenders
+            .iter()
+            .all(|l| l.service == rota_routing::Service::Loan)
+    );
+    assert!(ranked(&s).contains(&"DESMARAIS"));
+}

@@ -75,6 +75,9 @@ pub enum Problem {
     /// Not an ISO 4217 currency code.
     #[error("{0} is not an ISO 4217 currency code (USD, EUR, ...)")]
     Currency(Quoted),
+    /// Not a date as citations give one.
+    #[error("{0} is not a date (YYYY, YYYY-MM or YYYY-MM-DD, year 1000 to 2100)")]
+    Date(Quoted),
 }
 
 /// A value as an error message shows it: in quotes, cut to a short prefix, control
@@ -153,6 +156,36 @@ pub fn symbol(field: &str, s: &str) -> Result<(), FieldError> {
         Ok(())
     } else {
         Err(err(field, Problem::Symbol(Quoted::new(s))))
+    }
+}
+
+/// A citation's date: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, a real day, year 1000 to 2100.
+/// Returns the year and, for a full date, the day.
+pub fn date(field: &str, s: &str) -> Result<(u16, Option<chrono::NaiveDate>), FieldError> {
+    let bad = || err(field, Problem::Date(Quoted::new(s)));
+    let s = s.trim();
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, len: usize| -> Option<u32> {
+        (p.len() == len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok())?
+    };
+    let year = parts.first().and_then(|p| num(p, 4)).ok_or_else(bad)?;
+    if !(1000..=2100).contains(&year) {
+        return Err(bad());
+    }
+    let y = year as i32;
+    match parts.as_slice() {
+        [_] => Ok((year as u16, None)),
+        [_, m] => {
+            let m = num(m, 2).ok_or_else(bad)?;
+            chrono::NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(bad)?;
+            Ok((year as u16, None))
+        }
+        [_, m, d] => {
+            let (m, d) = (num(m, 2).ok_or_else(bad)?, num(d, 2).ok_or_else(bad)?);
+            let day = chrono::NaiveDate::from_ymd_opt(y, m, d).ok_or_else(bad)?;
+            Ok((year as u16, Some(day)))
+        }
+        _ => Err(bad()),
     }
 }
 

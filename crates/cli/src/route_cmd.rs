@@ -61,9 +61,10 @@ pub struct RouteArgs {
     pub borrower: String,
     #[command(flatten)]
     pub citation: CitationArgs,
-    /// Service.
-    #[arg(long, value_enum, default_value = "loan")]
-    pub service: ServiceArg,
+    /// Service (default: copy for an article, i.e. a citation with --volume, --issue,
+    /// --pages, --article-title, --doi or --pmid; else loan).
+    #[arg(long, value_enum)]
+    pub service: Option<ServiceArg>,
     /// Format (book, serial, audio_visual, microform, rare, map, score, electronic).
     #[arg(long)]
     pub format: Option<String>,
@@ -185,7 +186,7 @@ pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
         request_id: a.request_id.clone(),
         borrower: a.borrower.clone(),
         citation: a.citation.citation(),
-        service: service_type(a.service),
+        service: a.service.map(service_type),
         format,
         max_cost: a.max_cost,
         currency: a.currency.clone(),

@@ -69,6 +69,7 @@ pub fn print_response(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
             })).collect::<Vec<_>>(),
             "excluded": r.excluded.iter().map(|e| serde_json::json!({
                 "symbol": e.symbol, "reason": e.reason, "description": e.description,
+                "detail": (!e.detail.is_empty()).then_some(&e.detail),
             })).collect::<Vec<_>>(),
             "not_ranked": r.not_ranked,
         });
@@ -149,7 +150,11 @@ pub fn print_response(r: &pb::RouteResponse, json: bool) -> anyhow::Result<()> {
     if !r.excluded.is_empty() {
         println!("excluded:");
         for e in &r.excluded {
-            println!("     {:<12} {}", e.symbol, e.description);
+            if e.detail.is_empty() {
+                println!("     {:<12} {}", e.symbol, e.description);
+            } else {
+                println!("     {:<12} {}: {}", e.symbol, e.description, e.detail);
+            }
         }
     }
     Ok(())

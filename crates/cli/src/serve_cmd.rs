@@ -349,7 +349,7 @@ struct Unfilled {
     borrower: String,
     citation: rota_catalog::Citation,
     #[serde(default)]
-    service: rota_routing::ServiceType,
+    service: Option<rota_routing::ServiceType>,
     #[serde(default)]
     tried: Vec<UnfilledTried>,
     #[serde(default)]

@@ -105,6 +105,11 @@ pub enum Exclusion {
     NoInternationalShipping,
     /// Reached its daily capacity.
     DailyCapacityReached,
+    /// Holds the serial, but its print or electronic coverage does not contain the cited
+    /// volume or year ([`Excluded::detail`] says what it holds).
+    Coverage,
+    /// Holds the cited issue online behind a moving wall that has not passed.
+    Embargo,
 }
 
 impl Exclusion {
@@ -137,6 +142,10 @@ impl Exclusion {
             Exclusion::CurrencyMismatch => "charges in another currency than the maximum cost",
             Exclusion::NoInternationalShipping => "does not ship to the borrower's country",
             Exclusion::DailyCapacityReached => "has reached its daily capacity",
+            Exclusion::Coverage => {
+                "its holdings of the serial do not cover the cited volume or year"
+            }
+            Exclusion::Embargo => "holds the cited issue online behind a moving wall",
         }
     }
 }
@@ -148,6 +157,10 @@ pub struct Excluded {
     pub symbol: Symbol,
     /// Rule.
     pub reason: Exclusion,
+    /// What the rule found, when it says more than the rule's sentence: "holds v.1-34
+    /// (1960-1993); cited v.52 (2019)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// What became of a request.

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::answer::{
     Excluded, Exclusion, LendingString, LocalHolding, RankedLender, RouteStatus, Symbol,
 };
+use crate::coverage::Judgement;
 use crate::directory::{Directory, LenderId, Service};
 use crate::explain::explain;
 use crate::filter::{Asked, Candidate, Hot, rule_rank};
@@ -252,6 +253,7 @@ impl Engine {
                         out.excluded.push(Excluded {
                             symbol: Symbol::from(sym.as_str()),
                             reason: Exclusion::NotInDirectory,
+                            detail: None,
                         });
                     }
                     return;
@@ -268,13 +270,16 @@ impl Engine {
         cands.sort_unstable_by_key(|c| (c.lender, c.rank));
         cands.dedup_by_key(|c| c.lender);
 
-        // the borrower's own institution holds it: say so before asking anyone else
+        let coverage =
+            crate::coverage::Check::new(&self.catalog, req.citation.cited(), req.now, &out.matches);
+        // the borrower's own institution holds it (the cited volume and year, for an
+        // article): say so before asking anyone else
         let bgroups = &dir.get(borrower).groups;
         let asked = Asked {
             borrower,
             country: self.hot[borrower.index()].country,
             groups: bgroups,
-            service: req.service,
+            service: req.service(),
             format: req.format,
             max_cost: req.max_cost,
             currency: req.currency.as_deref().unwrap_or("USD"),
@@ -285,11 +290,19 @@ impl Engine {
             .filter(|c| c.lender == borrower || dir.same_institution(c.lender, borrower))
         {
             let f = req.format.unwrap_or(c.holding.format);
-            let usable = req.service.services(f).iter().any(|s| match s {
+            let usable = req.service().services(f).iter().any(|s| match s {
                 Service::Loan => c.holding.lending.loan && c.holding.format != Format::Electronic,
                 Service::Copy => c.holding.lending.copy,
             });
-            if usable {
+            let covered = || {
+                !matches!(
+                    coverage
+                        .as_ref()
+                        .map(|k| k.judge(usize::from(c.rank), c.holding.library)),
+                    Some(Judgement::Exclude(..))
+                )
+            };
+            if usable && covered() {
                 out.local.push(LocalHolding {
                     symbol: self.symbols[c.lender.index()].clone(),
                     cluster: c.cluster,
@@ -326,20 +339,35 @@ impl Engine {
             }
             let t = (ti < tried.len() && tried[ti].0 == c.lender).then(|| tried[ti].1);
             let r = usize::from(c.rank);
-            match self.fate(state, &asked, c, t, not_held_c[r], retry_c[r]) {
-                Ok((svc, charge)) => {
-                    scored.push(ctx.bound(c.lender, svc, charge, c.cluster, c.holding))
+            let judged = match self.fate(state, &asked, c, t, not_held_c[r], retry_c[r]) {
+                Ok(ok) => match coverage.as_ref().map(|k| k.judge(r, c.holding.library)) {
+                    Some(Judgement::Exclude(reason, detail)) => Err((reason, Some(detail))),
+                    j => Ok((ok, j == Some(Judgement::Unknown))),
+                },
+                Err(reason) => Err((reason, None)),
+            };
+            match judged {
+                Ok(((svc, charge), unknown)) => {
+                    let mut s = ctx.bound(c.lender, svc, charge, c.cluster, c.holding);
+                    s.coverage_unknown = unknown;
+                    scored.push(s)
                 }
-                Err(reason) => out.excluded.push(Excluded {
+                Err((reason, detail)) => out.excluded.push(Excluded {
                     symbol: self.symbols[c.lender.index()].clone(),
                     reason,
+                    detail,
                 }),
             }
         }
 
         // rank
         let k = (req.max_lenders as usize).min(scored.len());
-        let cmp = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.tie.cmp(&b.tie));
+        // holders whose coverage could not be checked come after every other
+        let cmp = |a: &Scored, b: &Scored| {
+            (a.coverage_unknown.cmp(&b.coverage_unknown))
+                .then(b.score.total_cmp(&a.score))
+                .then(a.tie.cmp(&b.tie))
+        };
         out.not_ranked = (scored.len() - k) as u32;
         // Reciprocity needs a ledger lookup per candidate, the costliest part of scoring.
         // Its effect is bounded, so score without it first, keep only candidates whose best
@@ -351,12 +379,32 @@ impl Engine {
         order.extend(0..scored.len() as u32);
         if ctx.w_r > 0.0 {
             if k > 0 && scored.len() > k {
+                // the k-th place falls among the covering holders, or among the rest
+                // after all of them: prune within that group, keep the group before it
+                let front = scored.iter().filter(|s| !s.coverage_unknown).count();
+                let (group_unknown, kk) = if front >= k {
+                    (false, k)
+                } else {
+                    (true, k - front)
+                };
                 let lows = &mut scratch.lows;
                 lows.clear();
-                lows.extend(scored.iter().map(|s| ctx.bounds(s.score).0));
-                lows.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-                let kth = lows[k - 1];
-                order.retain(|&i| ctx.bounds(scored[i as usize].score).1 >= kth);
+                lows.extend(
+                    scored
+                        .iter()
+                        .filter(|s| s.coverage_unknown == group_unknown)
+                        .map(|s| ctx.bounds(s.score).0),
+                );
+                lows.select_nth_unstable_by(kk - 1, |a, b| b.total_cmp(a));
+                let kth = lows[kk - 1];
+                order.retain(|&i| {
+                    let s = &scored[i as usize];
+                    if s.coverage_unknown != group_unknown {
+                        // the group before the k-th place stays whole, the one after goes
+                        return !s.coverage_unknown;
+                    }
+                    ctx.bounds(s.score).1 >= kth
+                });
             }
             ctx.reciprocity_all(&mut scored, &order);
         }
@@ -390,7 +438,18 @@ impl Engine {
                     service: s.service,
                     cluster: s.cluster,
                     factors: ctx.factors(s),
-                    reason: explain(l, s, profile.mode),
+                    reason: match coverage.as_ref().and_then(|k| {
+                        k.note(
+                            out.matches
+                                .iter()
+                                .position(|m| m.cluster == s.cluster)
+                                .unwrap_or(0),
+                            s.holding.library,
+                        )
+                    }) {
+                        Some(note) => format!("{}; {note}", explain(l, s, profile.mode)),
+                        None => explain(l, s, profile.mode),
+                    },
                 }
             })
             .collect();

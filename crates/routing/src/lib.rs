@@ -68,6 +68,7 @@
 //! and "not held" facts from ISO 18626 events; see [`state`].
 
 pub mod answer;
+mod coverage;
 pub mod directory;
 pub mod engine;
 mod explain;

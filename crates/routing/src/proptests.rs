@@ -106,7 +106,7 @@ proptest! {
             request_id: id,
             borrower: dir.lenders()[borrower].symbol.clone(),
             citation: Citation { isbn: Some(generate::isbn_of(record)), ..Citation::default() },
-            service: [ServiceType::Loan, ServiceType::Copy, ServiceType::CopyOrLoan][service as usize],
+            service: Some([ServiceType::Loan, ServiceType::Copy, ServiceType::CopyOrLoan][service as usize]),
             format: None,
             max_cost,
             currency: None,
@@ -193,15 +193,15 @@ proptest! {
             request_id: "x".into(),
             borrower: dir.lenders()[borrower].symbol.clone(),
             citation: Citation { isbn: Some(generate::isbn_of(record)), ..Citation::default() },
-            service: ServiceType::Loan,
+            service: Some(ServiceType::Loan),
             format: None, max_cost: None, currency: None, need_before: None, rush: false,
             tried: vec![], max_lenders: 40, profile: None, min_confidence: None,
             require_identifier: false, route_anyway: false, now: NOW,
         };
         let loan = engine.route(state, &req).unwrap().lenders.len();
-        req.service = ServiceType::Copy;
+        req.service = Some(ServiceType::Copy);
         let copy = engine.route(state, &req).unwrap().lenders.len();
-        req.service = ServiceType::CopyOrLoan;
+        req.service = Some(ServiceType::CopyOrLoan);
         let either = engine.route(state, &req).unwrap().lenders.len();
         prop_assert!(either >= loan.max(copy), "copy-or-loan {} < max(loan {}, copy {})", either, loan, copy);
     }

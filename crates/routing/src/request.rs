@@ -63,9 +63,9 @@ pub struct Request {
     pub borrower: String,
     /// What is wanted.
     pub citation: Citation,
-    /// Service.
+    /// Service (default: a copy for an article, [`Citation::is_article`], else a loan).
     #[serde(default)]
-    pub service: ServiceType,
+    pub service: Option<ServiceType>,
     /// Format (else the matched cluster's).
     #[serde(default)]
     pub format: Option<Format>,
@@ -109,14 +109,15 @@ fn default_max() -> u32 {
 }
 
 impl Request {
-    /// A request with the defaults for everything but who, what and when: a loan, any
+    /// A request with the defaults for everything but who, what and when: a loan (a copy
+    /// for an article), any
     /// format, no cost limit or deadline, nothing tried, five lenders, the default profile.
     pub fn new(borrower: impl Into<String>, citation: Citation, now: i64) -> Request {
         Request {
             request_id: String::new(),
             borrower: borrower.into(),
             citation,
-            service: ServiceType::Loan,
+            service: None,
             format: None,
             max_cost: None,
             currency: None,
@@ -130,6 +131,16 @@ impl Request {
             route_anyway: false,
             now,
         }
+    }
+
+    /// The service asked for: as given, else a copy for an article and a loan for
+    /// anything else.
+    pub fn service(&self) -> ServiceType {
+        self.service.unwrap_or(if self.citation.is_article() {
+            ServiceType::Copy
+        } else {
+            ServiceType::Loan
+        })
     }
 
     /// Checks every field against its bounds (the caller's fault, naming the field):

@@ -121,6 +121,7 @@ impl<'a> Ctx<'a> {
             imbalance: 0.0,
             agreement: false,
             recip_known: false,
+            coverage_unknown: false,
         };
         s.score = match self.profile.mode {
             Mode::FastestFill => {
@@ -297,6 +298,9 @@ pub(crate) struct Scored {
     pub(crate) imbalance: f64,
     pub(crate) agreement: bool,
     pub(crate) recip_known: bool,
+    /// Its serial coverage could not be checked against the citation: ranked after
+    /// every holder that covers it.
+    pub(crate) coverage_unknown: bool,
 }
 
 pub(crate) fn mix(mut x: u64) -> u64 {

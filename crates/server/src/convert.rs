@@ -24,16 +24,6 @@ pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> 
     let Some(c) = c else {
         return Ok(Citation::default());
     };
-    // volume, issue and pages are not used for routing yet (the serials work will); their
-    // bounds are checked here so nothing unbounded is accepted meanwhile
-    for (name, v) in [
-        ("citation.volume", &c.volume),
-        ("citation.issue", &c.issue),
-        ("citation.pages", &c.pages),
-    ] {
-        rota_catalog::field::text(name, v, rota_catalog::field::MAX_IDENTIFIER)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-    }
     let year = match c.year {
         0 => None,
         y => Some(u16::try_from(y).map_err(|_| {
@@ -49,6 +39,14 @@ pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> 
         author: opt(&c.author),
         year,
         language: opt(&c.language),
+        eissn: opt(&c.eissn),
+        volume: opt(&c.volume),
+        issue: opt(&c.issue),
+        pages: opt(&c.pages),
+        date: opt(&c.date),
+        article_title: opt(&c.article_title),
+        doi: opt(&c.doi),
+        pmid: opt(&c.pmid),
     })
 }
 
@@ -56,10 +54,19 @@ pub fn citation_from_wire(c: Option<&pb::Citation>) -> Result<Citation, Status> 
 /// lookup that can take milliseconds rather than microseconds.
 pub fn searches_text(c: Option<&pb::Citation>) -> bool {
     c.is_some_and(|c| {
-        [&c.isbn, &c.issn, &c.oclc_number, &c.lccn]
+        [&c.isbn, &c.issn, &c.eissn, &c.oclc_number, &c.lccn]
             .iter()
             .all(|s| s.trim().is_empty())
     })
+}
+
+/// A request's service type from the wire: unspecified is left to the engine (a copy for
+/// an article, else a loan).
+pub fn request_service_from_wire(v: i32) -> Result<Option<ServiceType>, Status> {
+    if v == pb::ServiceType::Unspecified as i32 {
+        return Ok(None);
+    }
+    service_type_from_wire(v, "service_type").map(Some)
 }
 
 /// A service type from the wire (unspecified: loan); `field` names it in errors.
@@ -132,7 +139,7 @@ pub fn request_from_wire(r: &pb::RouteRequest, now: i64) -> Result<Request, Stat
         request_id: r.request_id.clone(),
         borrower: r.borrower.clone(),
         citation: c,
-        service: service_type_from_wire(r.service_type, "service_type")?,
+        service: request_service_from_wire(r.service_type)?,
         format: format_from_wire(r.format)?,
         // set, or not zero: a NaN or negative amount reaches the bounds check
         max_cost: (r.has_max_cost || r.max_cost != 0.0).then_some(r.max_cost),
@@ -172,6 +179,7 @@ pub fn response_to_wire(s: LendingString, cat: &Catalog) -> pb::RouteResponse {
                 symbol: e.symbol.to_string(),
                 reason: exclusion_name(e.reason),
                 description: e.reason.describe().into(),
+                detail: e.detail.clone().unwrap_or_default(),
             })
             .collect(),
         expected_hours_to_fill: s.expected_hours_to_fill,
@@ -309,7 +317,14 @@ pub fn citation_to_wire(c: &Citation) -> pb::Citation {
         author: c.author.clone().unwrap_or_default(),
         year: c.year.map_or(0, u32::from),
         language: c.language.clone().unwrap_or_default(),
-        ..Default::default()
+        eissn: c.eissn.clone().unwrap_or_default(),
+        volume: c.volume.clone().unwrap_or_default(),
+        issue: c.issue.clone().unwrap_or_default(),
+        pages: c.pages.clone().unwrap_or_default(),
+        date: c.date.clone().unwrap_or_default(),
+        article_title: c.article_title.clone().unwrap_or_default(),
+        doi: c.doi.clone().unwrap_or_default(),
+        pmid: c.pmid.clone().unwrap_or_default(),
     }
 }
 
@@ -338,9 +353,10 @@ pub fn request_to_wire(r: &Request) -> pb::RouteRequest {
         borrower: r.borrower.clone(),
         citation: Some(citation_to_wire(&r.citation)),
         service_type: match r.service {
-            ServiceType::Loan => pb::ServiceType::Loan,
-            ServiceType::Copy => pb::ServiceType::Copy,
-            ServiceType::CopyOrLoan => pb::ServiceType::CopyOrLoan,
+            None => pb::ServiceType::Unspecified,
+            Some(ServiceType::Loan) => pb::ServiceType::Loan,
+            Some(ServiceType::Copy) => pb::ServiceType::Copy,
+            Some(ServiceType::CopyOrLoan) => pb::ServiceType::CopyOrLoan,
         } as i32,
         format: r.format.map_or(0, |f| i32::from(f.index()) + 1),
         max_cost: r.max_cost.unwrap_or(0.0),

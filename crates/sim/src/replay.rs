@@ -247,10 +247,10 @@ pub fn replay(engine: &Engine, events: &[Event], opts: &ReplayOptions) -> Replay
                 Some(c) => {
                     let req = |profile: &str| Request {
                         request_id: e.request_id.clone(),
-                        service: match e.service {
+                        service: Some(match e.service {
                             Service::Loan => ServiceType::Loan,
                             Service::Copy => ServiceType::Copy,
-                        },
+                        }),
                         max_lenders: opts.max_lenders,
                         profile: Some(profile.to_string()),
                         // the logged request was sent: the borrower could not supply it

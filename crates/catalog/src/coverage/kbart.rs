@@ -315,7 +315,7 @@ pub enum Depth {
 pub struct KbartRow {
     /// Line in the file (1-based, the header is line 1).
     pub line: usize,
-    /// `publication_title`.
+    /// `publication_title` (may be empty).
     pub title: String,
     /// The ISSNs (print and online) that are valid.
     pub issns: Vec<Ident>,
@@ -352,12 +352,24 @@ pub enum KbartError {
         /// What is wrong.
         problem: String,
     },
-    /// A row has neither a valid ISSN nor a title.
-    #[error("row has no valid print or online issn and no title")]
+    /// A row has no valid ISSN (monographs' ISBN rows are not read).
+    #[error("row has no valid print or online issn")]
     NoIdentifier,
     /// Abstracts or indexing only.
     #[error("coverage_depth {0:?}: nothing to copy from")]
     NotFulltext(String),
+}
+
+impl KbartError {
+    /// A short snake_case label, for counting skips by reason.
+    pub fn label(&self) -> String {
+        match self {
+            KbartError::MissingColumn(_) => "missing_column".into(),
+            KbartError::BadField { column, .. } => format!("bad_{column}"),
+            KbartError::NoIdentifier => "no_identifier".into(),
+            KbartError::NotFulltext(_) => "not_fulltext".into(),
+        }
+    }
 }
 
 /// A KBART file read: its rows and the rows skipped, with line and reason.
@@ -436,7 +448,9 @@ fn row(c: &Columns, cells: &[&str], line: usize) -> Result<KbartRow, KbartError>
         .filter(|i| i.status == IdStatus::Valid)
         .collect();
     let title = cell(c.title).to_string();
-    if issns.is_empty() && title.is_empty() {
+    // a journal title alone names too many journals ("Nature", "Annual report") to be
+    // matched to a catalogue's records safely
+    if issns.is_empty() {
         return Err(KbartError::NoIdentifier);
     }
     let depth = match c

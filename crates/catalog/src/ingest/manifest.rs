@@ -45,6 +45,8 @@ pub enum SourceKind {
     Marc,
     /// A holdings CSV: `symbol,record,copies,lendable,format`.
     HoldingsCsv,
+    /// A KBART file of one library's electronic holdings (`library` names it).
+    Kbart,
 }
 
 /// One input file.
@@ -94,6 +96,18 @@ impl Source {
             kind: Some(SourceKind::Marc),
             library: None,
             holdings: Some(fields.iter().map(|s| s.to_string()).collect()),
+            lendable: None,
+            mfhd_link: None,
+        }
+    }
+
+    /// A library's KBART file of electronic holdings.
+    pub fn kbart(path: impl Into<PathBuf>, symbol: impl Into<String>) -> Source {
+        Source {
+            path: path.into(),
+            kind: Some(SourceKind::Kbart),
+            library: Some(symbol.into()),
+            holdings: None,
             lendable: None,
             mfhd_link: None,
         }
@@ -242,6 +256,21 @@ impl Manifest {
                 (SourceKind::HoldingsCsv, Some(_), _) => {
                     return Err(format!(
                         "{}: a holdings CSV names its libraries per row; remove `library`",
+                        at()
+                    ));
+                }
+                (SourceKind::Kbart, None, _) => {
+                    return Err(format!(
+                        "{}: a KBART file is one library's: add `library = \"SYMBOL\"`",
+                        at()
+                    ));
+                }
+                (SourceKind::Kbart, Some(l), _) if l.trim().is_empty() => {
+                    return Err(format!("{}: `library` is empty", at()));
+                }
+                (SourceKind::Kbart, _, Some(_)) => {
+                    return Err(format!(
+                        "{}: a KBART file carries no holdings fields; remove `holdings`",
                         at()
                     ));
                 }

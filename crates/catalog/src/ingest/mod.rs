@@ -21,6 +21,7 @@
 //! caller bring records it made itself (the precision tests, [`crate::realistic`]).
 
 mod csv;
+mod kbart;
 mod manifest;
 mod read;
 mod report;
@@ -103,6 +104,10 @@ pub fn read(manifest: &Manifest, progress: &(dyn Fn(Progress) + Sync)) -> Input 
                 let recs = read::read_marc(src, i, &mut input.report);
                 input.records.extend(recs);
             }
+            SourceKind::Kbart => {
+                let recs = kbart::read(src, i, &mut input.report);
+                input.records.extend(recs);
+            }
         }
         done += std::fs::metadata(&src.path).map_or(0, |m| m.len());
         progress(Progress::Reading { done, total });
@@ -140,6 +145,9 @@ fn record_name(manifest: &Manifest, source: usize, index: usize, bib: &Bib) -> S
 /// The holding a library's own file gives a record, with what the record and the
 /// source say about lending it.
 fn own_holding(src: &Source, bib: &Bib) -> Option<HoldingSpec> {
+    if src.kind() == SourceKind::Kbart {
+        return None;
+    }
     let sym = src.library.as_ref()?;
     let mut h = HoldingSpec::new(sym.clone());
     if let Some((l, rule)) = bib.own_lending {

@@ -78,6 +78,10 @@ pub struct SerialReport {
     pub unreadable_examples: Vec<String>,
     /// Holdings that got coverage, from any source.
     pub holdings_with_coverage: usize,
+    /// KBART rows read.
+    pub kbart_rows: usize,
+    /// KBART rows skipped, by reason.
+    pub kbart_skipped: std::collections::BTreeMap<String, usize>,
 }
 
 /// Most unreadable statements the report quotes.

@@ -34,11 +34,12 @@ impl Catalog {
         c: &Citation,
         opts: LookupOptions,
     ) -> Result<Option<Resolution>, LookupError> {
-        let fields: [(&'static str, IdKind, &Option<String>, MatchMethod); 4] = [
+        let fields: [(&'static str, IdKind, &Option<String>, MatchMethod); 5] = [
             ("isbn", IdKind::Isbn, &c.isbn, MatchMethod::Isbn),
             ("oclc", IdKind::Oclc, &c.oclc, MatchMethod::Oclc),
             ("lccn", IdKind::Lccn, &c.lccn, MatchMethod::Lccn),
             ("issn", IdKind::Issn, &c.issn, MatchMethod::Issn),
+            ("eissn", IdKind::Issn, &c.eissn, MatchMethod::Issn),
         ];
         let mut found: Vec<Match> = Vec::new();
         let mut any = false;

@@ -76,7 +76,35 @@ pub struct Citation {
     /// Language of the text (MARC code such as `eng`, `ger`).
     #[serde(default)]
     pub language: Option<String>,
+    /// The journal's electronic ISSN (for an article), matched like `issn`.
+    #[serde(default)]
+    pub eissn: Option<String>,
+    /// Volume (an article's: its leading number is checked against coverage).
+    #[serde(default)]
+    pub volume: Option<String>,
+    /// Issue.
+    #[serde(default)]
+    pub issue: Option<String>,
+    /// Pages.
+    #[serde(default)]
+    pub pages: Option<String>,
+    /// Date of the issue: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a full date lets moving
+    /// walls counted in days be checked exactly).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// The article's title (`title` is then the journal's).
+    #[serde(default)]
+    pub article_title: Option<String>,
+    /// DOI of the article.
+    #[serde(default)]
+    pub doi: Option<String>,
+    /// PubMed id of the article.
+    #[serde(default)]
+    pub pmid: Option<String>,
 }
+
+/// Longest volume, issue or pages text.
+pub const MAX_ENUMERATION: usize = 64;
 
 impl Citation {
     /// Checks every field against its bounds ([`crate::field`]): identifiers and the
@@ -92,6 +120,14 @@ impl Citation {
             ("citation.title", &self.title, MAX_TITLE),
             ("citation.author", &self.author, MAX_NAME),
             ("citation.language", &self.language, 8),
+            ("citation.eissn", &self.eissn, MAX_IDENTIFIER),
+            ("citation.volume", &self.volume, MAX_ENUMERATION),
+            ("citation.issue", &self.issue, MAX_ENUMERATION),
+            ("citation.pages", &self.pages, MAX_ENUMERATION),
+            ("citation.article_title", &self.article_title, MAX_TITLE),
+            ("citation.doi", &self.doi, MAX_IDENTIFIER * 4),
+            ("citation.pmid", &self.pmid, MAX_IDENTIFIER),
+            ("citation.date", &self.date, MAX_IDENTIFIER),
         ] {
             if let Some(v) = v {
                 text(name, v, max)?;
@@ -100,7 +136,44 @@ impl Citation {
         if let Some(y) = self.year {
             range("citation.year", y, 1000, 2100)?;
         }
+        if let Some(d) = self.date.as_deref().filter(|d| !d.trim().is_empty()) {
+            crate::field::date("citation.date", d)?;
+        }
         Ok(())
+    }
+
+    /// Whether it cites an article (an article title, DOI, PMID, volume, issue or
+    /// pages): such a request is for a copy unless it says otherwise.
+    pub fn is_article(&self) -> bool {
+        [
+            &self.article_title,
+            &self.doi,
+            &self.pmid,
+            &self.volume,
+            &self.issue,
+            &self.pages,
+        ]
+        .iter()
+        .any(|s| s.as_deref().is_some_and(|s| !s.trim().is_empty()))
+    }
+
+    /// Where in a serial's run it is: the volume's leading number, the year (of the date,
+    /// else `year`), the full date. Call after [`Citation::validate`] (a bad date reads
+    /// as none here).
+    pub fn cited(&self) -> crate::coverage::Cited {
+        let date = self
+            .date
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .and_then(|d| crate::field::date("citation.date", d).ok());
+        crate::coverage::Cited {
+            volume: self
+                .volume
+                .as_deref()
+                .and_then(crate::coverage::Cited::volume_number),
+            year: date.map(|d| d.0).or(self.year),
+            date: date.and_then(|d| d.1),
+        }
     }
 
     /// True when nothing at all was given.
@@ -108,6 +181,7 @@ impl Citation {
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
         blank(&self.isbn)
             && blank(&self.issn)
+            && blank(&self.eissn)
             && blank(&self.oclc)
             && blank(&self.lccn)
             && blank(&self.title)
@@ -116,7 +190,7 @@ impl Citation {
     }
 
     fn has_identifier(&self) -> bool {
-        [&self.isbn, &self.issn, &self.oclc, &self.lccn]
+        [&self.isbn, &self.issn, &self.eissn, &self.oclc, &self.lccn]
             .iter()
             .any(|s| s.as_deref().is_some_and(|s| !s.trim().is_empty()))
     }
@@ -231,7 +305,7 @@ pub struct Resolution {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LookupError {
     /// No field given.
-    #[error("citation is empty: give at least one of isbn, issn, oclc, lccn, title, author")]
+    #[error("citation is empty: give at least one of isbn, issn, eissn, oclc, lccn, title, author")]
     Empty,
     /// An identifier field holds no identifier.
     #[error("{field}: {problem}")]

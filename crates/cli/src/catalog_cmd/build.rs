@@ -38,6 +38,10 @@ pub struct BuildArgs {
     /// from MFHD records (repeatable).
     #[arg(long = "records", value_name = "PATH")]
     records: Vec<PathBuf>,
+    /// A library's electronic holdings as a KBART file: SYMBOL=PATH (repeatable). Each
+    /// row's journal is held online by SYMBOL with the row's coverage and moving wall.
+    #[arg(long = "kbart", value_name = "SYMBOL=PATH")]
+    kbart: Vec<String>,
     /// A holdings CSV: symbol,record,copies,lendable,format (repeatable).
     #[arg(long = "holdings-csv", value_name = "PATH")]
     holdings_csv: Vec<PathBuf>,
@@ -92,6 +96,15 @@ pub fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     for p in &a.holdings_csv {
         m.sources.push(Source::holdings_csv(p));
     }
+    for spec in &a.kbart {
+        let Some((sym, path)) = spec.split_once('=') else {
+            bail!("--kbart {spec:?}: expected SYMBOL=PATH");
+        };
+        if sym.trim().is_empty() {
+            bail!("--kbart {spec:?}: empty symbol");
+        }
+        m.sources.push(Source::kbart(path, sym.trim()));
+    }
     for s in &m.sources {
         if let Some(sym) = &s.library
             && !m.libraries.iter().any(|l| &l.symbol == sym)
@@ -105,7 +118,7 @@ pub fn build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     m.validate().map_err(anyhow::Error::msg)?;
     if m.sources.is_empty() {
         bail!(
-            "nothing to build from: give --manifest, --library SYMBOL=PATH, --union PATH, --records PATH or --holdings-csv PATH"
+            "nothing to build from: give --manifest, --library SYMBOL=PATH, --union PATH, --records PATH, --holdings-csv PATH or --kbart SYMBOL=PATH"
         );
     }
     let missing: Vec<String> = m
@@ -210,6 +223,24 @@ fn print_report(report: &BuildReport, out: &std::path::Path, secs: f64) {
         for e in &s.unreadable_examples {
             println!("    unreadable {e}");
         }
+    }
+    if s.kbart_rows > 0 || !s.kbart_skipped.is_empty() {
+        let skipped: usize = s.kbart_skipped.values().sum();
+        let why: Vec<String> = s
+            .kbart_skipped
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        println!(
+            "kbart rows {}: {} skipped{}",
+            s.kbart_rows + skipped,
+            skipped,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join(", "))
+            }
+        );
     }
     let c = &report.clustering;
     println!("clusters              {}", report.clusters);

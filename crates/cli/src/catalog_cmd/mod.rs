@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Subcommand)]
 pub enum CatalogCmd {
     /// Build a snapshot from MARC files and holdings.
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// Print a snapshot's statistics.
     Stats {
         /// Snapshot file.
@@ -24,16 +24,16 @@ pub enum CatalogCmd {
         json: bool,
     },
     /// Look a citation up.
-    Lookup(lookup::LookupArgs),
+    Lookup(Box<lookup::LookupArgs>),
     /// Generate a synthetic catalogue snapshot.
     Generate(generate::GenerateArgs),
 }
 
 pub fn run(cmd: CatalogCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        CatalogCmd::Build(a) => build::build(a),
+        CatalogCmd::Build(a) => build::build(*a),
         CatalogCmd::Stats { snapshot, json } => stats::stats(&snapshot, json),
-        CatalogCmd::Lookup(a) => lookup::lookup(a),
+        CatalogCmd::Lookup(a) => lookup::lookup(*a),
         CatalogCmd::Generate(a) => generate::generate(a),
     }
 }
