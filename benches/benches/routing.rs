@@ -19,6 +19,21 @@ fn routing(c: &mut Criterion) {
             black_box(engine.route(&state, &reqs[k]).unwrap())
         })
     });
+    // the same shape for articles: 200 serial holders, each checked against its coverage
+    let (sengine, sstate, _) = rota_benches::engine_with_history(
+        rota_benches::two_hundred_serial_holders(50_000, true),
+        200_000,
+    );
+    let sdir = sengine.directory().clone();
+    let areqs: Vec<_> = (0..50u64)
+        .map(|k| rota_benches::article_request(&sdir, k * 1000, k as usize, k))
+        .collect();
+    c.bench_function("route article 200 serial holders top 5", |b| {
+        b.iter(|| {
+            k = (k + 1) % areqs.len();
+            black_box(sengine.route(&sstate, &areqs[k]).unwrap())
+        })
+    });
     let mut g = c.benchmark_group("events");
     g.throughput(Throughput::Elements(events.len() as u64));
     g.sample_size(10);

@@ -203,11 +203,16 @@ fn ranked(s: &LendingString) -> Vec<&str> {
     s.lenders.iter().map(|l| l.symbol.as_str()).collect()
 }
 
-fn excluded<'a>(s: &'a LendingString, sym: &str) -> Option<(Exclusion, &'a str)> {
+fn excluded(s: &LendingString, sym: &str) -> Option<(Exclusion, String)> {
     s.excluded
         .iter()
         .find(|x| x.symbol.as_str() == sym)
-        .map(|x| (x.reason, x.detail.as_deref().unwrap_or("")))
+        .map(|x| {
+            (
+                x.reason,
+                x.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            )
+        })
 }
 
 #[test]

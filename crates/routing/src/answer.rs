@@ -157,10 +157,64 @@ pub struct Excluded {
     pub symbol: Symbol,
     /// Rule.
     pub reason: Exclusion,
-    /// What the rule found, when it says more than the rule's sentence: "holds v.1-34
-    /// (1960-1993); cited v.52 (2019)".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    /// What the rule found, when it says more than the rule's sentence; its text is
+    /// "holds v.1-34 (1960-1993); cited v.52 (2019)".
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "detail_text"
+    )]
+    pub detail: Option<Detail>,
+}
+
+/// What a coverage rule found. Kept as data, and written out only when the answer is:
+/// a route leaves out dozens of a journal's holders, and writing each one's sentence
+/// in the engine cost a third of the route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// What the holder holds, and what was cited.
+    Coverage {
+        /// Its runs.
+        holds: rota_catalog::coverage::Spans,
+        /// The citation.
+        cited: rota_catalog::coverage::Cited,
+    },
+    /// Its moving wall, what was cited, and when that comes out of the wall.
+    Embargo {
+        /// The wall.
+        wall: rota_catalog::coverage::Embargo,
+        /// The citation.
+        cited: rota_catalog::coverage::Cited,
+        /// The first day the cited issue is available (never, for an `R` wall).
+        until: Option<chrono::NaiveDate>,
+    },
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Detail::Coverage { holds, cited } => {
+                f.write_str("holds ")?;
+                for (i, s) in holds.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{s}")?;
+                }
+                write!(f, "; cited {cited}")
+            }
+            Detail::Embargo { wall, cited, until } => match until {
+                Some(d) => write!(f, "{wall}; cited {cited} is available from {d}"),
+                None => write!(f, "{wall}; cited {cited} is no longer available"),
+            },
+        }
+    }
+}
+
+fn detail_text<S: serde::Serializer>(d: &Option<Detail>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_none(),
+    }
 }
 
 /// What became of a request.

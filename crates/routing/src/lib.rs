@@ -80,7 +80,7 @@ pub mod state;
 pub mod synth;
 
 pub use answer::{
-    Excluded, Exclusion, Factor, LendingString, LocalHolding, RankedLender, RouteStatus,
+    Detail, Excluded, Exclusion, Factor, LendingString, LocalHolding, RankedLender, RouteStatus,
 };
 pub use directory::{
     Directory, DirectoryError, Drift, ElectronicIll, Lender, LenderId, Service, Tier,

@@ -179,7 +179,7 @@ pub fn response_to_wire(s: LendingString, cat: &Catalog) -> pb::RouteResponse {
                 symbol: e.symbol.to_string(),
                 reason: exclusion_name(e.reason),
                 description: e.reason.describe().into(),
-                detail: e.detail.clone().unwrap_or_default(),
+                detail: e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
             })
             .collect(),
         expected_hours_to_fill: s.expected_hours_to_fill,

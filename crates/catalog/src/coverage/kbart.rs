@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::{Cited, MAX_YEAR, MIN_YEAR, Span};
 use crate::ident::{IdStatus, Ident, normalize_issn};
@@ -62,7 +63,7 @@ pub struct Term {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Embargo {
     /// The terms (one or two).
-    pub terms: Vec<Term>,
+    pub terms: SmallVec<[Term; MAX_TERMS]>,
 }
 
 /// Why an `embargo_info` value was refused.
@@ -91,7 +92,7 @@ impl FromStr for Embargo {
         let terms = parts
             .iter()
             .map(|p| parse_term(p).ok_or_else(|| EmbargoError::BadTerm((*p).to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<SmallVec<_>, _>>()?;
         if terms.is_empty() {
             return Err(EmbargoError::BadTerm(s.to_string()));
         }
@@ -248,7 +249,7 @@ impl Embargo {
         if n == 0 || n > MAX_TERMS {
             return None;
         }
-        let mut terms = Vec::with_capacity(n);
+        let mut terms = SmallVec::new();
         for _ in 0..n {
             let v = varint::get(b, p)?;
             let side = if v & 1 == 0 {
@@ -332,7 +333,7 @@ pub struct KbartRow {
 impl KbartRow {
     /// The row's coverage: its span and moving wall.
     pub fn coverage(&self) -> super::Coverage {
-        let mut c = super::Coverage::from_spans(self.span.into_iter().collect());
+        let mut c = super::Coverage::from_spans(self.span);
         c.embargo = self.embargo.clone();
         c
     }
@@ -563,7 +564,7 @@ mod tests {
     fn terms_parse_and_refuse() {
         let e: Embargo = "R10Y;P30D".parse().unwrap();
         assert_eq!(
-            e.terms,
+            e.terms.to_vec(),
             vec![
                 Term {
                     side: Side::Recent,

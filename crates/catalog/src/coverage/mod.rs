@@ -31,6 +31,7 @@ pub mod textual;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 pub use kbart::{Embargo, EmbargoError, Kbart, KbartError, KbartRow, Wall};
 
@@ -124,31 +125,65 @@ impl Span {
     }
 }
 
-impl fmt::Display for Span {
-    /// Z39.71 style: `v.1-34 (1960-1993)`, `v.5-`, `1974-1981`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let open = if self.open { "-" } else { "" };
-        let range = |f: &mut fmt::Formatter<'_>, a: String, b: Option<String>| match b {
-            Some(b) if b != a => write!(f, "{a}-{b}"),
-            Some(_) => write!(f, "{a}"),
-            None => write!(f, "{a}{open}"),
+/// Appends a number's digits. Hand-rolled, as the engine's explanations are: routing
+/// an article writes what each excluded holder holds, and `write!` made that a quarter
+/// of the route (measured: 38.8 against 28.1 µs for 200 holders with the detail left out).
+fn push_num(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits are always UTF-8
+    if let Ok(s) = std::str::from_utf8(&buf[i..]) {
+        out.push_str(s);
+    }
+}
+
+impl Span {
+    /// Appends the Z39.71-style form: `v.1-34 (1960-1993)`, `v.5-`, `1974-1981`.
+    pub fn write_to(&self, out: &mut String) {
+        let range = |out: &mut String, a: u32, b: Option<u32>| {
+            push_num(out, a);
+            match b {
+                Some(b) if b != a => {
+                    out.push('-');
+                    push_num(out, b);
+                }
+                Some(_) => {}
+                None if self.open => out.push('-'),
+                None => {}
+            }
         };
         let mut wrote = false;
         if let Some(v) = self.first_volume {
-            write!(f, "v.")?;
-            range(f, v.to_string(), self.last_volume.map(|l| l.to_string()))?;
+            out.push_str("v.");
+            range(out, v, self.last_volume);
             wrote = true;
         }
         if let Some(y) = self.first_year {
             if wrote {
-                write!(f, " (")?;
+                out.push_str(" (");
             }
-            range(f, y.to_string(), self.last_year.map(|l| l.to_string()))?;
+            range(out, u32::from(y), self.last_year.map(u32::from));
             if wrote {
-                write!(f, ")")?;
+                out.push(')');
             }
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for Span {
+    /// Z39.71 style: `v.1-34 (1960-1993)`, `v.5-`, `1974-1981`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -181,28 +216,48 @@ impl Cited {
     }
 }
 
+impl Cited {
+    /// Appends `v.52 (2019)`, `v.52`, `2019`.
+    pub fn write_to(&self, out: &mut String) {
+        match (self.volume, self.year) {
+            (Some(v), y) => {
+                out.push_str("v.");
+                push_num(out, v);
+                if let Some(y) = y {
+                    out.push_str(" (");
+                    push_num(out, u32::from(y));
+                    out.push(')');
+                }
+            }
+            (None, Some(y)) => push_num(out, u32::from(y)),
+            (None, None) => out.push_str("no volume or year"),
+        }
+    }
+}
+
 impl fmt::Display for Cited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.volume, self.year) {
-            (Some(v), Some(y)) => write!(f, "v.{v} ({y})"),
-            (Some(v), None) => write!(f, "v.{v}"),
-            (None, Some(y)) => write!(f, "{y}"),
-            (None, None) => write!(f, "no volume or year"),
-        }
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
     }
 }
 
 /// A holding's coverage of a serial.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
-    /// Runs held, sorted, adjacent ones merged.
-    pub spans: Vec<Span>,
+    /// Runs held, sorted, adjacent ones merged (inline: nearly every holding has one
+    /// or two, and routing decodes one per candidate holder).
+    pub spans: Spans,
     /// The moving wall of an electronic holding.
     pub embargo: Option<Embargo>,
     /// A statement that could not be read (the first, shortened): coverage is then only
     /// partly known, and a citation the spans do not contain cannot be ruled out.
     pub unread: Option<String>,
 }
+
+/// A holding's runs.
+pub type Spans = SmallVec<[Span; 2]>;
 
 /// Longest unread statement kept (characters).
 const MAX_UNREAD: usize = 60;
@@ -240,9 +295,9 @@ pub enum Unknown {
 
 impl Coverage {
     /// Coverage made of these spans (sorted and merged).
-    pub fn from_spans(spans: Vec<Span>) -> Coverage {
+    pub fn from_spans(spans: impl IntoIterator<Item = Span>) -> Coverage {
         let mut c = Coverage {
-            spans,
+            spans: spans.into_iter().collect(),
             ..Coverage::default()
         };
         c.normalize();
@@ -289,7 +344,7 @@ impl Coverage {
     fn normalize(&mut self) {
         self.spans.retain(|s| !s.is_empty());
         self.spans.sort_by_key(|s| (s.first_year, s.first_volume));
-        let mut out: Vec<Span> = Vec::with_capacity(self.spans.len());
+        let mut out = Spans::with_capacity(self.spans.len());
         for s in self.spans.drain(..) {
             if let Some(last) = out.last_mut()
                 && let Some(m) = merge(last, &s)
@@ -305,65 +360,45 @@ impl Coverage {
     /// Checks a citation against the runs, the moving wall (at `today`) and what could
     /// not be read.
     pub fn check(&self, cited: &Cited, today: chrono::NaiveDate) -> Verdict {
-        if cited.is_empty() {
-            return Verdict::Unknown(Unknown::NothingCited);
+        let mut runs = Runs::default();
+        for s in &self.spans {
+            runs.add(s.contains(cited));
         }
-        if self.spans.is_empty() && self.unread.is_none() && self.embargo.is_none() {
-            return Verdict::Unknown(Unknown::NoStatement);
+        runs.verdict(self.embargo.as_ref(), self.unread.is_some(), cited, today)
+    }
+
+    /// [`Coverage::check`] on the encoded form at `*p`, without building the coverage:
+    /// routing checks every candidate holder of a journal this way and decodes only
+    /// those it leaves out, to say what they hold. `None` on malformed bytes.
+    pub fn check_encoded(
+        b: &[u8],
+        p: &mut usize,
+        cited: &Cited,
+        today: chrono::NaiveDate,
+    ) -> Option<Verdict> {
+        let head = varint::get(b, p)?;
+        let n = usize::try_from(head >> 2).ok()?;
+        if n > b.len() {
+            return None;
         }
-        // what the runs say: held, not held, or cannot tell (a row with only a moving
-        // wall holds everything up to it)
-        let runs = if self.spans.is_empty() {
-            self.embargo.is_some().then_some(true)
+        // the spans are judged as they are read, nothing is built
+        let mut runs = Runs::default();
+        for _ in 0..n {
+            runs.add(decode_span(b, p)?.contains(cited));
+        }
+        let embargo = if head & 1 != 0 {
+            Some(Embargo::decode(b, p)?)
         } else {
-            let mut any_unknown = false;
-            let mut held = false;
-            for s in &self.spans {
-                match s.contains(cited) {
-                    Some(true) => held = true,
-                    Some(false) => {}
-                    None => any_unknown = true,
-                }
-            }
-            if held {
-                Some(true)
-            } else if any_unknown {
-                None
-            } else {
-                Some(false)
-            }
+            None
         };
-        let unknown = || {
-            Verdict::Unknown(if self.unread.is_some() {
-                Unknown::Unread
-            } else {
-                Unknown::Incomparable
-            })
-        };
-        if runs == Some(false) {
-            return if self.unread.is_some() {
-                Verdict::Unknown(Unknown::Unread)
-            } else {
-                Verdict::NotCovered
-            };
-        }
-        if let Some(e) = &self.embargo {
-            match e.allows(cited, today) {
-                Wall::Closed { until } => return Verdict::Embargoed { until },
-                Wall::Unsure => return Verdict::Unknown(Unknown::WallYear),
-                Wall::NoDate => return Verdict::Unknown(Unknown::Incomparable),
-                Wall::Open => {}
-            }
-        }
-        match runs {
-            Some(true) => Verdict::Covered,
-            _ => unknown(),
-        }
+        Some(runs.verdict(embargo.as_ref(), head & 2 != 0, cited, today))
     }
 
     /// Appends the compact form: a span count, then per span a flag byte and the values
-    /// it flags (years as offsets from [`MIN_YEAR`]), then the embargo and the unread
-    /// statement when present. A print run of one span costs 4–6 bytes.
+    /// it flags (the first volume as a varint, the first year as two bytes, each last
+    /// one as a zigzag varint from its first: a run is rarely 64 volumes or years long,
+    /// so nearly every value is one byte and decodes on the fast path), then the embargo
+    /// and the unread statement when present. A print run of one span costs 6 bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let extra = u64::from(self.embargo.is_some()) | (u64::from(self.unread.is_some()) << 1);
         varint::put(out, (self.spans.len() as u64) << 2 | extra);
@@ -374,11 +409,19 @@ impl Coverage {
                 | u8::from(s.last_year.is_some()) << 3
                 | u8::from(s.open) << 4;
             out.push(flags);
-            for v in [s.first_volume, s.last_volume].into_iter().flatten() {
+            if let Some(v) = s.first_volume {
                 varint::put(out, u64::from(v));
             }
-            for y in [s.first_year, s.last_year].into_iter().flatten() {
-                varint::put(out, u64::from(y.saturating_sub(MIN_YEAR)));
+            if let Some(v) = s.last_volume {
+                let from = i64::from(s.first_volume.unwrap_or(0));
+                varint::put(out, zigzag(i64::from(v) - from));
+            }
+            if let Some(y) = s.first_year {
+                out.extend_from_slice(&y.to_le_bytes());
+            }
+            if let Some(y) = s.last_year {
+                let from = i64::from(s.first_year.unwrap_or(0));
+                varint::put(out, zigzag(i64::from(y) - from));
             }
         }
         if let Some(e) = &self.embargo {
@@ -397,32 +440,9 @@ impl Coverage {
         if n > b.len() {
             return None;
         }
-        let mut spans = Vec::with_capacity(n);
+        let mut spans = Spans::with_capacity(n);
         for _ in 0..n {
-            let flags = *b.get(*p)?;
-            *p += 1;
-            let mut num = |bit: u8| -> Option<Option<u64>> {
-                if flags & (1 << bit) == 0 {
-                    return Some(None);
-                }
-                varint::get(b, p).map(Some)
-            };
-            let vol = |v: Option<u64>| v.map(u32::try_from).transpose().ok();
-            let year = |v: Option<u64>| {
-                v.map(|v| u16::try_from(v).ok()?.checked_add(MIN_YEAR))
-                    .map_or(Some(None), |y| y.map(Some))
-            };
-            let first_volume = vol(num(0)?)?;
-            let last_volume = vol(num(1)?)?;
-            let first_year = year(num(2)?)?;
-            let last_year = year(num(3)?)?;
-            spans.push(Span {
-                first_volume,
-                last_volume,
-                first_year,
-                last_year,
-                open: flags & (1 << 4) != 0,
-            });
+            spans.push(decode_span(b, p)?);
         }
         let embargo = if head & 1 != 0 {
             Some(Embargo::decode(b, p)?)
@@ -445,26 +465,158 @@ impl Coverage {
     }
 }
 
-impl fmt::Display for Coverage {
-    /// `v.1-34 (1960-1993), v.40- (1999-)`, the moving wall, and what could not be read.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Coverage {
+    /// Appends `v.1-34 (1960-1993), v.40- (1999-)`, the moving wall, and what could not
+    /// be read.
+    pub fn write_to(&self, out: &mut String) {
+        use std::fmt::Write as _;
         let mut sep = "";
         for s in &self.spans {
-            write!(f, "{sep}{s}")?;
+            out.push_str(sep);
+            s.write_to(out);
             sep = ", ";
         }
         if !self.spans.is_empty() {
             sep = "; ";
         }
+        // rare enough for the formatting machinery
         if let Some(e) = &self.embargo {
-            write!(f, "{sep}{e}")?;
+            let _ = write!(out, "{sep}{e}");
             sep = "; ";
         }
         if let Some(u) = &self.unread {
-            write!(f, "{sep}unreadable statement {u:?}")?;
+            let _ = write!(out, "{sep}unreadable statement {u:?}");
         }
-        Ok(())
     }
+}
+
+impl fmt::Display for Coverage {
+    /// `v.1-34 (1960-1993), v.40- (1999-)`, the moving wall, and what could not be read.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// One span as [`Coverage::encode`] wrote it.
+#[inline]
+fn decode_span(b: &[u8], p: &mut usize) -> Option<Span> {
+    let flags = *b.get(*p)?;
+    *p += 1;
+    let has = |bit: u8| flags & (1 << bit) != 0;
+    let first_volume = if has(0) {
+        Some(u32::try_from(varint::get(b, p)?).ok()?)
+    } else {
+        None
+    };
+    let last_volume = if has(1) {
+        let v = i64::from(first_volume.unwrap_or(0)) + unzigzag(varint::get(b, p)?);
+        Some(u32::try_from(v).ok()?)
+    } else {
+        None
+    };
+    let first_year = if has(2) {
+        let y = u16::from_le_bytes(b.get(*p..*p + 2)?.try_into().ok()?);
+        *p += 2;
+        Some(y).filter(|y| (MIN_YEAR..=MAX_YEAR).contains(y))
+    } else {
+        None
+    };
+    if has(2) && first_year.is_none() {
+        return None;
+    }
+    let last_year = if has(3) {
+        let y = i64::from(first_year.unwrap_or(0)) + unzigzag(varint::get(b, p)?);
+        Some(
+            u16::try_from(y)
+                .ok()
+                .filter(|y| (MIN_YEAR..=MAX_YEAR).contains(y))?,
+        )
+    } else {
+        None
+    };
+    Some(Span {
+        first_volume,
+        last_volume,
+        first_year,
+        last_year,
+        open: flags & (1 << 4) != 0,
+    })
+}
+
+/// What a holding's runs say about a citation, gathered span by span.
+#[derive(Default)]
+struct Runs {
+    spans: usize,
+    held: bool,
+    unknown: bool,
+}
+
+impl Runs {
+    fn add(&mut self, contains: Option<bool>) {
+        self.spans += 1;
+        match contains {
+            Some(true) => self.held = true,
+            Some(false) => {}
+            None => self.unknown = true,
+        }
+    }
+
+    /// With the moving wall and whether a statement could not be read, the verdict.
+    fn verdict(
+        &self,
+        embargo: Option<&Embargo>,
+        unread: bool,
+        cited: &Cited,
+        today: chrono::NaiveDate,
+    ) -> Verdict {
+        if cited.is_empty() {
+            return Verdict::Unknown(Unknown::NothingCited);
+        }
+        if self.spans == 0 && !unread && embargo.is_none() {
+            return Verdict::Unknown(Unknown::NoStatement);
+        }
+        // held, not held, or cannot tell (a row with only a moving wall holds everything
+        // up to it)
+        let runs = if self.spans == 0 {
+            embargo.is_some().then_some(true)
+        } else if self.held {
+            Some(true)
+        } else if self.unknown {
+            None
+        } else {
+            Some(false)
+        };
+        if runs == Some(false) {
+            return if unread {
+                Verdict::Unknown(Unknown::Unread)
+            } else {
+                Verdict::NotCovered
+            };
+        }
+        if let Some(e) = embargo {
+            match e.allows(cited, today) {
+                Wall::Closed { until } => return Verdict::Embargoed { until },
+                Wall::Unsure => return Verdict::Unknown(Unknown::WallYear),
+                Wall::NoDate => return Verdict::Unknown(Unknown::Incomparable),
+                Wall::Open => {}
+            }
+        }
+        match runs {
+            Some(true) => Verdict::Covered,
+            _ if unread => Verdict::Unknown(Unknown::Unread),
+            _ => Verdict::Unknown(Unknown::Incomparable),
+        }
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Two spans as one when they overlap or touch in every dimension both know, and
@@ -580,7 +732,7 @@ mod tests {
             Span::years(2010, None),
         ]);
         assert_eq!(
-            c.spans,
+            c.spans.to_vec(),
             vec![Span::years(2007, Some(2008)), Span::years(2010, None)]
         );
         assert_eq!(c.to_string(), "2007-2008, 2010-");
@@ -612,6 +764,19 @@ mod tests {
         let mut p = 0;
         assert_eq!(Coverage::decode(&b, &mut p), Some(c));
         assert_eq!(p, b.len());
+        let mut q = 0;
+        let cited = Cited {
+            volume: Some(20),
+            year: Some(1979),
+            date: None,
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let decoded = Coverage::decode(&b, &mut 0).unwrap();
+        assert_eq!(
+            Coverage::check_encoded(&b, &mut q, &cited, today),
+            Some(decoded.check(&cited, today)),
+            "the check in place agrees with the decoded coverage's"
+        );
         let one = Coverage::from_spans(vec![
             Span::volumes(1, Some(34)).with_years(1960, Some(1993)),
         ]);

@@ -4,15 +4,16 @@
 //! ```text
 //! count    u32 LE                      clusters with coverage
 //! index    count × (cluster u32 LE, offset u32 LE), clusters ascending
-//! runs     per cluster: varint(holdings), then per holding varint(library gap) and the
-//!          holding's Coverage::encode bytes, libraries ascending
+//! runs     per cluster: varint(holdings), then per holding varint(library gap),
+//!          varint(length) and the holding's Coverage::encode bytes, libraries ascending
 //! ```
 //!
 //! Serial holdings are a minority of a catalogue's, so coverage is a side table rather
 //! than a field of every holding: a book costs nothing, a serial cluster 8 bytes of
-//! index, and each serial holding a byte of library gap and its spans (5–6 bytes for
-//! the usual one-run print holding). Routing reads a cluster's run once per request and
-//! checks every candidate against it.
+//! index, and each serial holding a byte of library gap, a byte of length and its spans
+//! (6 bytes for the usual one-run print holding). Routing indexes a cluster's run once
+//! per request, stepping from holding to holding by the lengths (parsing each coverage
+//! to step over it was 5 % of an article's route), and reads only the holdings it checks.
 
 use super::Coverage;
 use crate::id::{ClusterId, LibraryId};
@@ -47,7 +48,10 @@ impl Writer {
             };
             prev = Some(id);
             varint::put(&mut self.runs, u64::from(gap));
-            c.encode(&mut self.runs);
+            let mut one = Vec::new();
+            c.encode(&mut one);
+            varint::put(&mut self.runs, one.len() as u64);
+            self.runs.extend_from_slice(&one);
         }
         self.holdings += entries.len() as u64;
     }
@@ -111,6 +115,60 @@ impl<'a> Table<'a> {
 
     /// The coverage of each holding of `cluster` that states one, by library ascending.
     pub fn of(&self, cluster: ClusterId) -> Vec<(LibraryId, Coverage)> {
+        match self.find(cluster) {
+            // every run decoded when the snapshot was loaded (`validate`)
+            Some(i) => decode_run(self.runs(), self.entry(i).1).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Where each holding's coverage of `cluster` starts, by library ascending, without
+    /// decoding any: [`Table::at`] decodes one.
+    pub fn offsets(&self, cluster: ClusterId, out: &mut Vec<(LibraryId, u32)>) {
+        out.clear();
+        let Some(i) = self.find(cluster) else {
+            return;
+        };
+        let runs = self.runs();
+        let mut p = self.entry(i).1;
+        let Some(n) = varint::get(runs, &mut p) else {
+            return;
+        };
+        let mut prev: Option<u32> = None;
+        for _ in 0..n {
+            let Some(gap) = varint::get(runs, &mut p).and_then(|g| u32::try_from(g).ok()) else {
+                return;
+            };
+            let id = match prev {
+                None => gap,
+                Some(q) => q.saturating_add(gap).saturating_add(1),
+            };
+            prev = Some(id);
+            let Some(len) = varint::get(runs, &mut p).and_then(|l| usize::try_from(l).ok()) else {
+                return;
+            };
+            out.push((LibraryId::new(id), p as u32));
+            p = p.saturating_add(len);
+        }
+    }
+
+    /// [`Coverage::check`] of the coverage at an offset [`Table::offsets`] gave, read
+    /// in place.
+    pub fn check_at(
+        &self,
+        offset: u32,
+        cited: &super::Cited,
+        today: chrono::NaiveDate,
+    ) -> Option<super::Verdict> {
+        Coverage::check_encoded(self.runs(), &mut (offset as usize), cited, today)
+    }
+
+    /// The coverage at an offset [`Table::offsets`] gave.
+    pub fn at(&self, offset: u32) -> Option<Coverage> {
+        Coverage::decode(self.runs(), &mut (offset as usize))
+    }
+
+    fn find(&self, cluster: ClusterId) -> Option<usize> {
         let c = cluster.get();
         let (mut lo, mut hi) = (0, self.count);
         while lo < hi {
@@ -121,10 +179,7 @@ impl<'a> Table<'a> {
                 hi = mid;
             }
         }
-        if lo == self.count || self.entry(lo).0 != c {
-            return Vec::new();
-        }
-        decode_run(self.runs(), self.entry(lo).1).unwrap_or_default()
+        (lo < self.count && self.entry(lo).0 == c).then_some(lo)
     }
 
     /// Checks every run: clusters ascending below `clusters`, libraries ascending below
@@ -163,7 +218,14 @@ fn decode_run(runs: &[u8], off: usize) -> Option<Vec<(LibraryId, Coverage)>> {
             Some(q) => q.checked_add(gap)?.checked_add(1)?,
         };
         prev = Some(id);
-        out.push((LibraryId::new(id), Coverage::decode(runs, &mut p)?));
+        let len = usize::try_from(varint::get(runs, &mut p)?).ok()?;
+        let end = p.checked_add(len)?;
+        let c = Coverage::decode(runs.get(..end)?, &mut p)?;
+        // the length must be the coverage's own: routing steps by it
+        if p != end {
+            return None;
+        }
+        out.push((LibraryId::new(id), c));
     }
     Some(out)
 }
@@ -202,6 +264,16 @@ mod tests {
         );
         assert_eq!(t.of(ClusterId::new(9)), vec![(LibraryId::new(2), b)]);
         assert!(t.of(ClusterId::new(4)).is_empty());
+        let mut offs = Vec::new();
+        t.offsets(ClusterId::new(3), &mut offs);
+        let libs: Vec<u32> = offs.iter().map(|(l, _)| l.get()).collect();
+        assert_eq!(libs, vec![0, 7]);
+        assert_eq!(
+            t.at(offs[1].1).as_ref(),
+            Some(&t.of(ClusterId::new(3))[1].1)
+        );
+        t.offsets(ClusterId::new(4), &mut offs);
+        assert!(offs.is_empty());
         assert!(t.of(ClusterId::new(100)).is_empty());
         assert_eq!(Table::new(&[]).unwrap().validate(0, 0), Some(0));
         // a truncated section is refused, never read past its end

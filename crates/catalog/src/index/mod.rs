@@ -427,6 +427,32 @@ impl Catalog {
         }
     }
 
+    /// Where each holding's coverage of `cluster` is, by library, without decoding it
+    /// ([`Catalog::coverage_at`] does): routing checks only the holders that pass its
+    /// other rules.
+    pub fn coverage_offsets(&self, cluster: ClusterId, out: &mut Vec<(LibraryId, u32)>) {
+        match crate::coverage::table::Table::new(self.coverage_bytes()) {
+            Some(t) => t.offsets(cluster, out),
+            None => out.clear(),
+        }
+    }
+
+    /// Checks a citation against the coverage at an offset [`Catalog::coverage_offsets`]
+    /// gave, without building it.
+    pub fn coverage_check_at(
+        &self,
+        offset: u32,
+        cited: &crate::coverage::Cited,
+        today: chrono::NaiveDate,
+    ) -> Option<crate::coverage::Verdict> {
+        crate::coverage::table::Table::new(self.coverage_bytes())?.check_at(offset, cited, today)
+    }
+
+    /// The coverage at an offset [`Catalog::coverage_offsets`] gave.
+    pub fn coverage_at(&self, offset: u32) -> Option<crate::coverage::Coverage> {
+        crate::coverage::table::Table::new(self.coverage_bytes())?.at(offset)
+    }
+
     fn coverage_bytes(&self) -> &[u8] {
         self.coverage.as_ref().map_or(&[], |s| s.as_ref())
     }
@@ -473,6 +499,7 @@ impl Catalog {
                 self.hold_groups.as_ref().len() + self.hold_wide.as_ref().len(),
             ),
             ("holdings (varint runs)", self.hold_runs.as_ref().len()),
+            ("serial coverage", self.coverage_bytes().len()),
             (
                 "years",
                 self.years.as_ref().len() + self.years_wide.as_ref().len(),
