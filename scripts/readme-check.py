@@ -54,11 +54,12 @@ def commands(readme):
 
 
 def untracked():
+    # -z: paths as they are (without it git quotes those with spaces or quotes)
     r = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+        ["git", "status", "--porcelain", "-z", "--ignored", "--untracked-files=all"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
-    return {l[3:] for l in r.stdout.splitlines() if l[:2] in ("??", "!!")}
+    return {e[3:] for e in r.stdout.split("\0") if e[:2] in ("??", "!!")}
 
 
 class Server:
@@ -185,7 +186,7 @@ def main():
                 os.remove(p)
             # and the directories the commands made, once empty
             d = os.path.dirname(f)
-            while d and not os.listdir(os.path.join(ROOT, d)):
+            while d and os.path.isdir(os.path.join(ROOT, d)) and not os.listdir(os.path.join(ROOT, d)):
                 os.rmdir(os.path.join(ROOT, d))
                 d = os.path.dirname(d)
         subprocess.run(["rm", "-rf", scratch])

@@ -302,3 +302,80 @@ fn articles_route_to_the_holders_of_their_volume_and_year() {
     );
     assert!(ranked(&s).contains(&"DESMARAIS"));
 }
+
+#[test]
+#[cfg_attr(
+    rota_no_shared_data,
+    ignore = "needs ../shared/data beside the checkout (or ROTA_SHARED_DATA)"
+)]
+fn copies_and_loans_are_learned_and_ranked_apart() {
+    use rota_routing::Service;
+    use rota_routing::state::{Event, EventKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let (_cat, engine) = globe_consortium(tmp.path());
+    let dir = engine.directory().clone();
+    let mut state = engine.new_state();
+    // CA-OPEN scans articles within hours but ships loans slowly; DESMARAIS the reverse
+    let mut k = 0;
+    let mut history = |lender: &str, service: Service, hours: i64| {
+        for _ in 0..12 {
+            k += 1;
+            let sent = Event {
+                at: NOW - 40 * 86_400 + k * 3_600,
+                request_id: format!("h{k}"),
+                borrower: "CA-NOSTMT".into(),
+                lender: lender.into(),
+                cluster: None,
+                service,
+                kind: EventKind::Sent,
+            };
+            let done = Event {
+                at: sent.at + hours * 3_600,
+                kind: match service {
+                    Service::Copy => EventKind::CopyCompleted,
+                    Service::Loan => EventKind::Loaned,
+                },
+                ..sent.clone()
+            };
+            state.apply(&dir, &sent).unwrap();
+            state.apply(&dir, &done).unwrap();
+        }
+    };
+    history("CA-OPEN", Service::Copy, 4);
+    history("CA-OPEN", Service::Loan, 200);
+    history("DESMARAIS", Service::Copy, 120);
+    history("DESMARAIS", Service::Loan, 24);
+    state.refresh_stale(NOW);
+    let route = |service: Option<ServiceType>| {
+        let mut req = Request::new(
+            "CA-BORROW",
+            Citation {
+                issn: Some("1481-5869".into()),
+                volume: Some("10".into()),
+                date: Some("2007".into()),
+                ..Citation::default()
+            },
+            NOW,
+        );
+        req.service = service;
+        engine.route(&state, &req).unwrap()
+    };
+    let pos = |s: &LendingString, sym: &str| s.lenders.iter().position(|l| l.symbol == sym);
+    // the article (a copy): the fast scanner first
+    let copy = route(None);
+    assert!(
+        pos(&copy, "CA-OPEN") < pos(&copy, "DESMARAIS"),
+        "{:?}",
+        ranked(&copy)
+    );
+    let d = |s: &LendingString, sym: &str| s.lenders[pos(s, sym).unwrap()].deliver_hours;
+    assert!(d(&copy, "CA-OPEN") < 12.0, "{}", d(&copy, "CA-OPEN"));
+    // the same volume as a loan: the fast shipper first
+    let loan = route(Some(ServiceType::Loan));
+    assert!(
+        pos(&loan, "DESMARAIS") < pos(&loan, "CA-OPEN"),
+        "{:?}",
+        ranked(&loan)
+    );
+    assert!(d(&loan, "CA-OPEN") > 100.0, "{}", d(&loan, "CA-OPEN"));
+}

@@ -19,6 +19,10 @@
 //! 5. [`snapshot`] wraps that in a versioned, checksummed file that is memory-mapped on
 //!    load; a corrupt, truncated or wrong-version file is refused with a clear error.
 //!
+//! Serials carry [`coverage`]: the volumes and years each holder has, read from MFHD
+//! (853/863 pairs and 866 Z39.71 statements), holdings-CSV columns and KBART files with
+//! their moving walls, stored per holding in a side table of the snapshot.
+//!
 //! [`ingest`] drives the pipeline from a TOML manifest; [`generate`] makes synthetic
 //! consortia; [`lookup`] answers citations. Holdings deltas apply to a loaded
 //! [`Catalog`] without a rebuild ([`Catalog::with_delta`]) and fold back into a new

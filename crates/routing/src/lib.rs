@@ -13,8 +13,12 @@
 //!    window (OnLoan, NotOnShelf: 14 days), lenders that said "not held" for this cluster
 //!    on any earlier request, not lending, suspended or closed (in their own time zone),
 //!    not offering the service/format to the borrower's groups, charging above the
-//!    maximum cost, not shipping abroad, over daily capacity. Every removed holder is
-//!    reported with its rule. The live state keeps "not held" facts and retry windows in
+//!    maximum cost, not shipping abroad, over daily capacity; then, for an article in a
+//!    serial, its coverage: a holder whose print run or e-holding does not contain the
+//!    cited volume/year, or whose moving wall has not passed, is left out with what it
+//!    holds, and one whose coverage cannot be checked ranks after every covering one
+//!    (`coverage` module; the coverage itself is [`rota_catalog::coverage`]). Every
+//!    removed holder is reported with its rule. The live state keeps "not held" facts and retry windows in
 //!    roaring bitmaps (per lender, and the clusters having any), so a request consults
 //!    them only for clusters where some lender has answered that way; the directory's
 //!    static facts (offers per service and format, calendar, country) are packed per

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use rota_catalog::coverage::Verdict;
 use rota_catalog::{Catalog, Holding, LookupOptions, MatchStatus};
 
 use crate::citation_args::CitationArgs;
@@ -38,10 +39,24 @@ pub fn lending_label(h: &Holding) -> &'static str {
     }
 }
 
+/// A coverage verdict's name in the output.
+fn verdict_name(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Covered => "covered",
+        Verdict::NotCovered => "not_covered",
+        Verdict::Embargoed { .. } => "embargoed",
+        Verdict::Unknown(_) => "unknown",
+    }
+}
+
 pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
     let cat = Catalog::open(&a.snapshot)?;
+    let citation = a.citation.citation();
+    citation.validate()?;
+    let cited = citation.cited();
+    let today = chrono::Utc::now().date_naive();
     let r = cat.resolve(
-        &a.citation.citation(),
+        &citation,
         LookupOptions {
             limit: a.limit,
             min_confidence: a.min_confidence,
@@ -53,10 +68,15 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|m| {
             let info = cat.info(m.cluster);
+            let coverage = cat.coverage(m.cluster);
             let holders: Vec<serde_json::Value> = cat
                 .holders(m.cluster)
                 .iter()
                 .map(|h| {
+                    let cov = coverage
+                        .binary_search_by_key(&h.library, |(l, _)| *l)
+                        .ok()
+                        .map(|i| &coverage[i].1);
                     serde_json::json!({
                         "symbol": cat.library(h.library).symbol,
                         "copies": h.copies,
@@ -64,6 +84,10 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
                         "loan": h.lending.loan,
                         "copy": h.lending.copy,
                         "format": h.format.name(),
+                        "coverage": cov.map(ToString::to_string),
+                        "covers_citation": cov
+                            .filter(|_| !cited.is_empty())
+                            .map(|c| verdict_name(&c.check(&cited, today))),
                     })
                 })
                 .collect();
@@ -130,6 +154,22 @@ pub fn lookup(a: LookupArgs) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             println!("    {} holders: {}", hs.len(), hs.join(" "));
+            if let Some(hs) = row["holders"].as_array() {
+                for h in hs.iter().filter(|h| h["coverage"].is_string()) {
+                    let verdict = match h["covers_citation"].as_str() {
+                        Some("covered") => format!(": covers {cited}"),
+                        Some("not_covered") => format!(": does not cover {cited}"),
+                        Some("embargoed") => format!(": {cited} is behind its moving wall"),
+                        Some(_) => format!(": cannot tell whether it covers {cited}"),
+                        None => String::new(),
+                    };
+                    println!(
+                        "    {} holds {}{verdict}",
+                        h["symbol"].as_str().unwrap_or(""),
+                        h["coverage"].as_str().unwrap_or("")
+                    );
+                }
+            }
         }
     }
     Ok(if r.status == MatchStatus::Matched {
