@@ -189,7 +189,7 @@ fn article(
             title: Some("Globe".into()),
             article_title: Some("Les revues littéraires au Québec".into()),
             volume: volume.map(String::from),
-            date: Some(date.into()),
+            date: (!date.is_empty()).then(|| date.into()),
             ..Citation::default()
         },
         NOW,
@@ -288,6 +288,29 @@ fn articles_route_to_the_holders_of_their_volume_and_year() {
     // an old article: the wall has passed
     let s = article(&engine, None, "2019-05", None);
     assert!(ranked(&s).contains(&"CA-EWALL"), "{:?}", s.excluded);
+
+    // no date: v.10 is DESMARAIS's for sure; the e-holder's wall cannot be checked and
+    // CA-OPEN states years only, so both come after it, saying why
+    let s = article(&engine, Some("10"), "", None);
+    assert_eq!(ranked(&s).first(), Some(&"DESMARAIS"), "{:?}", ranked(&s));
+    let ewall = s.lenders.iter().find(|l| l.symbol == "CA-EWALL").unwrap();
+    assert!(
+        ewall
+            .reason
+            .contains("the citation gives no date to check it by"),
+        "{}",
+        ewall.reason
+    );
+    let open = s.lenders.iter().find(|l| l.symbol == "CA-OPEN").unwrap();
+    assert!(
+        open.reason.contains("share no volume or year to compare"),
+        "{}",
+        open.reason
+    );
+    assert_eq!(
+        excluded(&s, "CA-OLD").map(|e| e.0),
+        Some(Exclusion::Coverage)
+    );
 
     // a loan never goes to an electronic holder
     let s = article(&engine, Some("10"), "2007", Some(ServiceType::Loan));

@@ -151,6 +151,10 @@ impl<'a> Check<'a> {
                         holds(),
                         self.cited
                     ),
+                    Unknown::WallNoDate => {
+                        "it has a moving wall and the citation gives no date to check it by"
+                            .to_string()
+                    }
                     Unknown::WallYear => format!(
                         "its moving wall falls within {}; give the full date to check",
                         self.cited.year.map(|y| y.to_string()).unwrap_or_default()

@@ -291,6 +291,8 @@ pub enum Unknown {
     Incomparable,
     /// The citation's year falls in the year the moving wall passes through.
     WallYear,
+    /// The holding has a moving wall and the citation gives no year to check it by.
+    WallNoDate,
 }
 
 impl Coverage {
@@ -599,7 +601,7 @@ impl Runs {
             match e.allows(cited, today) {
                 Wall::Closed { until } => return Verdict::Embargoed { until },
                 Wall::Unsure => return Verdict::Unknown(Unknown::WallYear),
-                Wall::NoDate => return Verdict::Unknown(Unknown::Incomparable),
+                Wall::NoDate => return Verdict::Unknown(Unknown::WallNoDate),
                 Wall::Open => {}
             }
         }
