@@ -104,6 +104,109 @@ pub(crate) async fn channel(addr: &str) -> Channel {
     }
 }
 
+/// Two hundred clients that connect, send the start of a handshake and hang up at once:
+/// whatever the server answers meets a closed socket.
+pub(crate) fn hang_ups(addr: &str, hello: &[u8]) {
+    use std::io::Write;
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            let _ = s.write_all(hello);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+    // time for the server to answer them all
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+#[test]
+fn clients_that_hang_up_do_not_stop_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = start(&tmp.path().join("data"), &[]);
+    let addr = s.addr.clone();
+    rt().block_on(async {
+        let ch = channel(&addr).await;
+        // an HTTP/2 preface and a frame, then gone: the server's SETTINGS and GOAWAY
+        // meet a closed socket
+        hang_ups(
+            &addr,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        );
+        assert!(
+            s.child.try_wait().unwrap().is_none(),
+            "the server died: {:?}",
+            s.child.try_wait()
+        );
+        let mut routing = pb::routing_client::RoutingClient::new(ch);
+        let r = routing
+            .route(req("hang", "L00001", 7))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!r.lenders.is_empty());
+    });
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_server() {
+    // a supervisor that reads the first line and closes the pipe: the example calls
+    // printed once the catalogue is loaded meet a closed stdout
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(rota_bin())
+        .args([
+            "serve",
+            "--metrics-listen",
+            "off",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--demo-records",
+            "20000",
+            "--demo-libraries",
+            "60",
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .env("ROTA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = {
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        lines.next().unwrap().unwrap()
+    };
+    let addr = first
+        .strip_prefix("rota listening on ")
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_string();
+    rt().block_on(async {
+        let ch = channel(&addr).await;
+        let mut routing = pb::routing_client::RoutingClient::new(ch);
+        let r = routing
+            .route(req("closed", "L00001", 7))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!r.lenders.is_empty());
+    });
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server died: {:?}",
+        child.try_wait()
+    );
+    // it stops cleanly, and said in its log why the examples were not printed
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("stdout is closed"), "{log}");
+}
+
 fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     r.metadata_mut()
@@ -892,6 +995,23 @@ fn tls_with_tokens_on_every_interface() {
                 .code(),
             Code::Unauthenticated
         );
+        // clients that hang up mid-handshake do not take the server down (the server's
+        // reply to a closed socket once raised SIGPIPE, which killed it)
+        hang_ups(
+            &format!("127.0.0.1:{port}"),
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server died: {:?}",
+            child.try_wait()
+        );
+        let r = routing
+            .route(authed(req("tls", "L00001", 8), "tls-secret"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!r.lenders.is_empty());
         // plaintext to a TLS port does not get through
         let plain = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
             .unwrap()

@@ -94,10 +94,16 @@ fn once_each(e: &anyhow::Error) -> String {
 }
 
 fn main() -> std::process::ExitCode {
-    // die quietly on a closed pipe (`rota catalog lookup ... | head`) as Unix tools do,
-    // instead of Rust's default of a panic on the next print
-    sigpipe::reset();
     let cli = Cli::parse();
+    // The commands that print for people die quietly on a closed pipe (`rota catalog
+    // lookup ... | head`) as Unix tools do, instead of Rust's default of a panic on the
+    // next print. The server keeps Rust's default, SIGPIPE ignored: its writes to a
+    // client's socket meet closed connections all day, and with SIGPIPE's default action
+    // the first one killed it. `reroute` talks to a server for minutes and writes its
+    // results to a file, so it keeps the default too.
+    if !matches!(cli.command, Command::Serve(_) | Command::Reroute(_)) {
+        sigpipe::reset();
+    }
     let result = match cli.command {
         Command::Catalog(c) => catalog_cmd::run(c),
         Command::Directory(c) => route_cmd::directory_cmd(c),

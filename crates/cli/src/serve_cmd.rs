@@ -15,6 +15,29 @@ use rota_routing::Directory;
 use rota_server::{Config, StartError, convert};
 use serde::{Deserialize, Serialize};
 
+/// Prints a line for the operator on stdout. A daemon's stdout may be closed (a
+/// supervisor that does not read it, `| head`): the line is then lost and said once in
+/// the log, never a panic or a stop.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_line(format_args!($($arg)*))
+    };
+}
+
+fn say_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        tracing::warn!(error = %e, "stdout is closed: the startup lines and example calls are not printed");
+    }
+}
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// Config file (TOML); `ROTA_*` environment variables and these flags override it.
@@ -125,17 +148,17 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             config,
             load,
             move |b| {
-                println!("rota listening on {} (data in {})", b.addr, listen_note.data_dir.display());
+                say!("rota listening on {} (data in {})", b.addr, listen_note.data_dir.display());
                 if let Some(m) = b.ops {
-                    println!("metrics and probes on http://{m} (/metrics, /healthz, /readyz)");
+                    say!("metrics and probes on http://{m} (/metrics, /healthz, /readyz)");
                 }
                 if demo {
-                    println!(
+                    say!(
                         "loading the demo consortium ({} libraries, {} records); health turns SERVING when ready",
                         listen_note.demo_libraries, listen_note.demo_records
                     );
                 } else {
-                    println!(
+                    say!(
                         "loading {}; health turns SERVING when ready",
                         listen_note.snapshot.as_deref().unwrap_or(Path::new("?")).display()
                     );
@@ -171,18 +194,18 @@ fn print_examples(cat: &Catalog, dir: &Directory, addr: SocketAddr, ops: Option<
         })?;
         Some((borrower.symbol.clone(), isbn))
     });
-    println!("try:");
+    say!("try:");
     match pick {
         Some((borrower, isbn)) => {
-            println!(
+            say!(
                 "  grpcurl -plaintext -d '{{\"borrower\":\"{borrower}\",\"citation\":{{\"isbn\":\"{isbn}\"}}}}' {addr} rota.v1.Routing/Route"
             );
-            println!("  rota route --server http://{addr} --borrower {borrower} --isbn {isbn}");
+            say!("  rota route --server http://{addr} --borrower {borrower} --isbn {isbn}");
         }
-        None => println!("  grpcurl -plaintext {addr} list"),
+        None => say!("  grpcurl -plaintext {addr} list"),
     }
     if let Some(m) = ops {
-        println!("  curl http://{m}/metrics");
+        say!("  curl http://{m}/metrics");
     }
 }
 
