@@ -1,0 +1,58 @@
+//! Requests: when they arrive, from whom, for what.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rota_routing::LenderId;
+use serde::Serialize;
+
+use crate::{DAY, H, T0, World};
+
+/// One simulated request.
+#[derive(Clone, Debug, Serialize)]
+pub struct SimRequest {
+    /// Id.
+    pub id: u32,
+    /// Arrival (unix seconds).
+    pub at: i64,
+    /// Borrower.
+    pub borrower: LenderId,
+    /// Synthetic record (ISBN index).
+    pub record: u64,
+}
+
+/// Arrivals: Poisson per day with a weekday shape (weekends 25 %) and a season (±20 %).
+pub fn arrivals(w: &World) -> Vec<SimRequest> {
+    let s = &w.scenario;
+    let mut rng = ChaCha8Rng::seed_from_u64(s.seed ^ 0xA55);
+    let borrow = rand::distributions::WeightedIndex::new(&w.borrow_w).ok();
+    let mut out = Vec::new();
+    let n = w.directory.len() as u32;
+    for day in 0..s.days {
+        let weekday = day % 7; // T0 is a Monday
+        let shape = if weekday >= 5 { 0.25 } else { 1.0 };
+        let season = 1.0 + 0.2 * (2.0 * std::f64::consts::PI * f64::from(day) / 365.0).sin();
+        let mean = s.requests_per_day * shape * season;
+        // Poisson by summing exponential gaps
+        let mut t = 0.0;
+        loop {
+            t += -rng.r#gen::<f64>().max(1e-12).ln() / mean;
+            if t >= 1.0 {
+                break;
+            }
+            let borrower = match &borrow {
+                Some(b) => rand::distributions::Distribution::sample(b, &mut rng) as u32,
+                None => rng.gen_range(0..n),
+            };
+            // Zipf-ish popularity: low record numbers are asked for more often
+            let r: f64 = rng.r#gen();
+            let record = ((r.powf(2.5)) * s.records as f64) as u64;
+            out.push(SimRequest {
+                id: out.len() as u32,
+                at: T0 + i64::from(day) * DAY + (8.0 * H as f64 + t * 10.0 * H as f64) as i64,
+                borrower: LenderId::new(borrower),
+                record: record.min(s.records as u64 - 1),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,316 @@
+//! The simulated consortium: libraries calibrated on the IMLS survey, their catalogue,
+//! the directory routers see, and the hidden truth of how each lender behaves.
+
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rota_catalog::{Catalog, Library, generate};
+use rota_routing::directory::{Capacity, Charge, Lender, Offer, Service as Svc};
+use rota_routing::{Directory, Tier};
+use serde::Serialize;
+
+use crate::{Scenario, SimError};
+
+/// Libraries, size / borrow / lend weights, coordinates, and a provenance line.
+type Calibrated = (
+    Vec<Library>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<(f64, f64)>,
+    String,
+);
+
+/// A library's hidden behaviour.
+#[derive(Clone, Debug, Serialize)]
+pub struct Truth {
+    /// Probability of filling when it has the item on the shelf.
+    pub p_fill: f64,
+    /// Median hours to answer "no".
+    pub answer_h: f64,
+    /// Median hours to ship.
+    pub ship_h: f64,
+    /// Probability it never answers.
+    pub silent: f64,
+    /// Requests it can work per day before slowing down.
+    pub per_day: f64,
+    /// Charge per loan.
+    pub charge: f64,
+}
+
+/// The simulated consortium.
+pub struct World {
+    /// Catalogue.
+    pub catalog: Arc<Catalog>,
+    /// Directory (what routers see).
+    pub directory: Arc<Directory>,
+    /// Hidden truth per directory index.
+    pub truth: Vec<Truth>,
+    /// (lat, lon) per library.
+    pub coords: Vec<(f64, f64)>,
+    /// Borrowing weights.
+    pub borrow_w: Vec<f64>,
+    /// Scenario.
+    pub scenario: Scenario,
+    /// Library names and whether they came from IMLS.
+    pub calibration: String,
+    /// Stop simulating at this instant (the Admin RPC's bound); `None` runs to the end.
+    pub deadline: Option<std::time::Instant>,
+}
+
+struct ImlsRow {
+    name: String,
+    key: String,
+    books: f64,
+    lent: f64,
+    borrowed: f64,
+    lat: f64,
+    lon: f64,
+}
+
+fn read_imls(path: &std::path::Path, state: &str, n: usize) -> Result<Vec<ImlsRow>, SimError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| SimError::Input(format!("{}: {e}", path.display())))?;
+    let headers = rdr
+        .byte_headers()
+        .map_err(|e| SimError::Input(e.to_string()))?
+        .clone();
+    let col = |name: &str| -> Result<usize, SimError> {
+        headers
+            .iter()
+            .position(|h| h == name.as_bytes())
+            .ok_or_else(|| SimError::Input(format!("{}: no column {name}", path.display())))
+    };
+    let (cs, ck, cn, cb, cl, cf, clat, clon) = (
+        col("STABR")?,
+        col("FSCSKEY")?,
+        col("LIBNAME")?,
+        col("BKVOL")?,
+        col("LOANTO")?,
+        col("LOANFM")?,
+        col("LATITUDE")?,
+        col("LONGITUD")?,
+    );
+    let mut rows = Vec::new();
+    for rec in rdr.byte_records() {
+        let Ok(rec) = rec else { continue };
+        let f = |i: usize| {
+            String::from_utf8_lossy(rec.get(i).unwrap_or_default())
+                .trim()
+                .to_string()
+        };
+        let num = |i: usize| f(i).parse::<f64>().unwrap_or(-1.0);
+        if f(cs) != state {
+            continue;
+        }
+        let (lent, borrowed) = (num(cl), num(cf));
+        if lent <= 0.0 || borrowed <= 0.0 {
+            continue; // suppressed (-1/-9) or not in resource sharing
+        }
+        rows.push(ImlsRow {
+            name: f(cn),
+            key: f(ck),
+            books: num(cb).max(1000.0),
+            lent,
+            borrowed,
+            lat: num(clat),
+            lon: num(clon),
+        });
+    }
+    rows.sort_by(|a, b| (b.lent + b.borrowed).total_cmp(&(a.lent + a.borrowed)));
+    rows.truncate(n);
+    if rows.len() < 3 {
+        return Err(SimError::Input(format!(
+            "{}: fewer than 3 libraries in {state} lend and borrow",
+            path.display()
+        )));
+    }
+    Ok(rows)
+}
+
+fn lognormal(rng: &mut impl Rng, median: f64, sigma: f64) -> f64 {
+    let u1: f64 = rng.r#gen::<f64>().max(1e-12);
+    let u2: f64 = rng.r#gen();
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    median * (sigma * z).exp()
+}
+
+impl World {
+    /// Builds the world for a scenario.
+    pub fn build(s: &Scenario) -> Result<World, SimError> {
+        if s.days == 0
+            || s.records == 0
+            || s.libraries < 3
+            || s.requests_per_day.is_nan()
+            || s.requests_per_day <= 0.0
+            || s.max_lenders == 0
+        {
+            return Err(SimError::Scenario(
+                "days, records, requests_per_day and max_lenders must be positive; libraries ≥ 3"
+                    .into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&s.stale_holdings)
+            || s.timeout_hours.is_nan()
+            || s.timeout_hours <= 0.0
+        {
+            return Err(SimError::Scenario(
+                "stale_holdings in 0..1 and timeout_hours > 0".into(),
+            ));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
+        let (libs, size_w, borrow_w, lend_w, coords, calibration): Calibrated = match &s.imls {
+            Some(p) => {
+                let rows = read_imls(p, &s.state, s.libraries)?;
+                let cal = format!(
+                    "{} library systems of {} from {} (IMLS PLS): {:.0} loans lent and {:.0} borrowed a year",
+                    rows.len(),
+                    s.state,
+                    p.file_name().and_then(|f| f.to_str()).unwrap_or(""),
+                    rows.iter().map(|r| r.lent).sum::<f64>(),
+                    rows.iter().map(|r| r.borrowed).sum::<f64>()
+                );
+                (
+                    rows.iter()
+                        .map(|r| Library {
+                            symbol: r.key.clone(),
+                            name: r.name.clone(),
+                        })
+                        .collect(),
+                    rows.iter().map(|r| r.books).collect(),
+                    rows.iter().map(|r| r.borrowed).collect(),
+                    rows.iter().map(|r| r.lent).collect(),
+                    rows.iter().map(|r| (r.lat, r.lon)).collect(),
+                    cal,
+                )
+            }
+            None => {
+                let w = generate::library_weights(s.libraries, s.seed);
+                let coords = (0..s.libraries)
+                    .map(|_| {
+                        (
+                            42.5 + rng.gen_range(0.0..4.5),
+                            -92.5 + rng.gen_range(0.0..5.5),
+                        )
+                    })
+                    .collect();
+                (
+                    generate::libraries(s.libraries),
+                    w.clone(),
+                    w.iter().map(|x| x.sqrt()).collect(),
+                    w.clone(),
+                    coords,
+                    format!("{} synthetic libraries (no IMLS file given)", s.libraries),
+                )
+            }
+        };
+        let n = libs.len();
+        let params = generate::GenParams {
+            libraries: n,
+            records: s.records,
+            mean_holders: s.mean_holders,
+            seed: s.seed,
+        };
+        let bytes = generate::generate_for(&params, libs.clone(), &size_w, &|_| {})
+            .map_err(|e| SimError::Input(e.to_string()))?;
+        let catalog =
+            Arc::new(Catalog::from_bytes(bytes).map_err(|e| SimError::Input(e.to_string()))?);
+        // lenders' capacity follows their real lending volume, scaled to the simulated traffic
+        let total_lend: f64 = lend_w.iter().sum();
+        let truth: Vec<Truth> = (0..n)
+            .map(|i| {
+                let good = rng.gen_bool(0.8);
+                Truth {
+                    p_fill: if good {
+                        rng.gen_range(0.80..0.97)
+                    } else {
+                        rng.gen_range(0.35..0.75)
+                    },
+                    answer_h: lognormal(&mut rng, 30.0, 0.6).clamp(4.0, 200.0),
+                    ship_h: lognormal(&mut rng, 36.0, 0.5).clamp(8.0, 200.0),
+                    silent: if rng.gen_bool(0.25) {
+                        rng.gen_range(0.05..0.35)
+                    } else {
+                        rng.gen_range(0.0..0.03)
+                    },
+                    per_day: (3.0 * s.requests_per_day * lend_w[i] / total_lend).max(2.0),
+                    charge: if rng.gen_bool(0.15) { 10.0 } else { 0.0 },
+                }
+            })
+            .collect();
+        let lenders: Vec<Lender> = (0..n)
+            .map(|i| Lender {
+                symbol: libs[i].symbol.clone(),
+                name: libs[i].name.clone(),
+                groups: vec!["consortium".into()],
+                tier: Tier::Own,
+                timezone: "America/Chicago".into(),
+                closed: vec![],
+                lending: true,
+                suspended_from: None,
+                suspended_to: None,
+                capacity: Capacity {
+                    open_requests: Some((truth[i].per_day * 3.0).ceil() as u32),
+                    daily: None,
+                },
+                offers: if truth[i].charge > 0.0 {
+                    vec![Offer {
+                        service: Svc::Loan,
+                        formats: vec![],
+                        groups: vec![],
+                        charge: Some(Charge {
+                            amount: truth[i].charge,
+                            currency: "USD".into(),
+                        }),
+                    }]
+                } else {
+                    vec![]
+                },
+                ships_international: false,
+                country: "US".into(),
+                latitude: Some(coords[i].0).filter(|v| (-90.0..=90.0).contains(v)),
+                longitude: Some(coords[i].1).filter(|v| (-180.0..=180.0).contains(v)),
+                reciprocal: vec![],
+                institution: None,
+                electronic_ill: Default::default(),
+            })
+            .map(|mut l| {
+                if l.latitude.is_none() || l.longitude.is_none() {
+                    l.latitude = None;
+                    l.longitude = None;
+                }
+                l
+            })
+            .collect();
+        let directory = Arc::new(
+            Directory::new(lenders, "(simulation)").map_err(|e| SimError::Input(e.to_string()))?,
+        );
+        Ok(World {
+            catalog,
+            directory,
+            truth,
+            coords,
+            borrow_w,
+            scenario: s.clone(),
+            calibration,
+            deadline: None,
+        })
+    }
+
+    fn km(&self, a: usize, b: usize) -> f64 {
+        let ((la, oa), (lb, ob)) = (self.coords[a], self.coords[b]);
+        let (p1, p2) = (la.to_radians(), lb.to_radians());
+        let h = ((p2 - p1) / 2.0).sin().powi(2)
+            + p1.cos() * p2.cos() * ((ob - oa).to_radians() / 2.0).sin().powi(2);
+        let d = 2.0 * 6371.0 * h.sqrt().asin();
+        if d.is_finite() { d } else { 300.0 }
+    }
+
+    /// Transit hours for a loan (mail/courier: a day plus a day per 400 km).
+    pub(crate) fn transit_h(&self, from: usize, to: usize) -> f64 {
+        24.0 + 24.0 * self.km(from, to) / 400.0
+    }
+}
