@@ -2,6 +2,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rota_catalog::{Citation, LibraryId, generate};
 use rota_routing::LenderId;
 use serde::Serialize;
 
@@ -20,6 +21,23 @@ pub struct SimRequest {
     pub record: u64,
 }
 
+/// Draws of a record a borrower does not hold before the request is dropped (a library
+/// that holds nearly everything asked for borrows little; the IMLS borrowing weights
+/// already say how little).
+const MAX_DRAWS: usize = 20;
+
+fn holds(w: &World, record: u64, lib: LibraryId) -> bool {
+    let c = Citation {
+        isbn: Some(generate::isbn_of(record)),
+        ..Citation::default()
+    };
+    w.catalog
+        .lookup(&c, Default::default())
+        .ok()
+        .and_then(|m| m.first().map(|m| m.cluster))
+        .is_some_and(|cl| w.catalog.holders(cl).iter().any(|h| h.library == lib))
+}
+
 /// Arrivals: Poisson per day with a weekday shape (weekends 25 %) and a season (±20 %).
 pub fn arrivals(w: &World) -> Vec<SimRequest> {
     let s = &w.scenario;
@@ -27,6 +45,13 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
     let borrow = rand::distributions::WeightedIndex::new(&w.borrow_w).ok();
     let mut out = Vec::new();
     let n = w.directory.len() as u32;
+    // each borrower's library in the catalogue
+    let held_by: Vec<Option<LibraryId>> = w
+        .directory
+        .lenders()
+        .iter()
+        .map(|l| w.catalog.library_id(&l.symbol))
+        .collect();
     for day in 0..s.days {
         let weekday = day % 7; // T0 is a Monday
         let shape = if weekday >= 5 { 0.25 } else { 1.0 };
@@ -43,14 +68,25 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
                 Some(b) => rand::distributions::Distribution::sample(b, &mut rng) as u32,
                 None => rng.gen_range(0..n),
             };
-            // Zipf-ish popularity: low record numbers are asked for more often
-            let r: f64 = rng.r#gen();
-            let record = ((r.powf(2.5)) * s.records as f64) as u64;
+            // Zipf-ish popularity: low record numbers are asked for more often; a
+            // library borrows what it does not hold (a few draws, then it gives up)
+            let held = held_by.get(borrower as usize).copied().flatten();
+            let mut record = None;
+            for _ in 0..MAX_DRAWS {
+                let r: f64 = rng.r#gen();
+                let rec = ((r.powf(s.popularity_exponent) * s.records as f64) as u64)
+                    .min(s.records as u64 - 1);
+                if held.is_none_or(|lib| !holds(w, rec, lib)) {
+                    record = Some(rec);
+                    break;
+                }
+            }
+            let Some(record) = record else { continue };
             out.push(SimRequest {
                 id: out.len() as u32,
                 at: T0 + i64::from(day) * DAY + (8.0 * H as f64 + t * 10.0 * H as f64) as i64,
                 borrower: LenderId::new(borrower),
-                record: record.min(s.records as u64 - 1),
+                record,
             });
         }
     }

@@ -14,7 +14,14 @@
 //!   default: DOCLINE's dead time), daily capacity, weekend closure, and stale holdings
 //!   (the catalogue says held, the shelf says no).
 //! - **Requests** arrive Poisson with weekday and seasonal patterns; borrowers in
-//!   proportion to their real borrowing; items Zipf-popular among those they lack.
+//!   proportion to their real borrowing; items Zipf-popular among those they lack (a
+//!   borrower never asks for a title it holds).
+//! - **Borrowers move on** after their timeout: an answer or a shipment that would come
+//!   later never comes, the request expires at that lender (`run::answer_at`). An
+//!   overloaded lender slows down, at most `1 + max_slowdown` times.
+//! - **Figures** leave out the warm-up (`warmup_days`): queues start empty and routers
+//!   know nothing. Lenders tried are counted per filled request and per request sent to
+//!   anyone; the first-lender share is of filled requests.
 //!
 //! ## Fairness between strategies
 //! Every strategy sees the same requests, and every (request, lender) pair draws the same
@@ -41,7 +48,7 @@ pub use world::{Truth, World};
 use rota_routing::Profile;
 
 pub(crate) const H: i64 = 3600;
-/// An interlibrary loan's period, shipping to return: four weeks.
+/// A local loan period: which copies are out to local patrons changes every four weeks.
 pub(crate) const LOAN_PERIOD: i64 = 28 * 86_400;
 /// Share of held copies out to local patrons in any loan period.
 pub(crate) const LOCAL_ON_LOAN: f64 = 0.08;
@@ -169,6 +176,55 @@ mod tests {
             })
             .is_err()
         );
+        for bad in [
+            Scenario {
+                warmup_days: Some(7),
+                ..small()
+            },
+            Scenario {
+                max_slowdown: -1.0,
+                ..small()
+            },
+            Scenario {
+                popularity_exponent: 0.5,
+                ..small()
+            },
+            Scenario {
+                ill_loan_days: 0.0,
+                ..small()
+            },
+        ] {
+            assert!(World::build(&bad).is_err());
+        }
         assert!(Strategy::parse("telepathy").is_err());
+    }
+
+    #[test]
+    fn borrowers_ask_for_what_they_lack_and_the_warm_up_is_left_out() {
+        let w = World::build(&small()).unwrap();
+        let reqs = arrivals(&w);
+        assert!(reqs.len() > 200);
+        for r in &reqs {
+            let lib = w
+                .catalog
+                .library_id(&w.directory.get(r.borrower).symbol)
+                .unwrap();
+            let c = rota_catalog::Citation {
+                isbn: Some(rota_catalog::generate::isbn_of(r.record)),
+                ..rota_catalog::Citation::default()
+            };
+            let cl = w.catalog.lookup(&c, Default::default()).unwrap()[0].cluster;
+            assert!(
+                !w.catalog.holders(cl).iter().any(|h| h.library == lib),
+                "request {} asks its borrower's own title",
+                r.id
+            );
+        }
+        let rep = simulate(&small()).unwrap();
+        // 7 days: a one-day warm-up
+        let first_day = reqs.iter().filter(|r| r.at < T0 + DAY).count();
+        assert_eq!(rep.warmup_requests, first_day);
+        assert_eq!(rep.requests + rep.warmup_requests, reqs.len());
+        assert!(rep.strategies.iter().all(|s| s.requests == rep.requests));
     }
 }

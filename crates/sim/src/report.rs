@@ -26,9 +26,13 @@ pub struct StrategyMetrics {
     pub p50_hours: f64,
     /// 90th percentile hours to fill.
     pub p90_hours: f64,
-    /// Lenders asked per request.
+    /// Lenders asked per request (requests no lender held count as 0).
     pub lenders_tried: f64,
-    /// Share of filled requests filled by the first lender asked.
+    /// Lenders asked per filled request (DOCLINE's 1.24 is of this kind).
+    pub lenders_tried_per_filled: f64,
+    /// Lenders asked per request that was sent to at least one lender.
+    pub lenders_tried_per_sent: f64,
+    /// Share of *filled* requests filled by the first lender asked (DOCLINE: 84 %).
     pub first_lender_share: f64,
     /// Times a lender let a request expire (the borrower waited out the timeout).
     pub expired_at_lender: usize,
@@ -55,8 +59,10 @@ pub struct Report {
     pub calibration: String,
     /// The scenario.
     pub scenario: crate::Scenario,
-    /// Requests simulated.
+    /// Requests reported (those arriving after the warm-up).
     pub requests: usize,
+    /// Requests simulated in the warm-up and left out of every figure.
+    pub warmup_requests: usize,
     /// Metrics per strategy, in scenario order.
     pub strategies: Vec<StrategyMetrics>,
     /// Wall time, seconds.
@@ -96,16 +102,31 @@ impl Report {
         seconds: f64,
     ) -> Report {
         let n = w.directory.len();
+        let start = crate::T0 + i64::from(w.scenario.warmup()) * crate::DAY;
+        let measured: Vec<bool> = reqs.iter().map(|r| r.at >= start).collect();
+        let reported = measured.iter().filter(|m| **m).count();
+        let reqs: Vec<&SimRequest> = reqs
+            .iter()
+            .zip(&measured)
+            .filter(|(_, m)| **m)
+            .map(|(r, _)| r)
+            .collect();
         let strategies = results
             .into_iter()
             .map(|(name, outs)| {
+                let outs: Vec<Outcome> = outs
+                    .into_iter()
+                    .zip(&measured)
+                    .filter(|(_, m)| **m)
+                    .map(|(o, _)| o)
+                    .collect();
                 let mut hours: Vec<f64> = outs.iter().filter_map(|o| o.hours).collect();
                 hours.sort_by(f64::total_cmp);
                 let filled = outs.iter().filter(|o| o.end == End::Filled).count();
                 let mut received = vec![0u64; n];
                 let mut lent = vec![0u64; n];
                 let mut borrowed = vec![0u64; n];
-                for (o, r) in outs.iter().zip(reqs) {
+                for (o, r) in outs.iter().zip(&reqs) {
                     if let Some(l) = o.lender {
                         lent[l.index()] += 1;
                         borrowed[r.borrower.index()] += 1;
@@ -136,6 +157,20 @@ impl Report {
                     p90_hours: pct(&hours, 0.9),
                     lenders_tried: outs.iter().map(|o| f64::from(o.tried)).sum::<f64>()
                         / outs.len().max(1) as f64,
+                    lenders_tried_per_filled: outs
+                        .iter()
+                        .filter(|o| o.end == End::Filled)
+                        .map(|o| f64::from(o.tried))
+                        .sum::<f64>()
+                        / filled.max(1) as f64,
+                    lenders_tried_per_sent: {
+                        let sent: Vec<f64> = outs
+                            .iter()
+                            .filter(|o| o.tried > 0)
+                            .map(|o| f64::from(o.tried))
+                            .collect();
+                        sent.iter().sum::<f64>() / sent.len().max(1) as f64
+                    },
                     first_lender_share: outs.iter().filter(|o| o.first).count() as f64
                         / filled.max(1) as f64,
                     expired_at_lender: outs.iter().map(|o| o.expired_at_lender as usize).sum(),
@@ -153,7 +188,8 @@ impl Report {
         Report {
             calibration: w.calibration.clone(),
             scenario: w.scenario.clone(),
-            requests: reqs.len(),
+            requests: reported,
+            warmup_requests: measured.len() - reported,
             strategies,
             seconds,
         }
@@ -169,10 +205,12 @@ impl Report {
         let mut md = String::new();
         md.push_str("# rota what-if simulation\n\n");
         md.push_str(&format!(
-            "{}; {} requests over {} days (seed {}), {} records, {:.1} holders per record, {:.0} % stale holdings, {:.0} h borrower timeout, up to {} lenders × {} strings per request. Ran in {:.1} s.\n\n",
+            "{}; {} requests over {} days reported after {} requests in a {}-day warm-up (seed {}), {} records, {:.1} holders per record, {:.0} % stale holdings, {:.0} h borrower timeout, up to {} lenders × {} strings per request. Ran in {:.1} s.\n\n",
             self.calibration,
             self.requests,
-            self.scenario.days,
+            self.scenario.days - self.scenario.warmup(),
+            self.warmup_requests,
+            self.scenario.warmup(),
             self.scenario.seed,
             self.scenario.records,
             self.scenario.mean_holders,
@@ -182,17 +220,18 @@ impl Report {
             self.scenario.max_rounds,
             self.seconds
         ));
-        md.push_str("| strategy | fill rate | mean h to fill | p50 h | p90 h | lenders tried | filled at 1st | expired at lender | load Gini | busiest lender | reciprocity imbalance | cost |\n");
+        md.push_str("| strategy | fill rate | mean h to fill | p50 h | p90 h | lenders tried per filled / per sent request | filled at 1st (of filled) | expired at lender | load Gini | busiest lender | reciprocity imbalance | cost |\n");
         md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for s in &self.strategies {
             md.push_str(&format!(
-                "| {} | {:.1} % | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} % | {} | {:.3} | {:.1} % | {:.3} | {:.0} |\n",
+                "| {} | {:.1} % | {:.1} | {:.1} | {:.1} | {:.2} / {:.2} | {:.1} % | {} | {:.3} | {:.1} % | {:.3} | {:.0} |\n",
                 s.strategy,
                 s.fill_rate * 100.0,
                 s.mean_hours,
                 s.p50_hours,
                 s.p90_hours,
-                s.lenders_tried,
+                s.lenders_tried_per_filled,
+                s.lenders_tried_per_sent,
                 s.first_lender_share * 100.0,
                 s.expired_at_lender,
                 s.load_gini,

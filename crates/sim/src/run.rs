@@ -186,7 +186,8 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     let t = &w.truth[l.index()];
                     let u = |k: u64| unit(seed ^ u64::from(r.id), u64::from(l.get()), k);
                     // overload: past a day's work the lender slows and fills less
-                    let overload = (f64::from(load[l.index()]) / t.per_day - 1.0).max(0.0);
+                    let overload =
+                        (f64::from(load[l.index()]) / t.per_day - 1.0).clamp(0.0, s.max_slowdown);
                     let stale = unit(seed, u64::from(l.get()), r.record) < s.stale_holdings;
                     // the copy is out: lent through ILL earlier in this run, or to a local
                     // patron this loan period (the same for every request in the period)
@@ -210,18 +211,12 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
                     } else {
                         (0, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
                     };
+                    let timeout = (s.timeout_hours * H as f64) as i64;
+                    let (kind, at) = answer_at(now, hours, kind, timeout);
                     if kind == 3 {
                         // out on interlibrary loan until shipped, used and returned
-                        on_loan
-                            .insert((l, r.record), now + (hours * H as f64) as i64 + LOAN_PERIOD);
-                    }
-                    // answers wait for the next working day (no weekend processing)
-                    let mut at = now + (hours * H as f64) as i64;
-                    if kind != 4 {
-                        let dow = ((at - T0).div_euclid(DAY)) % 7;
-                        if dow >= 5 {
-                            at += (7 - dow) * DAY;
-                        }
+                        let away = (s.ill_loan_days * DAY as f64) as i64;
+                        on_loan.insert((l, r.record), at + away);
                     }
                     seq_push(heap, at, Ev::Answer(r.id, l, kind));
                     return true;
@@ -389,6 +384,26 @@ pub fn run(w: &World, strategy: &Strategy, reqs: &[SimRequest]) -> Vec<Outcome> 
         .collect()
 }
 
+/// When a lender's answer of `kind` taking `hours` reaches the borrower, and whether it
+/// does at all. Answers wait for the next working day (no weekend processing). The
+/// borrower does not wait past its timeout: an answer or a shipment that would come later
+/// never comes; the request expires there (kind 4) and moves on, as borrowing systems do
+/// after 3-4 days.
+pub(crate) fn answer_at(now: i64, hours: f64, kind: u8, timeout: i64) -> (u8, i64) {
+    let mut at = now + (hours * H as f64) as i64;
+    if kind != 4 {
+        let dow = ((at - T0).div_euclid(DAY)) % 7;
+        if dow >= 5 {
+            at += (7 - dow) * DAY;
+        }
+    }
+    if kind != 4 && at - now > timeout {
+        (4, now + timeout)
+    } else {
+        (kind, at)
+    }
+}
+
 fn seq_push(heap: &mut BinaryHeap<Reverse<(i64, u64, Ev)>>, t: i64, e: Ev) {
     // the sequence only breaks ties in time; derive it from the event for determinism
     let k = match e {
@@ -397,4 +412,34 @@ fn seq_push(heap: &mut BinaryHeap<Reverse<(i64, u64, Ev)>>, t: i64, e: Ev) {
         Ev::Deliver(r, l) => (u64::from(r) << 24) ^ (u64::from(l.get()) << 4) ^ 2,
     };
     heap.push(Reverse((t, k, e)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_reaches_a_borrower_after_its_timeout() {
+        let timeout = 96 * H;
+        // Monday 9:00
+        let monday = T0 + 9 * H;
+        assert_eq!(answer_at(monday, 30.0, 0, timeout), (0, monday + 30 * H));
+        // a shipment after five days: the borrower gave up at four
+        assert_eq!(answer_at(monday, 120.0, 3, timeout), (4, monday + timeout));
+        // Friday 9:00 + 20 h lands on Saturday: Monday, 63 h later, inside the timeout
+        let friday = T0 + 4 * DAY + 9 * H;
+        assert_eq!(
+            answer_at(friday, 20.0, 0, timeout),
+            (0, friday + 20 * H + 2 * DAY)
+        );
+        // Thursday 9:00 + 50 h lands on Saturday, pushed to Monday 11:00, 98 h after the
+        // request: past the timeout
+        let thursday = T0 + 3 * DAY + 9 * H;
+        assert_eq!(
+            answer_at(thursday, 50.0, 1, timeout),
+            (4, thursday + timeout)
+        );
+        // silence is the timeout itself
+        assert_eq!(answer_at(friday, 96.0, 4, timeout), (4, friday + timeout));
+    }
 }

@@ -34,9 +34,30 @@ pub struct Scenario {
     pub max_rounds: u32,
     /// A request not filled after this many days is timed out.
     pub max_request_days: f64,
+    /// Days at the start whose requests are simulated (routers learn from them) but not
+    /// reported: a run starts with empty queues and routers that know nothing. Default:
+    /// a sixth of `days` (7 of the default 42).
+    pub warmup_days: Option<u32>,
+    /// How much slower than usual an overloaded lender can get: an answer takes at most
+    /// `1 + max_slowdown` times its usual time (a lender past capacity triages; it does
+    /// not take unboundedly long).
+    pub max_slowdown: f64,
+    /// Popularity: the record asked for is `r^popularity_exponent` of the way through the
+    /// catalogue (r uniform), low records most popular. With 1.5 the top 0.1 % of records
+    /// draw 1 % of requests (2.5, the old fixed value, drew 6 %).
+    pub popularity_exponent: f64,
+    /// Days an item lent through ILL is away from its shelf (shipping, use, return).
+    pub ill_loan_days: f64,
     /// Strategies to compare (static, random_tier, reshare, rota_weighted,
     /// rota_fastest_fill, oracle, or `profile:FILE` for an operator's profile).
     pub strategies: Vec<String>,
+}
+
+impl Scenario {
+    /// The warm-up in days: as given, else a sixth of the run.
+    pub fn warmup(&self) -> u32 {
+        self.warmup_days.unwrap_or(self.days / 6)
+    }
 }
 
 impl Default for Scenario {
@@ -55,6 +76,10 @@ impl Default for Scenario {
             max_lenders: 5,
             max_rounds: 2,
             max_request_days: 30.0,
+            warmup_days: None,
+            max_slowdown: 2.0,
+            popularity_exponent: 1.5,
+            ill_loan_days: 28.0,
             strategies: [
                 "static",
                 "random_tier",

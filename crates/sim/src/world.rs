@@ -153,6 +153,16 @@ impl World {
                     .into(),
             ));
         }
+        if s.warmup() >= s.days
+            || !(0.0..=10.0).contains(&s.max_slowdown)
+            || !(1.0..=5.0).contains(&s.popularity_exponent)
+            || !(1.0..=365.0).contains(&s.ill_loan_days)
+        {
+            return Err(SimError::Scenario(
+                "warmup_days below days, max_slowdown 0..10, popularity_exponent 1..5, ill_loan_days 1..365"
+                    .into(),
+            ));
+        }
         if !(0.0..=1.0).contains(&s.stale_holdings)
             || s.timeout_hours.is_nan()
             || s.timeout_hours <= 0.0
