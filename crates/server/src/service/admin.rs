@@ -80,6 +80,30 @@ impl Drop for SimSlot {
     }
 }
 
+/// Longest TOML problem quoted back to a caller (a scenario has twenty-odd fields, and
+/// toml's message for an unknown one lists them all).
+const MAX_TOML_PROBLEM: usize = 240;
+
+/// A TOML error as one bounded line: where, and what (without the quoted source).
+fn toml_problem(field: &str, text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|s| {
+        text.as_bytes()[..s.start.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    });
+    let msg = e.message().trim();
+    let msg = match msg.char_indices().nth(MAX_TOML_PROBLEM) {
+        Some((i, _)) => format!("{}…", &msg[..i]),
+        None => msg.to_string(),
+    };
+    match line {
+        Some(l) => format!("{field}: line {l}: {msg}"),
+        None => format!("{field}: {msg}"),
+    }
+}
+
 /// The scenario and profiles of a Simulate request, checked against the bounds.
 fn sim_input(
     r: &pb::SimulateRequest,
@@ -89,7 +113,7 @@ fn sim_input(
         rota_sim::Scenario::default()
     } else {
         toml::from_str(&r.scenario_toml)
-            .map_err(|e| bad(format!("scenario_toml: {}", e.to_string().trim())))?
+            .map_err(|e| bad(toml_problem("scenario_toml", &r.scenario_toml, &e)))?
     };
     if s.imls.is_some() {
         return Err(bad(
