@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A short smoke load (seconds, not minutes): starts a small demo rota and the floor on
-# loopback, drives every mode briefly, and fails if any request failed. Thresholds live in
-# BENCHMARKS.md, not here.
+# loopback, drives every mode briefly, and fails if any request failed. A request shed
+# with RESOURCE_EXHAUSTED (no core free within limits.max_queue_ms, which a closed loop on
+# a busy 2-core machine meets now and then) is the server working as designed: counted
+# apart, never a failure. Thresholds live in BENCHMARKS.md, not here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p rota-cli -p rota-loadtest

@@ -43,3 +43,18 @@ pub fn loc_file() -> PathBuf {
 pub fn rota_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rota"))
 }
+
+/// The one cluster an ISSN finds.
+pub fn by_issn(cat: &rota_catalog::Catalog, issn: &str) -> rota_catalog::ClusterId {
+    let m = cat
+        .lookup(
+            &rota_catalog::Citation {
+                issn: Some(issn.into()),
+                ..rota_catalog::Citation::default()
+            },
+            rota_catalog::LookupOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(m.len(), 1, "{issn}: {m:?}");
+    m[0].cluster
+}

@@ -12,7 +12,7 @@ use rota_routing::{
     Directory, ElectronicIll, Engine, Exclusion, Request, RouteStatus, ServiceType,
 };
 
-use crate::common::{rota_bin, shared_data};
+use crate::common::{by_issn, rota_bin, shared_data};
 
 fn build(sources: Vec<Source>) -> (Catalog, ingest::BuildReport) {
     let m = Manifest {
@@ -29,20 +29,6 @@ fn holders_of(cat: &Catalog, c: rota_catalog::ClusterId) -> Vec<(String, Lending
         .iter()
         .map(|h| (cat.library(h.library).symbol.clone(), h.lending))
         .collect()
-}
-
-fn by_issn(cat: &Catalog, issn: &str) -> rota_catalog::ClusterId {
-    let m = cat
-        .lookup(
-            &Citation {
-                issn: Some(issn.into()),
-                ..Citation::default()
-            },
-            LookupOptions::default(),
-        )
-        .unwrap();
-    assert_eq!(m.len(), 1, "{issn}: {m:?}");
-    m[0].cluster
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Serials: coverage read from the Evergreen MFHD fixtures, and articles routed by it.
 
 use rota_catalog::ingest::{self, BuildOptions, Manifest, Source};
-use rota_catalog::{Catalog, Citation, LookupOptions};
+use rota_catalog::{Catalog, Citation};
 
-use crate::common::{rota_bin, shared_data};
+use crate::common::{by_issn, rota_bin, shared_data};
 
 fn evergreen_serials() -> (Catalog, ingest::BuildReport) {
     let dir = shared_data().join("evergreen-testsets");
@@ -21,20 +21,6 @@ fn evergreen_serials() -> (Catalog, ingest::BuildReport) {
     };
     let b = ingest::build(&m, &BuildOptions::default(), &|_| {}).unwrap();
     (Catalog::from_bytes(b.bytes).unwrap(), b.report)
-}
-
-fn by_issn(cat: &Catalog, issn: &str) -> rota_catalog::ClusterId {
-    let m = cat
-        .lookup(
-            &Citation {
-                issn: Some(issn.into()),
-                ..Citation::default()
-            },
-            LookupOptions::default(),
-        )
-        .unwrap();
-    assert_eq!(m.len(), 1, "{issn}: {m:?}");
-    m[0].cluster
 }
 
 #[test]
