@@ -85,6 +85,9 @@ pub enum Exclusion {
     AlreadyTried,
     /// OnLoan / NotOnShelf recently: inside the retry window.
     RetryWindow,
+    /// Every copy it holds is away on an interlibrary loan rota routed (from `Loaned` until
+    /// `Returned`).
+    CopiesAway,
     /// Said "not held" for this item before (any request).
     KnownNotHeld,
     /// Not lending at all.
@@ -132,6 +135,9 @@ impl Exclusion {
             Exclusion::TriedFinal => "already answered that it cannot supply this item",
             Exclusion::AlreadyTried => "already tried for this request",
             Exclusion::RetryWindow => "item on loan or not on shelf there recently; retry later",
+            Exclusion::CopiesAway => {
+                "every copy it holds is away on an interlibrary loan routed here"
+            }
             Exclusion::KnownNotHeld => "said earlier that it does not hold this item",
             Exclusion::NotLending => "is not lending",
             Exclusion::Suspended => "has suspended lending",

@@ -226,6 +226,10 @@ impl Engine {
                 .is_some_and(|t| t > asked.now)
         {
             Some(Exclusion::RetryWindow)
+        } else if check_retry
+            && state.copies_away(i, c.cluster, asked.now) >= u16::from(h.copies.max(1))
+        {
+            Some(Exclusion::CopiesAway)
         } else if hot.not_lending {
             Some(Exclusion::NotLending)
         } else if hot.calendar {

@@ -77,6 +77,7 @@ pub mod directory;
 pub mod engine;
 mod explain;
 mod filter;
+pub mod lent;
 pub mod profile;
 pub mod request;
 mod score;

@@ -372,3 +372,78 @@ fn bad_requests_name_the_field() {
         assert!(e.contains(want), "{want}: {e}");
     }
 }
+
+#[test]
+fn a_lender_whose_copies_are_away_on_a_loan_rota_routed_is_not_asked_again() {
+    let (engine, state) = fixture();
+    let dir = engine.directory();
+    let mut checked = 0;
+    for record in 0..400u64 {
+        let mut state = state.clone();
+        let req = Request {
+            max_lenders: 20,
+            route_anyway: true,
+            ..Request::new(
+                dir.lenders()[0].symbol.clone(),
+                Citation {
+                    isbn: Some(generate::isbn_of(record)),
+                    ..Citation::default()
+                },
+                NOW,
+            )
+        };
+        let Ok(s) = engine.route(&state, &req) else {
+            continue;
+        };
+        let Some(first) = s.lenders.first() else {
+            continue;
+        };
+        let cluster = s.matches[0].cluster;
+        let lender = dir.index(&first.symbol).unwrap();
+        let copies = engine
+            .catalog()
+            .holders(cluster)
+            .iter()
+            .find(|h| dir.index(&engine.catalog().library(h.library).symbol) == Some(lender))
+            .map(|h| h.copies)
+            .unwrap();
+        let event = |kind, at| Event {
+            at,
+            request_id: format!("away-{record}"),
+            borrower: dir.lenders()[1].symbol.clone(),
+            lender: first.symbol.to_string(),
+            cluster: Some(cluster),
+            service: Service::Loan,
+            kind,
+        };
+        state
+            .apply(dir, &event(EventKind::Sent, NOW - 7200))
+            .unwrap();
+        state
+            .apply(dir, &event(EventKind::Loaned, NOW - 3600))
+            .unwrap();
+        let away = engine.route(&state, &req).unwrap();
+        let excluded = away
+            .excluded
+            .iter()
+            .find(|e| e.symbol == first.symbol)
+            .map(|e| e.reason);
+        if copies == 1 {
+            assert_eq!(
+                excluded,
+                Some(crate::Exclusion::CopiesAway),
+                "record {record}"
+            );
+            assert!(away.lenders.iter().all(|l| l.symbol != first.symbol));
+        } else {
+            assert_eq!(excluded, None, "record {record}: {copies} copies, one away");
+        }
+        state
+            .apply(dir, &event(EventKind::Returned, NOW - 60))
+            .unwrap();
+        let back = engine.route(&state, &req).unwrap();
+        assert!(back.lenders.iter().any(|l| l.symbol == first.symbol));
+        checked += 1;
+    }
+    assert!(checked > 50, "{checked}");
+}

@@ -83,11 +83,17 @@ impl<'a> Ctx<'a> {
         } else {
             0.0
         };
-        let a = v.answer_hours * (1.0 + (rho - 0.5).max(0.0)) + queue_h;
+        // a request that fails either gets a "no" or waits out the borrower's timeout: the
+        // dead time, learned as its own share and length (Expired events)
+        let dead = (v.dead_share / (1.0 - p)).clamp(0.0, 1.0);
+        let a = (1.0 - dead) * v.answer_hours * (1.0 + (rho - 0.5).max(0.0))
+            + dead * v.dead_hours
+            + queue_h;
         let km = hot.distance_km(&self.engine.hot[self.borrower.index()]);
-        // transit: a day per 800 km for physical loans, nothing for electronic copies
+        // transit for physical loans, the lender's learned multiple of the distance's
+        // prior (Loaned to Received); nothing for electronic copies
         let transit = if service == Service::Loan {
-            km.map_or(24.0, |k| 24.0 * k / 800.0)
+            crate::lent::transit_prior_hours(km) * v.transit_ratio
         } else {
             0.0
         };

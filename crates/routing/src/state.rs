@@ -22,6 +22,7 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, LenderId, Service};
+use crate::lent::{Shipments, ShipmentsFile, km, transit_prior_hours};
 use rota_catalog::ClusterId;
 
 /// ISO 18626 ReasonUnfilled.
@@ -383,6 +384,12 @@ struct ServiceStats {
     answer: Decayed,
     /// log-hours to deliver
     deliver: Decayed,
+    /// requests it let expire unanswered (also counted in `unfilled`)
+    #[serde(default)]
+    expired: Decayed,
+    /// log-hours the borrowers waited before those expired: the dead time
+    #[serde(default)]
+    dead: Decayed,
 }
 
 /// Per lender.
@@ -397,6 +404,9 @@ struct LenderState {
     /// processing rate, for the queueing delay of its open requests.
     #[serde(default)]
     answers: Decayed,
+    /// log of (hours from Loaned to Received) / [`transit_prior_hours`] of the distance
+    #[serde(default)]
+    transit: Decayed,
     /// The view as of the lender's last event, per service (see [`CACHE_S`]).
     #[serde(skip)]
     cache: [Option<Cached>; 2],
@@ -411,6 +421,9 @@ struct Cached {
     answer_hours: f64,
     deliver_hours: f64,
     rate_per_day: f64,
+    dead_share: f64,
+    dead_hours: f64,
+    transit_ratio: f64,
 }
 
 /// How long a lender's cached estimates stand in for a fresh computation: six hours,
@@ -445,6 +458,12 @@ pub struct LenderView {
     pub sent_today: u32,
     /// Requests it answered per day recently (any answer), 0 without history.
     pub rate_per_day: f64,
+    /// Share of requests it lets expire unanswered (the borrower waits out its timeout).
+    pub dead_share: f64,
+    /// Hours a borrower waits before such a request expires.
+    pub dead_hours: f64,
+    /// Its loans' transit time as a multiple of [`transit_prior_hours`] for the distance.
+    pub transit_ratio: f64,
 }
 
 /// All live state. `apply` is the only writer.
@@ -464,6 +483,8 @@ pub struct LiveState {
     retry_after: HashMap<(u32, u32), i64>,
     /// Clusters with a retry window (a superset: windows expire, the bit stays).
     retry_clusters: RoaringBitmap,
+    /// Loans rota routed: copies away, shipments moving.
+    shipments: Shipments,
     priors: Option<Priors>,
     applied: u64,
 }
@@ -476,6 +497,8 @@ struct StateFile {
     ledger: Vec<((u32, u32), (Decayed, Decayed))>,
     not_held: Vec<(u32, u32)>,
     retry_after: Vec<((u32, u32), i64)>,
+    #[serde(default)]
+    shipments: ShipmentsFile,
     priors: Option<Priors>,
     applied: u64,
 }
@@ -489,6 +512,13 @@ fn hash_id(s: &str) -> u64 {
     }
     h
 }
+
+/// Share of requests a lender is taken to let expire before it has any history.
+pub const DEAD_PRIOR: f64 = 0.05;
+
+/// Hours a borrower waits on a silent lender before anything is learned: the common
+/// four-day timeout of borrowing systems.
+pub const DEAD_HOURS_PRIOR: f64 = 96.0;
 
 /// How long an OnLoan / NotOnShelf answer keeps a lender out for that item.
 pub const RETRY_WINDOW_S: i64 = 14 * 24 * 3600;
@@ -536,11 +566,27 @@ impl LiveState {
     pub fn apply(&mut self, dir: &Directory, e: &Event) -> Result<(), EventError> {
         let (lender, borrower) = e.check(dir)?;
         self.resize(dir.len());
-        self.apply_indexed(lender, borrower, hash_id(&e.request_id), e);
+        let km = if e.kind == EventKind::Received {
+            let at = |i: LenderId| {
+                let l = dir.get(i);
+                l.latitude.zip(l.longitude)
+            };
+            at(lender).zip(at(borrower)).map(|(a, b)| km(a, b))
+        } else {
+            None
+        };
+        self.apply_indexed(lender, borrower, hash_id(&e.request_id), e, km);
         Ok(())
     }
 
-    fn apply_indexed(&mut self, lender: LenderId, borrower: LenderId, rid: u64, e: &Event) {
+    fn apply_indexed(
+        &mut self,
+        lender: LenderId,
+        borrower: LenderId,
+        rid: u64,
+        e: &Event,
+        km: Option<f64>,
+    ) {
         // the maps and the ledger rows store lenders by number (the state file's form)
         let (lender, borrower) = (lender.get(), borrower.get());
         let p = self.priors();
@@ -580,6 +626,8 @@ impl LiveState {
                 &mut st.unfilled,
                 &mut st.answer,
                 &mut st.deliver,
+                &mut st.expired,
+                &mut st.dead,
             ] {
                 d.decay_to(e.at, hl);
             }
@@ -627,12 +675,20 @@ impl LiveState {
                 self.ledger[lender as usize]
                     .entry(borrower)
                     .add(e.at, hl, 0.0, 1.0);
+                if e.kind == EventKind::Loaned {
+                    let c = e.cluster.map(ClusterId::get);
+                    self.shipments.loaned(rid, lender, c, e.at);
+                    if let Some(c) = c {
+                        self.retry_clusters.insert(c);
+                    }
+                }
             }
             EventKind::Expired => {
                 bump(&mut st.unfilled, e.at, hl);
+                bump(&mut st.expired, e.at, hl);
                 if let Some(h) = hours {
-                    // the dead time is the lesson: no clipping, it is the cost of asking
-                    add_sample(&mut st.answer, e.at, hl, h);
+                    // the dead time is its own term: no clipping, it is the cost of asking
+                    add_sample(&mut st.dead, e.at, hl, h);
                 }
             }
             EventKind::Unfilled(reason) => {
@@ -659,10 +715,18 @@ impl LiveState {
                     self.retry_clusters.insert(c);
                 }
             }
-            EventKind::WillSupply
-            | EventKind::Cancelled
-            | EventKind::Received
-            | EventKind::Returned => {}
+            EventKind::Received => {
+                if let Some(h) = self.shipments.received(rid, lender, e.at) {
+                    let ratio = h / transit_prior_hours(km);
+                    add_sample(&mut s.transit, e.at, hl, ratio.clamp(0.1, 10.0));
+                    self.refresh(LenderId::new(lender), e.service, e.at);
+                }
+            }
+            EventKind::Returned => {
+                self.shipments
+                    .returned(lender, e.cluster.map(ClusterId::get));
+            }
+            EventKind::WillSupply | EventKind::Cancelled => {}
         }
         if answers {
             self.refresh(LenderId::new(lender), e.service, e.at);
@@ -681,6 +745,9 @@ impl LiveState {
                 open: 0,
                 sent_today: 0,
                 rate_per_day: 0.0,
+                dead_share: DEAD_PRIOR,
+                dead_hours: DEAD_HOURS_PRIOR,
+                transit_ratio: 1.0,
             };
         };
         let c = match s.cache[service.index()] {
@@ -695,6 +762,9 @@ impl LiveState {
             open: s.open,
             sent_today: self.sent_today(lender, now),
             rate_per_day: c.rate_per_day,
+            dead_share: c.dead_share,
+            dead_hours: c.dead_hours,
+            transit_ratio: c.transit_ratio,
         }
     }
 
@@ -778,6 +848,12 @@ impl LiveState {
             .map_or(0, |s| s.sent_today)
     }
 
+    /// Copies of a cluster the lender has away on loans rota routed (from `Loaned` until
+    /// `Returned`, at most [`crate::lent::AWAY_S`]).
+    pub fn copies_away(&self, lender: LenderId, cluster: ClusterId, now: i64) -> u16 {
+        self.shipments.away(lender.get(), cluster.get(), now)
+    }
+
     /// Until when a lender is out for a cluster (OnLoan, NotOnShelf).
     pub fn retry_after(&self, lender: LenderId, cluster: ClusterId) -> Option<i64> {
         self.retry_after
@@ -814,6 +890,7 @@ impl From<&LiveState> for StateFile {
                 .flat_map(|(l, b)| b.iter().map(move |c| (l as u32, c)))
                 .collect(),
             retry_after: s.retry_after.iter().map(|(k, v)| (*k, *v)).collect(),
+            shipments: s.shipments.to_file(),
             priors: s.priors,
             applied: s.applied,
         }
@@ -831,7 +908,12 @@ impl From<StateFile> for LiveState {
                 not_held_clusters.insert(c);
             }
         }
-        let retry_clusters = f.retry_after.iter().map(|((_, c), _)| *c).collect();
+        let retry_clusters = f
+            .retry_after
+            .iter()
+            .map(|((_, c), _)| *c)
+            .chain(f.shipments.away_clusters())
+            .collect();
         LiveState {
             lenders: f.lenders,
             open: f.open.into_iter().collect(),
@@ -849,6 +931,7 @@ impl From<StateFile> for LiveState {
             not_held_clusters,
             retry_after: f.retry_after.into_iter().collect(),
             retry_clusters,
+            shipments: Shipments::from_file(f.shipments),
             priors: f.priors,
             applied: f.applied,
         }
@@ -899,7 +982,13 @@ fn compute(s: &LenderState, service: Service, now: i64, p: &Priors) -> Cached {
     let (f, u) = (decayed(st.fills).w, decayed(st.unfilled).w);
     let mut a = s.answers;
     a.decay_to(now, RATE_HALF_LIFE_DAYS * 86_400.0);
+    let mut transit = s.transit;
+    transit.decay_to(now, hl);
     Cached {
+        // shrunk towards the prior share by one pseudo-request
+        dead_share: (DEAD_PRIOR + decayed(st.expired).w) / (1.0 + f + u),
+        dead_hours: estimate(&decayed(st.dead), p.time_prior_weight, DEAD_HOURS_PRIOR),
+        transit_ratio: estimate(&transit, p.time_prior_weight, 1.0),
         t: now,
         p_fill: (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + u),
         evidence: f + u,
@@ -1015,6 +1104,73 @@ mod tests {
             s.reciprocity(LenderId::new(1), LenderId::new(0), 3000).1,
             s.reciprocity(LenderId::new(0), LenderId::new(1), 3000).0
         );
+    }
+
+    #[test]
+    fn loans_routed_are_remembered_until_returned_and_teach_transit() {
+        let mut d = dir();
+        // A in Madison, B in Milwaukee: about 120 km, a prior of 28.8 h
+        let mut ls = d.lenders().to_vec();
+        (ls[0].latitude, ls[0].longitude) = (Some(43.07), Some(-89.40));
+        (ls[1].latitude, ls[1].longitude) = (Some(43.04), Some(-87.91));
+        d = Directory::new(ls, "t").unwrap();
+        let (a, c) = (LenderId::new(0), ClusterId::new(7));
+        let mut s = LiveState::new(2, Priors::default());
+        assert_eq!(s.view(a, Service::Loan, T0).transit_ratio, 1.0);
+        for i in 0..10 {
+            let id = format!("r{i}");
+            let t = i * 86_400;
+            s.apply(&d, &ev(t, &id, "A", EventKind::Sent)).unwrap();
+            s.apply(&d, &ev(t + 3600, &id, "A", EventKind::Loaned))
+                .unwrap();
+            assert_eq!(s.copies_away(a, c, T0 + t + 7200), 1);
+            assert!(s.any_retry(c), "the filter must look at the cluster");
+            // received three times the prior later
+            let h = (3.0 * transit_prior_hours(Some(km((43.07, -89.40), (43.04, -87.91)))) * 3600.0)
+                as i64;
+            s.apply(&d, &ev(t + 3600 + h, &id, "A", EventKind::Received))
+                .unwrap();
+            s.apply(&d, &ev(t + 7200 + h, &id, "A", EventKind::Returned))
+                .unwrap();
+            assert_eq!(s.copies_away(a, c, T0 + t + 7200 + h), 0);
+        }
+        let r = s.view(a, Service::Loan, T0 + 10 * 86_400).transit_ratio;
+        assert!((2.0..3.0).contains(&r), "learned a slow courier: {r}");
+        // and the memory survives a snapshot
+        s.apply(&d, &ev(20 * 86_400, "z", "A", EventKind::Sent))
+            .unwrap();
+        s.apply(&d, &ev(20 * 86_400 + 60, "z", "A", EventKind::Loaned))
+            .unwrap();
+        let back = LiveState::from_bytes(&s.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.copies_away(a, c, T0 + 21 * 86_400), 1);
+        assert!(back.any_retry(c));
+    }
+
+    #[test]
+    fn silence_is_learned_as_dead_time() {
+        let d = dir();
+        let a = LenderId::new(0);
+        let mut s = LiveState::new(2, Priors::default());
+        let v0 = s.view(a, Service::Loan, T0);
+        assert_eq!(v0.dead_share, DEAD_PRIOR);
+        assert!((v0.dead_hours - DEAD_HOURS_PRIOR).abs() < 1e-9);
+        for i in 0..10 {
+            let id = format!("r{i}");
+            let t = i * 86_400;
+            s.apply(&d, &ev(t, &id, "A", EventKind::Sent)).unwrap();
+            let kind = if i % 2 == 0 {
+                EventKind::Expired
+            } else {
+                EventKind::Unfilled(ReasonUnfilled::PolicyProblem)
+            };
+            let wait = if i % 2 == 0 { 120 } else { 10 } * 3600;
+            s.apply(&d, &ev(t + wait, &id, "A", kind)).unwrap();
+        }
+        let v = s.view(a, Service::Loan, T0 + 10 * 86_400);
+        assert!((0.4..0.5).contains(&v.dead_share), "{}", v.dead_share);
+        assert!(v.dead_hours > 110.0, "{}", v.dead_hours);
+        // the dead time is not an answer time
+        assert!(v.answer_hours < 30.0, "{}", v.answer_hours);
     }
 
     #[test]

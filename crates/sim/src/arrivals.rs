@@ -45,6 +45,19 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
     let borrow = rand::distributions::WeightedIndex::new(&w.borrow_w).ok();
     let mut out = Vec::new();
     let n = w.directory.len() as u32;
+    // a record's weight: its popularity (`r^e` of the way through the catalogue, r
+    // uniform) times its lendable holders to `holders_exponent` (a title nobody lends
+    // counting as half a holder, so such requests still happen)
+    let (e, nrec) = (s.popularity_exponent, s.records as f64);
+    let cdf = |i: usize| (i as f64 / nrec).powf(1.0 / e);
+    let record_w: Vec<f64> = (0..s.records)
+        .map(|i| {
+            (cdf(i + 1) - cdf(i)) * (f64::from(w.holders[i]).max(0.5)).powf(s.holders_exponent)
+        })
+        .collect();
+    let Ok(records) = rand::distributions::WeightedIndex::new(&record_w) else {
+        return out;
+    };
     // each borrower's library in the catalogue
     let held_by: Vec<Option<LibraryId>> = w
         .directory
@@ -73,9 +86,7 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
             let held = held_by.get(borrower as usize).copied().flatten();
             let mut record = None;
             for _ in 0..MAX_DRAWS {
-                let r: f64 = rng.r#gen();
-                let rec = ((r.powf(s.popularity_exponent) * s.records as f64) as u64)
-                    .min(s.records as u64 - 1);
+                let rec = rand::distributions::Distribution::sample(&records, &mut rng) as u64;
                 if held.is_none_or(|lib| !holds(w, rec, lib)) {
                     record = Some(rec);
                     break;

@@ -32,6 +32,7 @@
 //! Deterministic for a seed.
 
 mod arrivals;
+mod draw;
 pub mod replay;
 pub mod report;
 mod run;
@@ -40,9 +41,9 @@ mod strategy;
 mod world;
 
 pub use arrivals::{SimRequest, arrivals};
-pub use run::{End, Outcome, run};
-pub use scenario::{Scenario, SimError};
-pub use strategy::Strategy;
+pub use run::{End, Outcome, Trace, run, run_traced};
+pub use scenario::{LenderBehaviour, Scenario, ServiceKind, SimError};
+pub use strategy::{DEFAULT_STRATEGY, OUTCOME_ORACLE, Strategy};
 pub use world::{Truth, World};
 
 use rota_routing::Profile;
@@ -50,8 +51,6 @@ use rota_routing::Profile;
 pub(crate) const H: i64 = 3600;
 /// A local loan period: which copies are out to local patrons changes every four weeks.
 pub(crate) const LOAN_PERIOD: i64 = 28 * 86_400;
-/// Share of held copies out to local patrons in any loan period.
-pub(crate) const LOCAL_ON_LOAN: f64 = 0.08;
 pub(crate) const DAY: i64 = 86_400;
 /// Start of simulated time: Monday 2026-01-05 00:00 UTC.
 pub const T0: i64 = 1_767_571_200;
@@ -85,6 +84,10 @@ pub fn simulate_with(
         .iter()
         .map(|n| Strategy::parse(n).map(|st| (n.clone(), st)))
         .collect::<Result<_, _>>()?;
+    // the bound every figure is read against is always there
+    if !s.strategies.iter().any(|n| n == OUTCOME_ORACLE) {
+        strategies.push((OUTCOME_ORACLE.into(), Strategy::OutcomeOracle));
+    }
     for p in profiles {
         p.validate()
             .map_err(|e| SimError::Input(format!("profile {}: {e}", p.name)))?;
@@ -226,5 +229,82 @@ mod tests {
         assert_eq!(rep.warmup_requests, first_day);
         assert_eq!(rep.requests + rep.warmup_requests, reqs.len());
         assert!(rep.strategies.iter().all(|s| s.requests == rep.requests));
+    }
+
+    #[test]
+    fn learned_routers_see_only_events() {
+        // every string rota routed in a run is routed again from the run's events alone,
+        // by a fresh engine beside a world whose hidden truth has been removed
+        let s = small();
+        let w = World::build(&s).unwrap();
+        let reqs = arrivals(&w);
+        for name in ["rota_fastest_fill", "rota_weighted"] {
+            let st = Strategy::parse(name).unwrap();
+            let Strategy::Rota(p) = &st else {
+                panic!("{name} is not learned")
+            };
+            let trace = std::cell::RefCell::new(Vec::new());
+            run_traced(&w, &st, &reqs, Some(&trace));
+            let mut blind = World::build(&s).unwrap();
+            blind.truth.clear(); // any read of the truth would now panic
+            let engine = rota_routing::Engine::new(
+                blind.catalog.clone(),
+                blind.directory.clone(),
+                vec![(**p).clone()],
+            )
+            .unwrap();
+            let mut state = rota_routing::LiveState::new(blind.directory.len(), p.priors);
+            let (mut routes, mut events) = (0, 0);
+            for t in trace.into_inner() {
+                match t {
+                    Trace::Event(e) => {
+                        state.apply(&blind.directory, &e).unwrap();
+                        events += 1;
+                    }
+                    Trace::Refresh(now) => state.refresh_stale(now),
+                    Trace::Route(id, tried, now, string) => {
+                        let req = strategy::rota_request(
+                            &blind,
+                            &p.name,
+                            &reqs[id as usize],
+                            &tried,
+                            now,
+                        );
+                        assert_eq!(
+                            strategy::rota_string(&engine, &state, &req),
+                            string,
+                            "{name}: request {id}"
+                        );
+                        routes += 1;
+                    }
+                }
+            }
+            assert!(
+                routes > 200 && events > routes,
+                "{name}: {routes} routes, {events} events"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+        #[test]
+        fn no_strategy_beats_the_outcome_oracle(seed in 0u64..1_000) {
+            let rep = simulate(&Scenario { seed, ..small() }).unwrap();
+            let best = rep.get(OUTCOME_ORACLE).unwrap();
+            for s in &rep.strategies {
+                proptest::prop_assert!(
+                    best.mean_hours <= s.mean_hours,
+                    "{}: {:.1} h, the outcome oracle {:.1} h", s.strategy, s.mean_hours, best.mean_hours
+                );
+                // fill rate within a point: the oracle sees each request's outcomes, not the
+                // future, so sending every request to its soonest filler can overload that
+                // lender for a later request another strategy's spread would have filled
+                proptest::prop_assert!(
+                    best.fill_rate >= s.fill_rate - 0.01,
+                    "{}: fills {:.3}, the outcome oracle {:.3}", s.strategy, s.fill_rate, best.fill_rate
+                );
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@ use crate::{End, Outcome, SimRequest, World};
 pub struct StrategyMetrics {
     /// Strategy name.
     pub strategy: String,
+    /// rota's default strategy (what a request without a profile gets).
+    pub default: bool,
     /// Requests.
     pub requests: usize,
     /// Filled.
@@ -26,16 +28,33 @@ pub struct StrategyMetrics {
     pub p50_hours: f64,
     /// 90th percentile hours to fill.
     pub p90_hours: f64,
+    /// Median days to fill.
+    pub p50_days: f64,
+    /// 90th percentile days to fill.
+    pub p90_days: f64,
+    /// Share of the gap in mean hours from ReShare's ratio to the outcome oracle this
+    /// strategy closes (1: as fast as the oracle; 0: no faster than ReShare; negative:
+    /// slower). Absent without both in the run.
+    pub gap_closed: Option<f64>,
     /// Lenders asked per request (requests no lender held count as 0).
     pub lenders_tried: f64,
     /// Lenders asked per filled request (DOCLINE's 1.24 is of this kind).
     pub lenders_tried_per_filled: f64,
     /// Lenders asked per request that was sent to at least one lender.
     pub lenders_tried_per_sent: f64,
+    /// Lenders asked per request whose title some library other than the borrower
+    /// holds and lends, in the catalogue.
+    pub lenders_tried_per_held: f64,
     /// Share of *filled* requests filled by the first lender asked (DOCLINE: 84 %).
     pub first_lender_share: f64,
     /// Times a lender let a request expire (the borrower waited out the timeout).
     pub expired_at_lender: usize,
+    /// Times a lender answered: unfilled (policy, condition), on loan, not held.
+    pub said_unfilled: usize,
+    /// See `said_unfilled`.
+    pub said_on_loan: usize,
+    /// See `said_unfilled`.
+    pub said_not_held: usize,
     /// Gini coefficient of requests received per lender.
     pub load_gini: f64,
     /// Share of all requests received by the busiest lender.
@@ -145,8 +164,19 @@ impl Report {
                         (lent[i] as f64 - borrowed[i] as f64).abs() / (lent[i] + borrowed[i]) as f64
                     })
                     .collect();
+                let held: Vec<f64> = outs
+                    .iter()
+                    .zip(&reqs)
+                    .filter(|(_, r)| w.holders.get(r.record as usize).is_some_and(|k| *k > 0))
+                    .map(|(o, _)| f64::from(o.tried))
+                    .collect();
                 StrategyMetrics {
+                    default: name == crate::DEFAULT_STRATEGY,
                     strategy: name,
+                    p50_days: pct(&hours, 0.5) / 24.0,
+                    p90_days: pct(&hours, 0.9) / 24.0,
+                    gap_closed: None,
+                    lenders_tried_per_held: held.iter().sum::<f64>() / held.len().max(1) as f64,
                     requests: outs.len(),
                     filled,
                     unfilled: outs.iter().filter(|o| o.end == End::Unfilled).count(),
@@ -174,6 +204,9 @@ impl Report {
                     first_lender_share: outs.iter().filter(|o| o.first).count() as f64
                         / filled.max(1) as f64,
                     expired_at_lender: outs.iter().map(|o| o.expired_at_lender as usize).sum(),
+                    said_unfilled: outs.iter().map(|o| o.said[0] as usize).sum(),
+                    said_on_loan: outs.iter().map(|o| o.said[1] as usize).sum(),
+                    said_not_held: outs.iter().map(|o| o.said[2] as usize).sum(),
                     load_gini: gini(&received),
                     busiest_share: received.iter().copied().max().unwrap_or(0) as f64
                         / total_recv.max(1) as f64,
@@ -184,7 +217,21 @@ impl Report {
                     hours,
                 }
             })
-            .collect();
+            .collect::<Vec<StrategyMetrics>>();
+        let mut strategies = strategies;
+        let mean = |n: &str| {
+            strategies
+                .iter()
+                .find(|s| s.strategy == n)
+                .map(|s| s.mean_hours)
+        };
+        if let (Some(base), Some(best)) = (mean("reshare"), mean(crate::OUTCOME_ORACLE)) {
+            if base - best > 1e-9 {
+                for s in &mut strategies {
+                    s.gap_closed = Some((base - s.mean_hours) / (base - best));
+                }
+            }
+        }
         Report {
             calibration: w.calibration.clone(),
             scenario: w.scenario.clone(),
@@ -220,18 +267,21 @@ impl Report {
             self.scenario.max_rounds,
             self.seconds
         ));
-        md.push_str("| strategy | fill rate | mean h to fill | p50 h | p90 h | lenders tried per filled / per sent request | filled at 1st (of filled) | expired at lender | load Gini | busiest lender | reciprocity imbalance | cost |\n");
+        md.push_str("| strategy | fill rate | mean h to fill | p50 / p90 days | gap ReShare → outcome oracle closed | lenders tried per filled / per request with holders | filled at 1st (of filled) | expired at lender | load Gini | busiest lender | reciprocity imbalance | cost |\n");
         md.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for s in &self.strategies {
             md.push_str(&format!(
-                "| {} | {:.1} % | {:.1} | {:.1} | {:.1} | {:.2} / {:.2} | {:.1} % | {} | {:.3} | {:.1} % | {:.3} | {:.0} |\n",
+                "| {}{} | {:.1} % | {:.1} | {:.1} / {:.1} | {} | {:.2} / {:.2} | {:.1} % | {} | {:.3} | {:.1} % | {:.3} | {:.0} |\n",
                 s.strategy,
+                if s.default { " (default)" } else { "" },
                 s.fill_rate * 100.0,
                 s.mean_hours,
-                s.p50_hours,
-                s.p90_hours,
+                s.p50_days,
+                s.p90_days,
+                s.gap_closed
+                    .map_or_else(|| "–".to_string(), |g| format!("{:.0} %", g * 100.0)),
                 s.lenders_tried_per_filled,
-                s.lenders_tried_per_sent,
+                s.lenders_tried_per_held,
                 s.first_lender_share * 100.0,
                 s.expired_at_lender,
                 s.load_gini,
@@ -240,15 +290,17 @@ impl Report {
                 s.cost
             ));
         }
-        if let Some(ff) = self.get("rota_fastest_fill") {
-            md.push_str("\nrota fastest fill against the baselines (mean time to fill):\n\n");
-            for b in [
-                "reshare",
-                "static",
-                "random_tier",
-                "rota_weighted",
-                "oracle",
-            ] {
+        if let Some(ff) = self.strategies.iter().find(|s| s.default) {
+            md.push_str(&format!(
+                "\nrota's default ({}) against the others (mean time to fill):\n\n",
+                ff.strategy
+            ));
+            for b in self
+                .strategies
+                .iter()
+                .filter(|s| !s.default)
+                .map(|s| s.strategy.as_str())
+            {
                 if let Some(x) = self.get(b) {
                     md.push_str(&format!(
                         "- vs {b}: {:+.1} % mean hours ({:.1} → {:.1}), fill rate {:+.1} points, load Gini {:.3} vs {:.3}\n",

@@ -1,11 +1,12 @@
 //! The strategies compared: baselines (static order, random within tier, ReShare's
-//! ratio), rota's profiles, and the oracle that reads the truth.
+//! ratio), rota's profiles, the oracle that reads lenders' truth and the outcome oracle
+//! that reads the world's draws.
 
 use rota_catalog::{Citation, Format, generate};
-use rota_routing::{Engine, LenderId, LiveState, Profile, Request, Tried};
+use rota_routing::{Engine, LenderId, LiveState, Profile, Request, ServiceType, Tried};
 
-use crate::run::{h64, unit};
-use crate::{SimError, SimRequest, World};
+use crate::draw::{Fate, Floor, draw, h64, stale};
+use crate::{H, ServiceKind, SimError, SimRequest, World};
 
 /// A routing strategy.
 #[derive(Clone, Debug)]
@@ -20,7 +21,18 @@ pub enum Strategy {
     Rota(Box<Profile>),
     /// Knows the hidden truth: orders by true e/p, skips stale holdings.
     Oracle,
+    /// Knows the outcomes: which holder would fill this request now and when it would
+    /// arrive (the world's own draws), and asks the soonest first. No strategy can do
+    /// better on a request; it bounds what routing can gain.
+    OutcomeOracle,
 }
+
+/// The strategy a request without a profile gets in production (the engine's default
+/// profile), marked `"default": true` in the report.
+pub const DEFAULT_STRATEGY: &str = "rota_fastest_fill";
+
+/// The outcome oracle's name: always in the report.
+pub const OUTCOME_ORACLE: &str = "outcome_oracle";
 
 impl Strategy {
     /// Parses a strategy name (profiles from `profile:FILE`).
@@ -30,6 +42,7 @@ impl Strategy {
             "random_tier" => Strategy::RandomTier,
             "reshare" => Strategy::ReShare,
             "oracle" => Strategy::Oracle,
+            OUTCOME_ORACLE => Strategy::OutcomeOracle,
             "rota_weighted" => Strategy::Rota(Box::new(
                 Profile::builtin()
                     .into_iter()
@@ -52,72 +65,87 @@ impl Strategy {
     }
 }
 
+/// What a learned strategy may see of a request: what a borrowing system sends rota.
+/// It is built from the request and the run's events alone, and [`rota_string`] takes
+/// nothing else, so the world's truth cannot reach it.
+pub(crate) fn rota_request(
+    w: &World,
+    profile: &str,
+    r: &SimRequest,
+    tried: &[Tried],
+    now: i64,
+) -> Request {
+    let s = &w.scenario;
+    Request {
+        request_id: format!("sim-{}-{}", r.id, tried.len()),
+        format: Some(Format::Book),
+        service: Some(match s.service {
+            ServiceKind::Loan => ServiceType::Loan,
+            ServiceKind::Copy => ServiceType::Copy,
+        }),
+        tried: tried.to_vec(),
+        max_lenders: s.max_lenders,
+        profile: Some(profile.to_string()),
+        // the simulated borrower asks because it cannot supply the item itself
+        route_anyway: true,
+        ..Request::new(
+            w.directory.get(r.borrower).symbol.clone(),
+            Citation {
+                isbn: Some(generate::isbn_of(r.record)),
+                ..Citation::default()
+            },
+            now,
+        )
+    }
+}
+
+/// A learned strategy's string: the engine, its live state (learned from events) and
+/// the request, nothing more.
+pub(crate) fn rota_string(engine: &Engine, state: &LiveState, req: &Request) -> Vec<LenderId> {
+    let dir = engine.directory();
+    engine
+        .route(state, req)
+        .map(|ls| {
+            ls.lenders
+                .iter()
+                .filter_map(|l| dir.index(&l.symbol))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn string_for(
     w: &World,
     engine: &Engine,
     state: &LiveState,
     strategy: &Strategy,
-    profile: &str,
     r: &SimRequest,
     tried: &[Tried],
     now: i64,
+    floor: &Floor,
     active_loans: &[i64],
     active_borrows: &[i64],
     lender_of_lib: &[Option<LenderId>],
 ) -> Vec<LenderId> {
+    if let Strategy::Rota(p) = strategy {
+        return rota_string(engine, state, &rota_request(w, &p.name, r, tried, now));
+    }
     let s = &w.scenario;
     let dir = engine.directory();
-    let isbn = generate::isbn_of(r.record);
-    if let Strategy::Rota(_) = strategy {
-        let req = Request {
-            request_id: format!("sim-{}-{}", r.id, tried.len()),
-            format: Some(Format::Book),
-            tried: tried.to_vec(),
-            max_lenders: s.max_lenders,
-            profile: Some(profile.to_string()),
-            // the simulated borrower asks because it cannot supply the item itself
-            route_anyway: true,
-            ..Request::new(
-                dir.get(r.borrower).symbol.clone(),
-                Citation {
-                    isbn: Some(isbn),
-                    ..Citation::default()
-                },
-                now,
-            )
-        };
-        return engine
-            .route(state, &req)
-            .map(|ls| {
-                ls.lenders
-                    .iter()
-                    .filter_map(|l| dir.index(&l.symbol))
-                    .collect()
-            })
-            .unwrap_or_default();
-    }
-    let cat = engine.catalog();
-    let Some(m) = cat
-        .lookup(
-            &Citation {
-                isbn: Some(isbn),
-                ..Citation::default()
-            },
-            Default::default(),
-        )
-        .ok()
-        .and_then(|m| m.first().copied())
-    else {
+    let Some(cluster) = w.cluster(r.record) else {
         return Vec::new();
     };
     let tried_set: Vec<LenderId> = tried.iter().filter_map(|t| dir.index(&t.lender)).collect();
-    let mut holders: Vec<LenderId> = cat
-        .holders(m.cluster)
+    // every strategy skips what the directory says: lenders closed now
+    let mut holders: Vec<LenderId> = engine
+        .catalog()
+        .holders(cluster)
         .iter()
         .filter(|h| h.lendable())
         .filter_map(|h| lender_of_lib.get(h.library.index()).copied().flatten())
         .filter(|l| *l != r.borrower && !tried_set.contains(l))
+        .filter(|l| dir.unavailable(*l, now).is_none())
         .collect();
     match strategy {
         Strategy::Static => holders.sort_by(|a, b| dir.get(*a).symbol.cmp(&dir.get(*b).symbol)),
@@ -140,11 +168,12 @@ pub(crate) fn string_for(
             });
         }
         Strategy::Oracle => {
-            holders.retain(|l| unit(s.seed, u64::from(l.get()), r.record) >= s.stale_holdings);
+            holders.retain(|l| !stale(w, *l, r.record));
             // the truth, including how the lender's current load will slow it down
             let key = |l: LenderId| {
                 let t = &w.truth[l.index()];
-                let overload = ((active_loans[l.index()] as f64 + 1.0) / t.per_day - 1.0).max(0.0);
+                let overload =
+                    ((floor.per_day(l, now) + 1.0) / t.per_day - 1.0).clamp(0.0, s.max_slowdown);
                 let p = (t.p_fill / (1.0 + 0.5 * overload) * (1.0 - t.silent)).max(1e-3);
                 let d = t.ship_h * (1.0 + overload) + w.transit_h(l.index(), r.borrower.index());
                 let a =
@@ -153,9 +182,24 @@ pub(crate) fn string_for(
             };
             holders.sort_by(|a, b| key(*a).total_cmp(&key(*b)));
         }
+        Strategy::OutcomeOracle => {
+            // the world's own draws: who would fill this request now, and when it would
+            // arrive; those that would fill first (soonest arrival), then the others by how
+            // soon they would say no
+            let key = |l: LenderId| {
+                let (fate, at) = draw(w, floor, r, l, now);
+                match fate {
+                    Fate::Shipped => (
+                        0,
+                        at + (w.transit_h(l.index(), r.borrower.index()) * H as f64) as i64,
+                    ),
+                    _ => (1, at),
+                }
+            };
+            holders.sort_by_cached_key(|l| (key(*l), l.get()));
+        }
         Strategy::Rota(_) => {}
     }
-    let _ = state;
     holders.truncate(s.max_lenders as usize);
     holders
 }

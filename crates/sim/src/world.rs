@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rota_catalog::{Catalog, Library, generate};
-use rota_routing::directory::{Capacity, Charge, Lender, Offer, Service as Svc};
+use rota_catalog::{Catalog, Citation, ClusterId, Library, generate};
+use rota_routing::directory::{Capacity, Charge, Closure, Lender, Offer, Service as Svc};
 use rota_routing::{Directory, Tier};
 use serde::Serialize;
 
-use crate::{Scenario, SimError};
+use crate::{DAY, Scenario, SimError, T0};
 
 /// Libraries, size / borrow / lend weights, coordinates, and a provenance line.
 type Calibrated = (
@@ -37,6 +37,15 @@ pub struct Truth {
     pub per_day: f64,
     /// Charge per loan.
     pub charge: f64,
+    /// Weeks it is closed, as `[from, to)` unix seconds: it answers nothing sent then.
+    pub closed: Vec<(i64, i64)>,
+}
+
+impl Truth {
+    /// Whether the lender is closed at `t`.
+    pub fn closed_at(&self, t: i64) -> bool {
+        self.closed.iter().any(|(a, b)| (*a..*b).contains(&t))
+    }
 }
 
 /// The simulated consortium.
@@ -51,6 +60,8 @@ pub struct World {
     pub coords: Vec<(f64, f64)>,
     /// Borrowing weights.
     pub borrow_w: Vec<f64>,
+    /// Lendable holders per record (by record number).
+    pub holders: Vec<u16>,
     /// Scenario.
     pub scenario: Scenario,
     /// Library names and whether they came from IMLS.
@@ -131,6 +142,17 @@ fn read_imls(path: &std::path::Path, state: &str, n: usize) -> Result<Vec<ImlsRo
     Ok(rows)
 }
 
+fn cluster_of(catalog: &Catalog, record: u64) -> Option<ClusterId> {
+    let c = Citation {
+        isbn: Some(generate::isbn_of(record)),
+        ..Citation::default()
+    };
+    catalog
+        .lookup(&c, Default::default())
+        .ok()
+        .and_then(|m| m.first().map(|m| m.cluster))
+}
+
 fn lognormal(rng: &mut impl Rng, median: f64, sigma: f64) -> f64 {
     let u1: f64 = rng.r#gen::<f64>().max(1e-12);
     let u2: f64 = rng.r#gen();
@@ -162,6 +184,10 @@ impl World {
                 "warmup_days below days, max_slowdown 0..10, popularity_exponent 1..5, ill_loan_days 1..365"
                     .into(),
             ));
+        }
+        s.lenders.check()?;
+        if !(0.0..=3.0).contains(&s.holders_exponent) {
+            return Err(SimError::Scenario("holders_exponent 0..3".into()));
         }
         if !(0.0..=1.0).contains(&s.stale_holdings)
             || s.timeout_hours.is_nan()
@@ -230,25 +256,66 @@ impl World {
             Arc::new(Catalog::from_bytes(bytes).map_err(|e| SimError::Input(e.to_string()))?);
         // lenders' capacity follows their real lending volume, scaled to the simulated traffic
         let total_lend: f64 = lend_w.iter().sum();
+        let b = &s.lenders;
+        // closures are drawn by week over the arrivals and the longest a request can last
+        let weeks = (f64::from(s.days) + s.max_request_days) / 7.0;
         let truth: Vec<Truth> = (0..n)
             .map(|i| {
-                let good = rng.gen_bool(0.8);
+                let good = rng.gen_bool(b.good_share);
+                let within = |rng: &mut ChaCha8Rng, r: [f64; 2]| {
+                    if r[0] < r[1] {
+                        rng.gen_range(r[0]..r[1])
+                    } else {
+                        r[0]
+                    }
+                };
+                let p_fill = within(&mut rng, if good { b.good_fill } else { b.poor_fill });
+                let answer_h = lognormal(&mut rng, b.answer_hours, 0.6)
+                    .clamp(b.answer_hours / 8.0, b.answer_hours * 7.0);
+                let ship_h = lognormal(&mut rng, b.ship_hours, 0.5)
+                    .clamp(b.ship_hours / 4.0, b.ship_hours * 5.5);
+                let silent = if rng.gen_bool(b.silent_share) {
+                    within(&mut rng, b.silence)
+                } else {
+                    rng.gen_range(0.0..0.03)
+                };
+                let closed = (0..weeks.ceil() as i64)
+                    .filter(|_| rng.gen_bool((b.closed_weeks_per_year / 52.0).min(1.0)))
+                    .map(|k| (T0 + k * 7 * DAY, T0 + (k + 1) * 7 * DAY))
+                    .collect();
                 Truth {
-                    p_fill: if good {
-                        rng.gen_range(0.80..0.97)
-                    } else {
-                        rng.gen_range(0.35..0.75)
-                    },
-                    answer_h: lognormal(&mut rng, 30.0, 0.6).clamp(4.0, 200.0),
-                    ship_h: lognormal(&mut rng, 36.0, 0.5).clamp(8.0, 200.0),
-                    silent: if rng.gen_bool(0.25) {
-                        rng.gen_range(0.05..0.35)
-                    } else {
-                        rng.gen_range(0.0..0.03)
-                    },
+                    p_fill,
+                    answer_h,
+                    ship_h,
+                    silent,
                     per_day: (3.0 * s.requests_per_day * lend_w[i] / total_lend).max(2.0),
                     charge: if rng.gen_bool(0.15) { 10.0 } else { 0.0 },
+                    closed,
                 }
+            })
+            .collect();
+        // what lenders tell the directory: a capacity off by a log-normal error, and the
+        // closures they announce
+        let declared_cap: Vec<u32> = truth
+            .iter()
+            .map(|t| (t.per_day * 3.0 * lognormal(&mut rng, 1.0, b.capacity_error)).ceil() as u32)
+            .collect();
+        let declared_closed: Vec<Vec<Closure>> = truth
+            .iter()
+            .map(|t| {
+                t.closed
+                    .iter()
+                    .filter(|_| rng.gen_bool(b.closures_declared))
+                    .filter_map(|(a, z)| {
+                        let d =
+                            |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|d| d.date_naive());
+                        Some(Closure {
+                            from: d(*a)?,
+                            to: d(*z - DAY)?,
+                            reason: "closed".into(),
+                        })
+                    })
+                    .collect()
             })
             .collect();
         let lenders: Vec<Lender> = (0..n)
@@ -257,18 +324,22 @@ impl World {
                 name: libs[i].name.clone(),
                 groups: vec!["consortium".into()],
                 tier: Tier::Own,
-                timezone: "America/Chicago".into(),
-                closed: vec![],
+                // UTC, so a declared closure covers exactly the week the truth is closed
+                timezone: "UTC".into(),
+                closed: declared_closed[i].clone(),
                 lending: true,
                 suspended_from: None,
                 suspended_to: None,
                 capacity: Capacity {
-                    open_requests: Some((truth[i].per_day * 3.0).ceil() as u32),
+                    open_requests: Some(declared_cap[i].max(1)),
                     daily: None,
                 },
                 offers: if truth[i].charge > 0.0 {
                     vec![Offer {
-                        service: Svc::Loan,
+                        service: match s.service {
+                            crate::ServiceKind::Loan => Svc::Loan,
+                            crate::ServiceKind::Copy => Svc::Copy,
+                        },
                         formats: vec![],
                         groups: vec![],
                         charge: Some(Charge {
@@ -298,7 +369,15 @@ impl World {
         let directory = Arc::new(
             Directory::new(lenders, "(simulation)").map_err(|e| SimError::Input(e.to_string()))?,
         );
+        let holders = (0..s.records as u64)
+            .map(|rec| {
+                cluster_of(&catalog, rec).map_or(0, |cl| {
+                    catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16
+                })
+            })
+            .collect();
         Ok(World {
+            holders,
             catalog,
             directory,
             truth,
@@ -310,6 +389,11 @@ impl World {
         })
     }
 
+    /// The cluster of a synthetic record.
+    pub(crate) fn cluster(&self, record: u64) -> Option<ClusterId> {
+        cluster_of(&self.catalog, record)
+    }
+
     fn km(&self, a: usize, b: usize) -> f64 {
         let ((la, oa), (lb, ob)) = (self.coords[a], self.coords[b]);
         let (p1, p2) = (la.to_radians(), lb.to_radians());
@@ -319,8 +403,12 @@ impl World {
         if d.is_finite() { d } else { 300.0 }
     }
 
-    /// Transit hours for a loan (mail/courier: a day plus a day per 400 km).
+    /// Transit hours: for a loan, mail or courier, a day plus a day per 400 km; a copy
+    /// is sent electronically, on the spot.
     pub(crate) fn transit_h(&self, from: usize, to: usize) -> f64 {
-        24.0 + 24.0 * self.km(from, to) / 400.0
+        match self.scenario.service {
+            crate::ServiceKind::Loan => 24.0 + 24.0 * self.km(from, to) / 400.0,
+            crate::ServiceKind::Copy => 0.0,
+        }
     }
 }

@@ -1,0 +1,177 @@
+//! The world's answer to one request at one lender: drawn from the lender's hidden truth,
+//! the shelf (copies out locally or on interlibrary loan) and the lender's load, with
+//! common random numbers so every strategy meets the same fate at the same lender.
+
+use std::collections::HashMap;
+
+use rota_routing::LenderId;
+
+use crate::{DAY, H, LOAN_PERIOD, SimRequest, T0, World};
+
+/// What a lender does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Fate {
+    /// Unfilled (policy, condition: the lender will not send it).
+    Unfilled,
+    /// Retry possible: its copy is out.
+    OnLoan,
+    /// Unfilled, not held: the catalogue was stale.
+    NotHeld,
+    /// Shipped (or, for copies, sent).
+    Shipped,
+    /// No answer before the borrower's timeout: it expired there.
+    Expired,
+}
+
+/// What happens at the lenders as the run goes: the work coming in and the copies they
+/// have lent through ILL.
+#[derive(Default)]
+pub(crate) struct Floor {
+    /// Requests received per lender, decayed with a one-day time constant (at the time
+    /// beside it): a steady r requests a day reads r.
+    pub(crate) recent: Vec<(f64, i64)>,
+    /// (lender, record) -> until when its copy is away on interlibrary loan.
+    pub(crate) on_loan: HashMap<(LenderId, u64), i64>,
+}
+
+impl Floor {
+    /// A floor for `n` lenders, all idle.
+    pub(crate) fn new(n: usize) -> Floor {
+        Floor {
+            recent: vec![(0.0, 0); n],
+            on_loan: HashMap::new(),
+        }
+    }
+
+    /// Requests the lender received over about the last day, at `now`.
+    pub(crate) fn per_day(&self, l: LenderId, now: i64) -> f64 {
+        self.recent.get(l.index()).map_or(0.0, |(v, t)| {
+            v * (-((now - t).max(0) as f64) / DAY as f64).exp()
+        })
+    }
+
+    /// One more request received by the lender at `now`.
+    pub(crate) fn receive(&mut self, l: LenderId, now: i64) {
+        let v = self.per_day(l, now);
+        if let Some(slot) = self.recent.get_mut(l.index()) {
+            *slot = (v + 1.0, now);
+        }
+    }
+}
+
+pub(crate) fn h64(a: u64, b: u64, c: u64) -> u64 {
+    let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        ^ c.wrapping_mul(0x1656_67B1_9E37_79F9);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+pub(crate) fn unit(a: u64, b: u64, c: u64) -> f64 {
+    (h64(a, b, c) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Whether the catalogue's holding of `record` at `l` is stale (the shelf has no copy).
+pub(crate) fn stale(w: &World, l: LenderId, record: u64) -> bool {
+    unit(w.scenario.seed, u64::from(l.get()), record) < w.scenario.stale_holdings
+}
+
+/// What lender `l` does with request `r` sent at `now`, and when the borrower hears it
+/// (for a shipment: when it leaves the lender).
+pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i64) -> (Fate, i64) {
+    let s = &w.scenario;
+    let t = &w.truth[l.index()];
+    let seed = s.seed;
+    let u = |k: u64| unit(seed ^ u64::from(r.id), u64::from(l.get()), k);
+    // overload: sent more than a day's work over the last day (this request included),
+    // the lender slows and fills less
+    let load = floor.per_day(l, now) + 1.0;
+    let overload = (load / t.per_day - 1.0).clamp(0.0, s.max_slowdown);
+    // the copy is out: lent through ILL earlier in this run, or to a local patron this
+    // loan period (the same for every request in the period); copies sent electronically
+    // leave nothing out
+    let period = (now - T0).div_euclid(LOAN_PERIOD);
+    let loan = s.service == crate::ServiceKind::Loan;
+    let out_locally = loan
+        && unit(
+            seed ^ 0x10CA1,
+            u64::from(l.get()),
+            r.record ^ (period as u64).wrapping_mul(0x9E37),
+        ) < s.lenders.local_on_loan;
+    let out_ill = floor
+        .on_loan
+        .get(&(l, r.record))
+        .is_some_and(|until| *until > now);
+    let (fate, hours) = if u(1) < t.silent || t.closed_at(now) {
+        (Fate::Expired, s.timeout_hours)
+    } else if stale(w, l, r.record) {
+        (Fate::NotHeld, t.answer_h * (0.5 + u(2)) * (1.0 + overload))
+    } else if out_locally || out_ill {
+        (Fate::OnLoan, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
+    } else if u(3) < t.p_fill / (1.0 + 0.5 * overload) {
+        (Fate::Shipped, t.ship_h * (0.5 + u(4)) * (1.0 + overload))
+    } else {
+        (Fate::Unfilled, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
+    };
+    answer_at(now, hours, fate, (s.timeout_hours * H as f64) as i64)
+}
+
+/// When a lender's answer taking `hours` reaches the borrower, and whether it does at
+/// all. Answers wait for the next working day (no weekend processing). The borrower does
+/// not wait past its timeout: an answer or a shipment that would come later never comes;
+/// the request expires there and moves on, as borrowing systems do after 3-4 days.
+pub(crate) fn answer_at(now: i64, hours: f64, fate: Fate, timeout: i64) -> (Fate, i64) {
+    let mut at = now + (hours * H as f64) as i64;
+    if fate != Fate::Expired {
+        let dow = ((at - T0).div_euclid(DAY)) % 7;
+        if dow >= 5 {
+            at += (7 - dow) * DAY;
+        }
+    }
+    if fate != Fate::Expired && at - now > timeout {
+        (Fate::Expired, now + timeout)
+    } else {
+        (fate, at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_reaches_a_borrower_after_its_timeout() {
+        use Fate::*;
+        let timeout = 96 * H;
+        // Monday 9:00
+        let monday = T0 + 9 * H;
+        assert_eq!(
+            answer_at(monday, 30.0, Unfilled, timeout),
+            (Unfilled, monday + 30 * H)
+        );
+        // a shipment after five days: the borrower gave up at four
+        assert_eq!(
+            answer_at(monday, 120.0, Shipped, timeout),
+            (Expired, monday + timeout)
+        );
+        // Friday 9:00 + 20 h lands on Saturday: Monday, 63 h later, inside the timeout
+        let friday = T0 + 4 * DAY + 9 * H;
+        assert_eq!(
+            answer_at(friday, 20.0, Unfilled, timeout),
+            (Unfilled, friday + 20 * H + 2 * DAY)
+        );
+        // Thursday 9:00 + 50 h lands on Saturday, pushed to Monday 11:00, 98 h after the
+        // request: past the timeout
+        let thursday = T0 + 3 * DAY + 9 * H;
+        assert_eq!(
+            answer_at(thursday, 50.0, OnLoan, timeout),
+            (Expired, thursday + timeout)
+        );
+        // silence is the timeout itself
+        assert_eq!(
+            answer_at(friday, 96.0, Expired, timeout),
+            (Expired, friday + timeout)
+        );
+    }
+}
