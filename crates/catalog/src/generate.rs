@@ -309,6 +309,18 @@ pub fn generate_for(
     weights: &[f64],
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<u8>, BuildError> {
+    generate_with(p, libs, weights, progress, &|_, _| {})
+}
+
+/// [`generate_for`], with each record passed through `edit` (its number, its data) before
+/// it is indexed: a simulation adds what its world needs, such as serial coverage.
+pub fn generate_with(
+    p: &GenParams,
+    libs: Vec<Library>,
+    weights: &[f64],
+    progress: &(dyn Fn(usize) + Sync),
+    edit: &(dyn Fn(u64, &mut ClusterData) + Sync),
+) -> Result<Vec<u8>, BuildError> {
     let p = GenParams {
         libraries: libs.len(),
         ..p.clone()
@@ -327,7 +339,11 @@ pub fn generate_for(
         let end = (start + CHUNK).min(p.records);
         let chunk: Vec<ClusterData> = (start..end)
             .into_par_iter()
-            .map(|i| record_with(i as u64, &p, &alias))
+            .map(|i| {
+                let mut c = record_with(i as u64, &p, &alias);
+                edit(i as u64, &mut c);
+                c
+            })
             .collect();
         for c in chunk {
             b.add(c)?;

@@ -19,6 +19,8 @@ pub struct SimRequest {
     pub borrower: LenderId,
     /// Synthetic record (ISBN index).
     pub record: u64,
+    /// The cited article's year (article-copy scenarios).
+    pub year: Option<u16>,
 }
 
 /// Draws of a record a borrower does not hold before the request is dropped (a library
@@ -50,8 +52,13 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
     // counting as half a holder, so such requests still happen)
     let (e, nrec) = (s.popularity_exponent, s.records as f64);
     let cdf = |i: usize| (i as f64 / nrec).powf(1.0 / e);
+    // articles are asked for from journals only
+    let copies = s.service == crate::ServiceKind::Copy;
     let record_w: Vec<f64> = (0..s.records)
         .map(|i| {
+            if copies && !w.serial[i] {
+                return 0.0;
+            }
             (cdf(i + 1) - cdf(i)) * (f64::from(w.holders[i]).max(0.5)).powf(s.holders_exponent)
         })
         .collect();
@@ -93,11 +100,17 @@ pub fn arrivals(w: &World) -> Vec<SimRequest> {
                 }
             }
             let Some(record) = record else { continue };
+            // recent articles are asked for most: years back exponential, mean 8
+            let year = copies.then(|| {
+                let back = (-rng.r#gen::<f64>().max(1e-12).ln() * 8.0).min(60.0);
+                2025 - back as u16
+            });
             out.push(SimRequest {
                 id: out.len() as u32,
                 at: T0 + i64::from(day) * DAY + (8.0 * H as f64 + t * 10.0 * H as f64) as i64,
                 borrower: LenderId::new(borrower),
                 record,
+                year,
             });
         }
     }

@@ -105,7 +105,10 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
         .is_some_and(|until| *until > now);
     let (fate, hours) = if u(1) < t.silent || t.closed_at(now) {
         (Fate::Expired, s.timeout_hours)
-    } else if stale(w, l, r.record) {
+    } else if stale(w, l, r.record)
+        || r.year
+            .is_some_and(|y| !crate::serials::holds_year(seed, r.record, l.get(), y))
+    {
         (Fate::NotHeld, t.answer_h * (0.5 + u(2)) * (1.0 + overload))
     } else if out_locally || out_ill {
         (Fate::OnLoan, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
@@ -119,20 +122,41 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
 
 /// When a lender's answer taking `hours` reaches the borrower, and whether it does at
 /// all. Answers wait for the next working day (no weekend processing). The borrower does
-/// not wait past its timeout: an answer or a shipment that would come later never comes;
-/// the request expires there and moves on, as borrowing systems do after 3-4 days.
+/// not wait past its timeout, counted in working hours as borrowing systems count it: an
+/// answer or a shipment that would come later never comes; the request expires there and
+/// moves on.
 pub(crate) fn answer_at(now: i64, hours: f64, fate: Fate, timeout: i64) -> (Fate, i64) {
-    let mut at = now + (hours * H as f64) as i64;
-    if fate != Fate::Expired {
-        let dow = ((at - T0).div_euclid(DAY)) % 7;
-        if dow >= 5 {
-            at += (7 - dow) * DAY;
-        }
+    let end = deadline(now, timeout);
+    if fate == Fate::Expired {
+        return (Fate::Expired, end);
     }
-    if fate != Fate::Expired && at - now > timeout {
-        (Fate::Expired, now + timeout)
+    let mut at = now + (hours * H as f64) as i64;
+    let dow = ((at - T0).div_euclid(DAY)) % 7;
+    if dow >= 5 {
+        at += (7 - dow) * DAY - (at - T0).rem_euclid(DAY);
+    }
+    if at > end {
+        (Fate::Expired, end)
     } else {
         (fate, at)
+    }
+}
+
+/// `timeout` seconds after `now`, not counting Saturdays and Sundays.
+pub(crate) fn deadline(now: i64, timeout: i64) -> i64 {
+    let (mut t, mut left) = (now, timeout);
+    loop {
+        let day = (t - T0).div_euclid(DAY);
+        if day % 7 >= 5 {
+            t = T0 + (day + 7 - day % 7) * DAY; // Monday 00:00
+            continue;
+        }
+        let saturday = T0 + (day + 5 - day % 7) * DAY;
+        if t + left <= saturday {
+            return t + left;
+        }
+        left -= saturday - t;
+        t = saturday;
     }
 }
 
@@ -144,8 +168,9 @@ mod tests {
     fn nothing_reaches_a_borrower_after_its_timeout() {
         use Fate::*;
         let timeout = 96 * H;
-        // Monday 9:00
+        // Monday 9:00: four working days end on Friday 9:00
         let monday = T0 + 9 * H;
+        assert_eq!(deadline(monday, timeout), monday + 4 * DAY);
         assert_eq!(
             answer_at(monday, 30.0, Unfilled, timeout),
             (Unfilled, monday + 30 * H)
@@ -155,23 +180,33 @@ mod tests {
             answer_at(monday, 120.0, Shipped, timeout),
             (Expired, monday + timeout)
         );
-        // Friday 9:00 + 20 h lands on Saturday: Monday, 63 h later, inside the timeout
+        // Friday 9:00: the weekend does not count; Thursday 9:00 is the end
         let friday = T0 + 4 * DAY + 9 * H;
+        assert_eq!(deadline(friday, timeout), friday + 6 * DAY);
+        // + 20 h lands on Saturday: handled Monday morning
         assert_eq!(
             answer_at(friday, 20.0, Unfilled, timeout),
-            (Unfilled, friday + 20 * H + 2 * DAY)
+            (Unfilled, T0 + 7 * DAY)
         );
-        // Thursday 9:00 + 50 h lands on Saturday, pushed to Monday 11:00, 98 h after the
-        // request: past the timeout
+        // Thursday 9:00 + 50 h lands on Saturday, handled on Monday: inside the four
+        // working days that end on Wednesday 9:00
         let thursday = T0 + 3 * DAY + 9 * H;
         assert_eq!(
             answer_at(thursday, 50.0, OnLoan, timeout),
-            (Expired, thursday + timeout)
+            (OnLoan, T0 + 7 * DAY)
         );
-        // silence is the timeout itself
+        // 150 h from Thursday 9:00 is Wednesday 15:00, past the end
         assert_eq!(
-            answer_at(friday, 96.0, Expired, timeout),
-            (Expired, friday + timeout)
+            answer_at(thursday, 150.0, OnLoan, timeout),
+            (Expired, T0 + 9 * DAY + 9 * H)
         );
+        // silence lasts the whole timeout
+        assert_eq!(
+            answer_at(friday, 1.0, Expired, timeout),
+            (Expired, friday + 6 * DAY)
+        );
+        // a request sent on a Saturday starts counting on Monday
+        let saturday = T0 + 5 * DAY + 12 * H;
+        assert_eq!(deadline(saturday, 48 * H), T0 + 9 * DAY);
     }
 }

@@ -92,6 +92,7 @@ pub(crate) fn rota_request(
             w.directory.get(r.borrower).symbol.clone(),
             Citation {
                 isbn: Some(generate::isbn_of(r.record)),
+                date: r.year.map(|y| y.to_string()),
                 ..Citation::default()
             },
             now,
@@ -146,6 +147,13 @@ pub(crate) fn string_for(
         .filter_map(|h| lender_of_lib.get(h.library.index()).copied().flatten())
         .filter(|l| *l != r.borrower && !tried_set.contains(l))
         .filter(|l| dir.unavailable(*l, now).is_none())
+        // and what the catalogue says: a journal run that does not reach the cited year
+        .filter(|l| {
+            r.year.is_none_or(|y| {
+                crate::serials::stated_run(s.seed, r.record, l.get())
+                    .is_none_or(|(a, b)| a <= y && b.is_none_or(|b| y <= b))
+            })
+        })
         .collect();
     match strategy {
         Strategy::Static => holders.sort_by(|a, b| dir.get(*a).symbol.cmp(&dir.get(*b).symbol)),
@@ -185,18 +193,50 @@ pub(crate) fn string_for(
         Strategy::OutcomeOracle => {
             // the world's own draws: who would fill this request now, and when it would
             // arrive; those that would fill first (soonest arrival), then the others by how
-            // soon they would say no
+            // soon they would say no. A lender already past its day's work costs half a
+            // day per day of backlog more: its next requests will be slower, and a
+            // clairvoyant that piles onto the fastest lenders fills less later.
             let key = |l: LenderId| {
                 let (fate, at) = draw(w, floor, r, l, now);
+                let t = &w.truth[l.index()];
+                let backlog = ((floor.per_day(l, now) + 1.0) / t.per_day - 1.0).max(0.0);
+                let penalty = (12.0 * backlog * H as f64) as i64;
                 match fate {
                     Fate::Shipped => (
                         0,
-                        at + (w.transit_h(l.index(), r.borrower.index()) * H as f64) as i64,
+                        at + (w.transit_h(l.index(), r.borrower.index()) * H as f64) as i64
+                            + penalty,
                     ),
                     _ => (1, at),
                 }
             };
             holders.sort_by_cached_key(|l| (key(*l), l.get()));
+            // nobody would fill it now: look one answer ahead, for the lender whose "no"
+            // comes when another would fill (a copy back on the shelf, a backlog cleared)
+            if holders.first().is_some_and(|l| key(*l).0 == 1) {
+                let mut best: Option<(i64, usize, usize)> = None;
+                for (i, a) in holders.iter().enumerate() {
+                    let (_, t1) = draw(w, floor, r, *a, now);
+                    for (j, b) in holders.iter().enumerate() {
+                        if i == j {
+                            continue;
+                        }
+                        let (fate, t2) = draw(w, floor, r, *b, t1);
+                        if fate == Fate::Shipped {
+                            let arrive =
+                                t2 + (w.transit_h(b.index(), r.borrower.index()) * H as f64) as i64;
+                            if best.is_none_or(|(x, _, _)| arrive < x) {
+                                best = Some((arrive, i, j));
+                            }
+                        }
+                    }
+                }
+                if let Some((_, i, j)) = best {
+                    let (a, b) = (holders[i], holders[j]);
+                    holders.retain(|l| *l != a && *l != b);
+                    holders.splice(0..0, [a, b]);
+                }
+            }
         }
         Strategy::Rota(_) => {}
     }

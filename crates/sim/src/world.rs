@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rota_catalog::{Catalog, Citation, ClusterId, Library, generate};
 use rota_routing::directory::{Capacity, Charge, Closure, Lender, Offer, Service as Svc};
-use rota_routing::{Directory, Tier};
+use rota_routing::{Directory, LenderId, Tier};
 use serde::Serialize;
 
 use crate::{DAY, Scenario, SimError, T0};
@@ -62,6 +62,8 @@ pub struct World {
     pub borrow_w: Vec<f64>,
     /// Lendable holders per record (by record number).
     pub holders: Vec<u16>,
+    /// Whether each record is a journal.
+    pub serial: Vec<bool>,
     /// Scenario.
     pub scenario: Scenario,
     /// Library names and whether they came from IMLS.
@@ -250,7 +252,15 @@ impl World {
             mean_holders: s.mean_holders,
             seed: s.seed,
         };
-        let bytes = generate::generate_for(&params, libs.clone(), &size_w, &|_| {})
+        // an article-copy world states its journals' runs in the catalogue
+        let copies = s.service == crate::ServiceKind::Copy;
+        let seed = s.seed;
+        let edit = move |i: u64, c: &mut rota_catalog::index::ClusterData| {
+            if copies {
+                crate::serials::add_coverage(seed, i, c);
+            }
+        };
+        let bytes = generate::generate_with(&params, libs.clone(), &size_w, &|_| {}, &edit)
             .map_err(|e| SimError::Input(e.to_string()))?;
         let catalog =
             Arc::new(Catalog::from_bytes(bytes).map_err(|e| SimError::Input(e.to_string()))?);
@@ -369,15 +379,24 @@ impl World {
         let directory = Arc::new(
             Directory::new(lenders, "(simulation)").map_err(|e| SimError::Input(e.to_string()))?,
         );
-        let holders = (0..s.records as u64)
+        let (holders, serial) = (0..s.records as u64)
             .map(|rec| {
-                cluster_of(&catalog, rec).map_or(0, |cl| {
-                    catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16
+                cluster_of(&catalog, rec).map_or((0, false), |cl| {
+                    (
+                        catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16,
+                        catalog.format(cl) == rota_catalog::Format::Serial,
+                    )
                 })
             })
-            .collect();
+            .unzip();
+        // the directory lists the catalogue's libraries in the same order: a lender's
+        // index is its library's
+        debug_assert!((0..n).all(
+            |i| catalog.libraries()[i].symbol == directory.get(LenderId::new(i as u32)).symbol
+        ));
         Ok(World {
             holders,
+            serial,
             catalog,
             directory,
             truth,
