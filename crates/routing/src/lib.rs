@@ -78,6 +78,7 @@ pub mod engine;
 mod explain;
 mod filter;
 pub mod lent;
+mod load;
 pub mod profile;
 pub mod request;
 mod score;

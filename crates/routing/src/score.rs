@@ -74,8 +74,10 @@ impl<'a> Ctx<'a> {
         let hot = &self.engine.hot[i.index()];
         let v: LenderView = self.state.view(i, service, req.now);
         let rho = f64::from(v.open) / f64::from(hot.open_cap);
-        // load lowers p (requests pile up and time out) and raises a (slower answers)
-        let p = (v.p_fill / (1.0 + 0.5 * (rho - 0.8).max(0.0))).clamp(1e-3, 0.999);
+        // load lowers p and slows answers and shipping, by as much as the events show it
+        // does across lenders (`crate::load`)
+        let (dp, slow) = self.state.load_effect(rho);
+        let p = (v.p_fill + dp).clamp(1e-3, 0.999);
         // Little's law: a new request waits behind the open ones, at the rate the lender
         // has recently been answering (learned, so it holds whatever capacity it declares)
         let queue_h = if v.rate_per_day >= 0.5 {
@@ -86,9 +88,7 @@ impl<'a> Ctx<'a> {
         // a request that fails either gets a "no" or waits out the borrower's timeout: the
         // dead time, learned as its own share and length (Expired events)
         let dead = (v.dead_share / (1.0 - p)).clamp(0.0, 1.0);
-        let a = (1.0 - dead) * v.answer_hours * (1.0 + (rho - 0.5).max(0.0))
-            + dead * v.dead_hours
-            + queue_h;
+        let a = (1.0 - dead) * v.answer_hours * slow + dead * v.dead_hours + queue_h;
         let km = hot.distance_km(&self.engine.hot[self.borrower.index()]);
         // transit for physical loans, the lender's learned multiple of the distance's
         // prior (Loaned to Received); nothing for electronic copies
@@ -97,7 +97,7 @@ impl<'a> Ctx<'a> {
         } else {
             0.0
         };
-        let d = v.deliver_hours + transit + queue_h;
+        let d = v.deliver_hours * slow + transit + queue_h;
         let e = p * d + (1.0 - p) * a;
         let busy = (f64::from(v.sent_today) / f64::from(hot.daily_ref)).min(3.0);
         let tier = f64::from(hot.tier);

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, LenderId, Service};
 use crate::lent::{Shipments, ShipmentsFile, km, transit_prior_hours};
+use crate::load::LoadCurve;
 use rota_catalog::ClusterId;
 
 /// ISO 18626 ReasonUnfilled.
@@ -208,14 +209,14 @@ impl Default for Priors {
 
 /// Decayed evidence: a weighted count and a weighted sum, both decayed to `t`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Decayed {
-    w: f64,
-    sum: f64,
+pub(crate) struct Decayed {
+    pub(crate) w: f64,
+    pub(crate) sum: f64,
     t: i64,
 }
 
 impl Decayed {
-    fn decay_to(&mut self, t: i64, half_life_s: f64) {
+    pub(crate) fn decay_to(&mut self, t: i64, half_life_s: f64) {
         if self.w == 0.0 {
             self.t = self.t.max(t);
             return;
@@ -439,6 +440,9 @@ pub const RATE_HALF_LIFE_DAYS: f64 = 7.0;
 struct Open {
     sent_at: i64,
     service: Service,
+    /// The lender's open requests over its declared limit when this one was sent.
+    #[serde(default)]
+    load: f32,
 }
 
 /// What the ranking needs to know about one lender, derived from the state.
@@ -485,6 +489,8 @@ pub struct LiveState {
     retry_clusters: RoaringBitmap,
     /// Loans rota routed: copies away, shipments moving.
     shipments: Shipments,
+    /// How load changes fill rates and times, fitted over all lenders.
+    load: LoadCurve,
     priors: Option<Priors>,
     applied: u64,
 }
@@ -499,6 +505,8 @@ struct StateFile {
     retry_after: Vec<((u32, u32), i64)>,
     #[serde(default)]
     shipments: ShipmentsFile,
+    #[serde(default)]
+    load: LoadCurve,
     priors: Option<Priors>,
     applied: u64,
 }
@@ -575,7 +583,8 @@ impl LiveState {
         } else {
             None
         };
-        self.apply_indexed(lender, borrower, hash_id(&e.request_id), e, km);
+        let limit = dir.get(lender).capacity.open_requests.unwrap_or(100).max(1);
+        self.apply_indexed(lender, borrower, hash_id(&e.request_id), e, km, limit);
         Ok(())
     }
 
@@ -586,6 +595,7 @@ impl LiveState {
         rid: u64,
         e: &Event,
         km: Option<f64>,
+        limit: u32,
     ) {
         // the maps and the ledger rows store lenders by number (the state file's form)
         let (lender, borrower) = (lender.get(), borrower.get());
@@ -617,6 +627,23 @@ impl LiveState {
             None
         };
         let hours = closed.map(|o| ((e.at - o.sent_at).max(0) as f64 / 3600.0).max(0.1));
+        if let Some(o) = closed.filter(|_| answers) {
+            // what load did to this answer, against what the lender usually does
+            let usual = compute(s, e.service, e.at, &p);
+            let rho = f64::from(o.load);
+            let filled = matches!(e.kind, EventKind::Loaned | EventKind::CopyCompleted);
+            if !matches!(e.kind, EventKind::RetryPossible(_)) {
+                self.load.fill(rho, filled, usual.p_fill, e.at, hl);
+            }
+            let time = match e.kind {
+                EventKind::Loaned | EventKind::CopyCompleted => Some(usual.deliver_hours),
+                EventKind::Unfilled(_) | EventKind::RetryPossible(_) => Some(usual.answer_hours),
+                _ => None,
+            };
+            if let (Some(usual), Some(h)) = (time, hours) {
+                self.load.time(rho, h, usual, e.at, hl);
+            }
+        }
         let st = &mut s.by_service[e.service.index()];
         if answers {
             // keep a service's four counters within an hour of each other, so `compute`
@@ -641,6 +668,7 @@ impl LiveState {
                         Open {
                             sent_at: e.at,
                             service: e.service,
+                            load: s.open as f32 / limit as f32,
                         },
                     )
                     .is_none()
@@ -848,6 +876,12 @@ impl LiveState {
             .map_or(0, |s| s.sent_today)
     }
 
+    /// How load `rho` (open requests over the declared limit) changes a lender's fill
+    /// rate (added) and times (multiplied), as fitted from events ([`crate::load`]).
+    pub fn load_effect(&self, rho: f64) -> (f64, f64) {
+        self.load.effect(rho)
+    }
+
     /// Copies of a cluster the lender has away on loans rota routed (from `Loaned` until
     /// `Returned`, at most [`crate::lent::AWAY_S`]).
     pub fn copies_away(&self, lender: LenderId, cluster: ClusterId, now: i64) -> u16 {
@@ -891,6 +925,7 @@ impl From<&LiveState> for StateFile {
                 .collect(),
             retry_after: s.retry_after.iter().map(|(k, v)| (*k, *v)).collect(),
             shipments: s.shipments.to_file(),
+            load: s.load.clone(),
             priors: s.priors,
             applied: s.applied,
         }
@@ -932,6 +967,7 @@ impl From<StateFile> for LiveState {
             retry_after: f.retry_after.into_iter().collect(),
             retry_clusters,
             shipments: Shipments::from_file(f.shipments),
+            load: f.load,
             priors: f.priors,
             applied: f.applied,
         }
