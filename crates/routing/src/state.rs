@@ -877,7 +877,7 @@ impl LiveState {
     }
 
     /// How load `rho` (open requests over the declared limit) changes a lender's fill
-    /// rate (added) and times (multiplied), as fitted from events ([`crate::load`]).
+    /// rate (added) and times (multiplied), as fitted from events (the `load` module).
     pub fn load_effect(&self, rho: f64) -> (f64, f64) {
         self.load.effect(rho)
     }

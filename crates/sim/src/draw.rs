@@ -84,6 +84,8 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
     let t = &w.truth[l.index()];
     let seed = s.seed;
     let u = |k: u64| unit(seed ^ u64::from(r.id), u64::from(l.get()), k);
+    // this request's handling time around the lender's usual
+    let spread = |k: u64| 1.0 + s.lenders.time_spread * (2.0 * u(k) - 1.0);
     // overload: sent more than a day's work over the last day (this request included),
     // the lender slows and fills less
     let load = floor.per_day(l, now) + 1.0;
@@ -109,13 +111,13 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
         || r.year
             .is_some_and(|y| !crate::serials::holds_year(seed, r.record, l.get(), y))
     {
-        (Fate::NotHeld, t.answer_h * (0.5 + u(2)) * (1.0 + overload))
+        (Fate::NotHeld, t.answer_h * spread(2) * (1.0 + overload))
     } else if out_locally || out_ill {
-        (Fate::OnLoan, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
+        (Fate::OnLoan, t.answer_h * spread(6) * (1.0 + overload))
     } else if u(3) < t.p_fill / (1.0 + 0.5 * overload) {
-        (Fate::Shipped, t.ship_h * (0.5 + u(4)) * (1.0 + overload))
+        (Fate::Shipped, t.ship_h * spread(4) * (1.0 + overload))
     } else {
-        (Fate::Unfilled, t.answer_h * (0.5 + u(6)) * (1.0 + overload))
+        (Fate::Unfilled, t.answer_h * spread(6) * (1.0 + overload))
     };
     answer_at(now, hours, fate, (s.timeout_hours * H as f64) as i64)
 }

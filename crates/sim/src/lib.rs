@@ -8,26 +8,38 @@
 //!   collection size (`BKVOL`) sets how much they hold, `LOANFM` how much they borrow,
 //!   `LOANTO` how much they lend (their capacity), `LATITUDE`/`LONGITUD` the transit
 //!   time. Without the file, log-normal synthetic libraries stand in.
-//! - **Hidden truth** per lender, never shown to learned routers: fill probability
-//!   (Beta around the published ~90 %), median time to answer "no" and to ship, a chance
-//!   of never answering (the request then sits for the borrower's timeout, 4 days by
-//!   default: DOCLINE's dead time), daily capacity, weekend closure, and stale holdings
-//!   (the catalogue says held, the shelf says no).
+//! - **Hidden truth** per lender (`world`, drawn from the scenario's [`LenderBehaviour`]),
+//!   never shown to learned routers: fill probability (good and poor fillers), median
+//!   time to answer "no" and to ship, a chance of never answering, daily capacity (the
+//!   directory declares it with an error), closed weeks (some announced in the
+//!   directory's calendar), and stale holdings (the catalogue says held, the shelf says
+//!   no). In an article-copy world, journal runs (`serials`): the catalogue states most
+//!   holders' runs, the shelf knows the rest.
 //! - **Requests** arrive Poisson with weekday and seasonal patterns; borrowers in
-//!   proportion to their real borrowing; items Zipf-popular among those they lack (a
-//!   borrower never asks for a title it holds).
-//! - **Borrowers move on** after their timeout: an answer or a shipment that would come
-//!   later never comes, the request expires at that lender (`run::answer_at`). An
-//!   overloaded lender slows down, at most `1 + max_slowdown` times.
+//!   proportion to their real borrowing; titles by popularity times holders (ILL traffic
+//!   is for widely held titles), among those the borrower lacks.
+//! - **What a lender does** with a request (`draw`): from its truth, the shelf (copies
+//!   out to local patrons by loan period, or away on an ILL loan of this run) and its load
+//!   (more than a day's work over the last day slows it, up to `1 + max_slowdown`, and
+//!   makes it refuse more), each request's handling time spread around the lender's own.
+//! - **Borrowers move on** after their timeout, counted in working hours: an answer or a
+//!   shipment that would come later never comes, the request expires at that lender.
 //! - **Figures** leave out the warm-up (`warmup_days`): queues start empty and routers
-//!   know nothing. Lenders tried are counted per filled request and per request sent to
-//!   anyone; the first-lender share is of filled requests.
+//!   know nothing. Lenders tried are counted per filled request and per request with
+//!   holders; the first-lender share is of filled requests.
 //!
-//! ## Fairness between strategies
+//! ## Fairness between strategies, and the two oracles
 //! Every strategy sees the same requests, and every (request, lender) pair draws the same
 //! random outcome under every strategy (common random numbers), so differences are the
 //! strategies', not luck's. Learned routers (rota) learn only from the ISO 18626 events the
-//! simulation emits, exactly as in production; the oracle alone reads the truth.
+//! simulation emits, exactly as in production: their strings come from
+//! `strategy::rota_string`, which is given the engine, its live state and the request,
+//! nothing of the world, and a test replays them from the events alone. The `oracle`
+//! reads every lender's true parameters and orders by the true `e/p`; the
+//! `outcome_oracle` reads the world's own draws (who would fill this request now, and
+//! when it would arrive) and asks the soonest, replanning after every answer: the bound
+//! every other strategy is measured against ("share of the gap from ReShare closed"),
+//! always in the report.
 //!
 //! Deterministic for a seed.
 
@@ -314,5 +326,63 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_shipped_scenarios_run_and_report_the_bound_and_the_default() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/scenarios");
+        let mut names = Vec::new();
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let path = f.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut s: Scenario =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if let Some(imls) = s.imls.take() {
+                s.imls = Some(dir.join(imls));
+            }
+            // the same world, smaller and shorter
+            let s = Scenario {
+                days: 7,
+                records: 4_000,
+                requests_per_day: s.requests_per_day / 8.0,
+                ..s
+            };
+            let rep = simulate(&s).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(rep.requests > 100, "{}", path.display());
+            assert!(rep.get(OUTCOME_ORACLE).is_some());
+            let defaults: Vec<_> = rep.strategies.iter().filter(|s| s.default).collect();
+            assert_eq!(defaults.len(), 1, "{}", path.display());
+            assert_eq!(defaults[0].strategy, DEFAULT_STRATEGY);
+            let json = serde_json::to_value(&rep).unwrap();
+            for field in [
+                "strategy",
+                "mean_hours",
+                "p90_hours",
+                "fill_rate",
+                "lenders_tried",
+                "first_lender_share",
+                "load_gini",
+                "gap_closed",
+                "p50_days",
+                "default",
+            ] {
+                assert!(json["strategies"][0].get(field).is_some(), "{field}");
+            }
+            if s.service == ServiceKind::Copy {
+                // articles are asked of journals, citing a year
+                let w = World::build(&s).unwrap();
+                let reqs = arrivals(&w);
+                assert!(
+                    reqs.iter()
+                        .all(|r| r.year.is_some() && w.serial[r.record as usize])
+                );
+            }
+            names.push(path.file_name().unwrap().to_string_lossy().to_string());
+        }
+        names.sort();
+        assert_eq!(
+            names,
+            ["articles.toml", "default.toml", "long-distance.toml"]
+        );
     }
 }

@@ -98,6 +98,9 @@ pub struct LenderBehaviour {
     pub answer_hours: f64,
     /// Median over lenders of the median hours to ship or send (log-normal, σ 0.5).
     pub ship_hours: f64,
+    /// How much one request's handling time varies around its lender's usual: uniform in
+    /// `1 ± time_spread` (WRLC's pull times spread from under 12 h to over 48 h).
+    pub time_spread: f64,
     /// Share of held copies out to local patrons in any four-week loan period.
     pub local_on_loan: f64,
     /// Weeks a year a lender is closed (holidays, moves, staff shortages); it answers
@@ -121,6 +124,7 @@ impl Default for LenderBehaviour {
             silence: [0.05, 0.35],
             answer_hours: 30.0,
             ship_hours: 36.0,
+            time_spread: 0.5,
             local_on_loan: 0.08,
             closed_weeks_per_year: 0.0,
             closures_declared: 0.5,
@@ -150,9 +154,10 @@ impl LenderBehaviour {
             || !(0.5..=500.0).contains(&self.ship_hours)
             || !(0.0..=26.0).contains(&self.closed_weeks_per_year)
             || !(0.0..=2.0).contains(&self.capacity_error)
+            || !(0.0..=0.9).contains(&self.time_spread)
         {
             return Err(SimError::Scenario(
-                "lenders: answer_hours and ship_hours 0.5..500, closed_weeks_per_year 0..26, capacity_error 0..2"
+                "lenders: answer_hours and ship_hours 0.5..500, closed_weeks_per_year 0..26, capacity_error 0..2, time_spread 0..0.9"
                     .into(),
             ));
         }

@@ -78,7 +78,10 @@ pub(crate) fn rota_request(
     let s = &w.scenario;
     Request {
         request_id: format!("sim-{}-{}", r.id, tried.len()),
-        format: Some(Format::Book),
+        format: Some(match s.service {
+            ServiceKind::Loan => Format::Book,
+            ServiceKind::Copy => Format::Serial,
+        }),
         service: Some(match s.service {
             ServiceKind::Loan => ServiceType::Loan,
             ServiceKind::Copy => ServiceType::Copy,
