@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod consistency;
 mod hostile;
+mod iso18626;
 mod metrics;
 mod overload;
 mod precision;

@@ -32,6 +32,8 @@ fn small_demo(data: &Path) -> Command {
         "127.0.0.1:0",
         "--metrics-listen",
         "off",
+        "--iso18626-listen",
+        "off",
     ])
     .args(["--demo-records", "2000", "--demo-libraries", "10"])
     .arg("--data-dir")

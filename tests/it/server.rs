@@ -19,6 +19,8 @@ pub(crate) struct Server {
     pub(crate) addr: String,
     /// The metrics and probes listener, when started with `--metrics-listen`.
     pub(crate) ops: Option<String>,
+    /// The ISO 18626 front, when started with `--iso18626-listen`.
+    pub(crate) iso18626: Option<String>,
 }
 
 impl Drop for Server {
@@ -41,6 +43,9 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
     cmd.args(["serve"]);
     if !extra.contains(&"--metrics-listen") {
         cmd.args(["--metrics-listen", "off"]);
+    }
+    if !extra.contains(&"--iso18626-listen") {
+        cmd.args(["--iso18626-listen", "off"]);
     }
     cmd.args(["--demo-records", "20000", "--demo-libraries", "60"]);
     if !extra.contains(&"--listen") {
@@ -71,9 +76,24 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
     } else {
         None
     };
+    let iso18626 = if extra.contains(&"--iso18626-listen") {
+        let line = lines.next().expect("a line").expect("readable");
+        let at = line
+            .strip_prefix("ISO 18626 messages on http://")
+            .and_then(|s| s.split('/').next())
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        Some(at.to_string())
+    } else {
+        None
+    };
     // keep draining stdout so the child never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
-    Server { child, addr, ops }
+    Server {
+        child,
+        addr,
+        ops,
+        iso18626,
+    }
 }
 
 pub(crate) async fn channel(addr: &str) -> Channel {
@@ -155,6 +175,8 @@ fn a_closed_stdout_does_not_stop_the_server() {
         .args([
             "serve",
             "--metrics-listen",
+            "off",
+            "--iso18626-listen",
             "off",
             "--listen",
             "127.0.0.1:0",
@@ -771,7 +793,15 @@ fn auth_roles_and_borrower_binding() {
 fn refuses_non_loopback_without_tokens() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(rota_bin())
-        .args(["serve", "--listen", "0.0.0.0:0", "--metrics-listen", "off"])
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--metrics-listen",
+            "off",
+            "--iso18626-listen",
+            "off",
+        ])
         .arg("--data-dir")
         .arg(tmp.path())
         .output()
@@ -793,6 +823,8 @@ fn a_missing_configured_file_is_refused_before_listening() {
             "--listen",
             "127.0.0.1:0",
             "--metrics-listen",
+            "off",
+            "--iso18626-listen",
             "off",
         ])
         .arg("--config")

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Address of `/metrics` (Prometheus), `/healthz` and `/readyz`, or `off`.
     #[arg(long)]
     metrics_listen: Option<String>,
+    /// Address of the ISO 18626 front (`POST /iso18626`), or `off`. Default: off with a
+    /// config file (its `[iso18626] listen`), 127.0.0.1:9466 for the loopback demo.
+    #[arg(long)]
+    iso18626_listen: Option<String>,
     /// Data directory (durable log, checkpoints, the demo consortium).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -81,7 +85,12 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_init();
     let mut config = match &a.config {
         Some(p) => Config::from_file(p)?,
-        None => Config::default(),
+        None => {
+            // the loopback demo speaks ISO 18626 too
+            let mut c = Config::default();
+            c.iso18626.listen = Some(rota_server::config::DEMO_ISO18626);
+            c
+        }
     };
     config.apply_env(std::env::vars())?;
     if let Some(l) = a.listen {
@@ -94,6 +103,16 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(
                 m.parse()
                     .with_context(|| format!("--metrics-listen {m:?}"))?,
+            )
+        };
+    }
+    if let Some(m) = &a.iso18626_listen {
+        config.iso18626.listen = if m == "off" {
+            None
+        } else {
+            Some(
+                m.parse()
+                    .with_context(|| format!("--iso18626-listen {m:?}"))?,
             )
         };
     }
@@ -151,6 +170,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 say!("rota listening on {} (data in {})", b.addr, listen_note.data_dir.display());
                 if let Some(m) = b.ops {
                     say!("metrics and probes on http://{m} (/metrics, /healthz, /readyz)");
+                }
+                if let Some(i) = b.iso18626 {
+                    say!("ISO 18626 messages on http://{i}/iso18626 (POST, application/xml)");
                 }
                 if demo {
                     say!(

@@ -62,7 +62,8 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    pub(crate) fn new(kind: Option<Kind>, error: ErrorType, value: impl Into<String>) -> Self {
+    /// A refusal answered with `kind`'s confirmation (the value is cut to 300 bytes).
+    pub fn new(kind: Option<Kind>, error: ErrorType, value: impl Into<String>) -> Self {
         let mut value = value.into();
         // error values are echoed to the sender and logged: keep them short
         if value.len() > 300 {

@@ -73,6 +73,19 @@ impl Default for Limits {
     }
 }
 
+/// The ISO 18626 front: messages POSTed to `/iso18626`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Iso18626Config {
+    /// Address to listen on (none = off, the default with a config file; `rota serve`
+    /// without one, the loopback demo, listens on 127.0.0.1:9466).
+    pub listen: Option<SocketAddr>,
+}
+
+/// Where the loopback demo listens for ISO 18626 messages.
+pub const DEMO_ISO18626: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9466);
+
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -81,6 +94,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Prometheus metrics address (none = off).
     pub metrics_listen: Option<SocketAddr>,
+    /// The ISO 18626 front (`[iso18626]`).
+    pub iso18626: Iso18626Config,
     /// Durable log and state checkpoints.
     pub data_dir: PathBuf,
     /// Catalogue snapshot (none = generate the demo consortium).
@@ -113,6 +128,7 @@ impl Default for Config {
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 50051))),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            iso18626: Iso18626Config::default(),
             data_dir: default_data_dir(),
             snapshot: None,
             directory: None,
@@ -162,7 +178,8 @@ impl Config {
             .map_err(|e| ConfigError::Parse(p, e.to_string().trim().replace('\n', " ")))
     }
 
-    /// Applies `ROTA_LISTEN`, `ROTA_METRICS_LISTEN` (`off` disables), `ROTA_DATA_DIR`,
+    /// Applies `ROTA_LISTEN`, `ROTA_METRICS_LISTEN` and `ROTA_ISO18626_LISTEN` (`off`
+    /// disables), `ROTA_DATA_DIR`,
     /// `ROTA_SNAPSHOT`, `ROTA_DIRECTORY`, `ROTA_CHECKPOINT_EVERY`, `ROTA_MAX_IN_FLIGHT`.
     /// Any other `ROTA_` variable is refused, as an unknown config key would be.
     pub fn apply_env(
@@ -172,6 +189,7 @@ impl Config {
         const KNOWN: &[&str] = &[
             "ROTA_LISTEN",
             "ROTA_METRICS_LISTEN",
+            "ROTA_ISO18626_LISTEN",
             "ROTA_DATA_DIR",
             "ROTA_SNAPSHOT",
             "ROTA_DIRECTORY",
@@ -199,6 +217,13 @@ impl Config {
                         Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
                     }
                 }
+                "ROTA_ISO18626_LISTEN" => {
+                    self.iso18626.listen = if v == "off" {
+                        None
+                    } else {
+                        Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
+                    }
+                }
                 "ROTA_DATA_DIR" => self.data_dir = v.into(),
                 "ROTA_SNAPSHOT" => self.snapshot = Some(v.into()),
                 "ROTA_DIRECTORY" => self.directory = Some(v.into()),
@@ -218,7 +243,7 @@ impl Config {
                 _ => {
                     return Err(bad(format!(
                         "unknown setting; known: {}",
-                        KNOWN[..9].join(", ")
+                        KNOWN[..10].join(", ")
                     )));
                 }
             }

@@ -27,6 +27,7 @@ pub mod app;
 pub mod config;
 pub mod convert;
 pub mod cores;
+pub mod iso18626;
 pub mod log;
 mod restore;
 pub mod service;
@@ -61,6 +62,8 @@ pub struct Bound {
     pub addr: SocketAddr,
     /// The operations listener (`/metrics`, `/healthz`, `/readyz`), if one is configured.
     pub ops: Option<SocketAddr>,
+    /// The ISO 18626 front (`/iso18626`), if one is configured.
+    pub iso18626: Option<SocketAddr>,
 }
 
 /// Keeps every lender's cached estimates fresh (see `LiveState::refresh_stale`), so
@@ -144,7 +147,22 @@ pub async fn serve(
         None => None,
     };
     metrics::gauge!(telemetry::READY).set(0.0);
-    on_bound(Bound { addr, ops });
+    let slot: service::Slot = Arc::new(OnceLock::new());
+    let iso18626 = match config.iso18626.listen {
+        Some(at) => {
+            let bound = iso18626::listen(at, slot.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {at} (iso18626.listen): {e}"))?;
+            tracing::info!(addr = %bound, "ISO 18626 messages at http://{bound}/iso18626");
+            Some(bound)
+        }
+        None => None,
+    };
+    on_bound(Bound {
+        addr,
+        ops,
+        iso18626,
+    });
 
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
@@ -171,7 +189,6 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let slot: service::Slot = Arc::new(OnceLock::new());
     let shared = service::Shared {
         slot: slot.clone(),
         cores: cores::Cores::new(
