@@ -79,6 +79,7 @@ fn routes_every_swb_record_within_the_rules() {
             min_confidence: None,
             require_identifier: false,
             route_anyway: false,
+            availability: vec![],
             now: NOW,
         };
         let bi = dir.index(&borrower).unwrap();

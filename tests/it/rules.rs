@@ -258,6 +258,7 @@ fn e_books_are_never_lent_and_copied_only_under_licence() {
                     min_confidence: None,
                     require_identifier: false,
                     route_anyway: false,
+                    availability: vec![],
                     now: 1_796_000_000,
                 },
             )

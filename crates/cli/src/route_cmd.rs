@@ -198,6 +198,7 @@ pub fn build_request(a: &RouteArgs) -> anyhow::Result<Request> {
         min_confidence: a.min_confidence,
         require_identifier: a.require_identifier,
         route_anyway: a.route_anyway,
+        availability: Vec::new(),
         now: chrono::Utc::now().timestamp(),
     })
 }

@@ -88,6 +88,8 @@ pub enum Exclusion {
     /// Every copy it holds is away on an interlibrary loan rota routed (from `Loaned` until
     /// `Returned`).
     CopiesAway,
+    /// Its catalogue says every copy is on loan now (live availability).
+    OnLoanNow,
     /// Said "not held" for this item before (any request).
     KnownNotHeld,
     /// Not lending at all.
@@ -138,6 +140,7 @@ impl Exclusion {
             Exclusion::CopiesAway => {
                 "every copy it holds is away on an interlibrary loan routed here"
             }
+            Exclusion::OnLoanNow => "its catalogue says every copy is on loan now",
             Exclusion::KnownNotHeld => "said earlier that it does not hold this item",
             Exclusion::NotLending => "is not lending",
             Exclusion::Suspended => "has suspended lending",

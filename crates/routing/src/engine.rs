@@ -284,6 +284,11 @@ impl Engine {
             max_cost: req.max_cost,
             currency: req.currency.as_deref().unwrap_or("USD"),
             now: req.now,
+            shelf: req
+                .availability
+                .iter()
+                .filter_map(|a| dir.index(&a.lender).map(|l| (l, a.shelf)))
+                .collect(),
         };
         for c in cands
             .iter()

@@ -128,6 +128,15 @@ pub(crate) struct Asked<'a> {
     pub(crate) max_cost: Option<f64>,
     pub(crate) currency: &'a str,
     pub(crate) now: i64,
+    /// Live availability the request carries, by lender (usually empty).
+    pub(crate) shelf: Vec<(LenderId, crate::request::Shelf)>,
+}
+
+impl Asked<'_> {
+    /// What the lender's catalogue said, if it was asked.
+    pub(crate) fn shelf_of(&self, i: LenderId) -> Option<crate::request::Shelf> {
+        self.shelf.iter().find(|(l, _)| *l == i).map(|(_, s)| *s)
+    }
 }
 
 /// One holder of a matched cluster.
@@ -230,6 +239,11 @@ impl Engine {
             && state.copies_away(i, c.cluster, asked.now) >= u16::from(h.copies.max(1))
         {
             Some(Exclusion::CopiesAway)
+        } else if matches!(
+            asked.shelf_of(i),
+            Some(crate::request::Shelf::OnLoan { until }) if until.is_none_or(|u| u > asked.now)
+        ) {
+            Some(Exclusion::OnLoanNow)
         } else if hot.not_lending {
             Some(Exclusion::NotLending)
         } else if hot.calendar {

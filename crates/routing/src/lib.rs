@@ -69,6 +69,7 @@
 //! | queue | waiting behind open requests | Little's law: `24 h × open / rate`, the rate of answers lately (7-day half-life), added to *a* and *d*: a lender that declares more than it manages is still seen as swamped |
 //! | copies away | its copy is out on a loan rota routed | `Loaned` (with the cluster) until `Returned`, at most six weeks: a lender with every copy away is left out ([`Exclusion::CopiesAway`]) |
 //! | not held, retry | the item is not there | `Unfilled(NotHeld…)` for good; `RetryPossible`/`NotOnShelf` for 14 days |
+//! | live availability | whether the copy is on the shelf now | the request's [`Availability`] (lenders' catalogues asked before routing): on loan is left out ([`Exclusion::OnLoanNow`]); on the shelf ranks by *p* with the lender's "not on shelf" and "not held" answers left out (`p_on_shelf`) |
 //!
 //! The simulator (`rota-sim`) checks the model against a world whose truth the router
 //! never reads: a test replays every string a learned strategy routed from the run's
@@ -112,7 +113,7 @@ pub use directory::{
 };
 pub use engine::Engine;
 pub use profile::{Mode, Profile, ProfileError};
-pub use request::{MAX_LENDERS, Request, RouteError, ServiceType, Tried};
+pub use request::{Availability, MAX_LENDERS, Request, RouteError, ServiceType, Shelf, Tried};
 pub use score::expected_hours;
 pub use state::{
     Answer, Event, EventError, EventKind, LiveState, Priors, ReasonRetry, ReasonUnfilled,

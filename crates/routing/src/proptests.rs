@@ -99,9 +99,27 @@ proptest! {
         max_cost in proptest::option::of(0.0f64..30.0),
         id in "[a-z0-9]{0,8}",
         route_anyway in any::<bool>(),
+        shelves in proptest::collection::vec((0usize..40, 0u8..4), 0..8),
     ) {
         let (engine, state) = fixture();
         let dir = engine.directory();
+        let availability: Vec<crate::Availability> = shelves
+            .iter()
+            .map(|(l, k)| crate::Availability {
+                lender: dir.lenders()[*l].symbol.clone(),
+                shelf: match k {
+                    0 => crate::Shelf::OnShelf,
+                    1 => crate::Shelf::OnLoan { until: Some(NOW + 86_400) },
+                    2 => crate::Shelf::OnLoan { until: None },
+                    _ => crate::Shelf::Unknown,
+                },
+            })
+            .collect();
+        let on_loan: HashSet<String> = availability
+            .iter()
+            .filter(|a| matches!(a.shelf, crate::Shelf::OnLoan { .. }))
+            .map(|a| a.lender.clone())
+            .collect();
         let req = Request {
             request_id: id,
             borrower: dir.lenders()[borrower].symbol.clone(),
@@ -118,9 +136,14 @@ proptest! {
             min_confidence: None,
             require_identifier: false,
             route_anyway,
+            availability,
             now: NOW,
         };
         let s = engine.route(state, &req).unwrap();
+        prop_assert!(
+            s.lenders.iter().all(|l| !on_loan.contains(l.symbol.as_str())),
+            "never a lender whose catalogue says on loan"
+        );
         let again = engine.route(state, &req).unwrap();
         prop_assert_eq!(&s, &again, "deterministic for the same state and request");
         let b = dir.index(&req.borrower).unwrap();
@@ -196,7 +219,7 @@ proptest! {
             service: Some(ServiceType::Loan),
             format: None, max_cost: None, currency: None, need_before: None, rush: false,
             tried: vec![], max_lenders: 40, profile: None, min_confidence: None,
-            require_identifier: false, route_anyway: false, now: NOW,
+            require_identifier: false, route_anyway: false, availability: vec![], now: NOW,
         };
         let loan = engine.route(state, &req).unwrap().lenders.len();
         req.service = Some(ServiceType::Copy);

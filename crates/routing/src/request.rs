@@ -100,8 +100,40 @@ pub struct Request {
     /// Route even when the borrower's own institution holds a lendable copy.
     #[serde(default)]
     pub route_anyway: bool,
+    /// What lenders' own catalogues said of the item just now (live availability, asked
+    /// of the top candidates before routing): a lender whose copies are on loan is left
+    /// out, one with a copy on the shelf ranks by its fill rate when the item is there.
+    /// Lenders not listed are as if unknown.
+    #[serde(default)]
+    pub availability: Vec<Availability>,
     /// The time of routing (unix seconds). The engine never reads the clock.
     pub now: i64,
+}
+
+/// What a lender's catalogue says of the item now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    /// Lender symbol.
+    pub lender: String,
+    /// Its status.
+    pub shelf: Shelf,
+}
+
+/// A copy's status in a lender's catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shelf {
+    /// A copy is on the shelf.
+    OnShelf,
+    /// Every copy is out, until the time given (unix seconds) if the catalogue says.
+    OnLoan {
+        /// Due back.
+        until: Option<i64>,
+    },
+    /// The catalogue answered but could not say (no item record, a status it does not
+    /// map), or did not answer in time.
+    Unknown,
 }
 
 fn default_max() -> u32 {
@@ -129,6 +161,7 @@ impl Request {
             min_confidence: None,
             require_identifier: false,
             route_anyway: false,
+            availability: Vec::new(),
             now,
         }
     }
@@ -168,6 +201,13 @@ impl Request {
             field::symbol(&format!("tried[{i}].lender"), &t.lender)?;
             if let Some(at) = t.at {
                 field::time(&format!("tried[{i}].answered_at"), at)?;
+            }
+        }
+        field::range("availability", self.availability.len(), 0, MAX_TRIED)?;
+        for (i, a) in self.availability.iter().enumerate() {
+            field::symbol(&format!("availability[{i}].lender"), &a.lender)?;
+            if let Shelf::OnLoan { until: Some(t) } = a.shelf {
+                field::time(&format!("availability[{i}].until"), t)?;
             }
         }
         if let Some(p) = self.profile.as_deref().filter(|p| !p.is_empty()) {

@@ -24,6 +24,8 @@ pub(crate) struct Ctx<'a> {
     /// fastest fill: the most reciprocity can divide and multiply a score by
     pub(crate) recip_range: (f64, f64),
     pub(crate) cost_ref: f64,
+    /// Lenders whose catalogue said a copy is on the shelf now (live availability).
+    pub(crate) on_shelf: Vec<LenderId>,
 }
 
 impl<'a> Ctx<'a> {
@@ -50,6 +52,12 @@ impl<'a> Ctx<'a> {
                 Mode::WeightedScore => weights.reciprocity,
             },
             cost_ref: req.max_cost.filter(|c| *c > 0.0).unwrap_or(20.0),
+            on_shelf: req
+                .availability
+                .iter()
+                .filter(|a| a.shelf == crate::request::Shelf::OnShelf)
+                .filter_map(|a| engine.directory().index(&a.lender))
+                .collect(),
         }
     }
 
@@ -77,7 +85,10 @@ impl<'a> Ctx<'a> {
         // load lowers p and slows answers and shipping, by as much as the events show it
         // does across lenders (`crate::load`)
         let (dp, slow) = self.state.load_effect(rho);
-        let p = (v.p_fill + dp).clamp(1e-3, 0.999);
+        // known to be on the shelf: the answers that it was not there do not apply
+        let on_shelf = self.on_shelf.contains(&i);
+        let base = if on_shelf { v.p_on_shelf } else { v.p_fill };
+        let p = (base + dp).clamp(1e-3, 0.999);
         // Little's law: a new request waits behind the open ones, at the rate the lender
         // has recently been answering (learned, so it holds whatever capacity it declares)
         let queue_h = if v.rate_per_day >= 0.5 {
@@ -128,6 +139,7 @@ impl<'a> Ctx<'a> {
             agreement: false,
             recip_known: false,
             coverage_unknown: false,
+            on_shelf,
         };
         s.score = match self.profile.mode {
             Mode::FastestFill => {
@@ -252,6 +264,9 @@ impl<'a> Ctx<'a> {
         match self.profile.mode {
             Mode::FastestFill => {
                 v.push(f("p_fill", s.p, -(s.p.ln())));
+                if s.on_shelf {
+                    v.push(f("on_shelf", 1.0, 0.0));
+                }
                 v.push(f("expected_hours", s.e, s.e.ln()));
                 v.push(f("load", s.rho, 0.0));
                 v.push(f("queue_hours", s.queue_h, 0.0));
@@ -307,6 +322,8 @@ pub(crate) struct Scored {
     /// Its serial coverage could not be checked against the citation: ranked after
     /// every holder that covers it.
     pub(crate) coverage_unknown: bool,
+    /// Its catalogue said a copy is on the shelf now.
+    pub(crate) on_shelf: bool,
 }
 
 pub(crate) fn mix(mut x: u64) -> u64 {

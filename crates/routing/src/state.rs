@@ -391,6 +391,10 @@ struct ServiceStats {
     /// log-hours the borrowers waited before those expired: the dead time
     #[serde(default)]
     dead: Decayed,
+    /// answers that the item was not there (not on shelf, not held; also counted in
+    /// `unfilled`): what live availability can see coming
+    #[serde(default)]
+    shelf: Decayed,
 }
 
 /// Per lender.
@@ -425,6 +429,7 @@ struct Cached {
     dead_share: f64,
     dead_hours: f64,
     transit_ratio: f64,
+    p_on_shelf: f64,
 }
 
 /// How long a lender's cached estimates stand in for a fresh computation: six hours,
@@ -468,6 +473,9 @@ pub struct LenderView {
     pub dead_hours: f64,
     /// Its loans' transit time as a multiple of [`transit_prior_hours`] for the distance.
     pub transit_ratio: f64,
+    /// Posterior fill probability when the item is known to be on its shelf (the
+    /// answers that it was not there left out).
+    pub p_on_shelf: f64,
 }
 
 /// All live state. `apply` is the only writer.
@@ -655,6 +663,7 @@ impl LiveState {
                 &mut st.deliver,
                 &mut st.expired,
                 &mut st.dead,
+                &mut st.shelf,
             ] {
                 d.decay_to(e.at, hl);
             }
@@ -721,6 +730,9 @@ impl LiveState {
             }
             EventKind::Unfilled(reason) => {
                 bump(&mut st.unfilled, e.at, hl);
+                if matches!(reason, ReasonUnfilled::NotHeld | ReasonUnfilled::NotOnShelf) {
+                    bump(&mut st.shelf, e.at, hl);
+                }
                 if let Some(h) = hours {
                     let est = estimate(&st.answer, p.time_prior_weight, p.answer_hours);
                     add_sample(&mut st.answer, e.at, hl, h.min(4.0 * est));
@@ -738,6 +750,9 @@ impl LiveState {
                 }
             }
             EventKind::RetryPossible(_) => {
+                // not counted against the fill rate: "on loan" says when to ask again, the
+                // retry window keeps the lender out for the item meanwhile (counting it
+                // as a failure measured slower: 102.2 -> 102.7 h on the default scenario)
                 if let Some(c) = e.cluster.map(ClusterId::get) {
                     self.retry_after.insert((lender, c), e.at + RETRY_WINDOW_S);
                     self.retry_clusters.insert(c);
@@ -776,6 +791,7 @@ impl LiveState {
                 dead_share: DEAD_PRIOR,
                 dead_hours: DEAD_HOURS_PRIOR,
                 transit_ratio: 1.0,
+                p_on_shelf: p.fill_alpha / (p.fill_alpha + p.fill_beta),
             };
         };
         let c = match s.cache[service.index()] {
@@ -793,6 +809,7 @@ impl LiveState {
             dead_share: c.dead_share,
             dead_hours: c.dead_hours,
             transit_ratio: c.transit_ratio,
+            p_on_shelf: c.p_on_shelf,
         }
     }
 
@@ -1025,6 +1042,10 @@ fn compute(s: &LenderState, service: Service, now: i64, p: &Priors) -> Cached {
         dead_share: (DEAD_PRIOR + decayed(st.expired).w) / (1.0 + f + u),
         dead_hours: estimate(&decayed(st.dead), p.time_prior_weight, DEAD_HOURS_PRIOR),
         transit_ratio: estimate(&transit, p.time_prior_weight, 1.0),
+        p_on_shelf: {
+            let shelf = decayed(st.shelf).w;
+            (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + (u - shelf).max(0.0))
+        },
         t: now,
         p_fill: (p.fill_alpha + f) / (p.fill_alpha + p.fill_beta + f + u),
         evidence: f + u,

@@ -152,6 +152,8 @@ pub fn request_from_wire(r: &pb::RouteRequest, now: i64) -> Result<Request, Stat
         min_confidence: r.min_confidence,
         require_identifier: r.require_identifier,
         route_anyway: r.route_anyway,
+        // live availability is asked by rota itself, not sent by callers
+        availability: Vec::new(),
         now,
     })
 }

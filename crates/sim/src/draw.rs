@@ -77,6 +77,62 @@ pub(crate) fn stale(w: &World, l: LenderId, record: u64) -> bool {
     unit(w.scenario.seed, u64::from(l.get()), record) < w.scenario.stale_holdings
 }
 
+/// Whether the lender's copy of `record` is out at `now`, and until when: lent through
+/// ILL earlier in this run (until it is back), or to a local patron this loan period
+/// (the same for every request in the period, until its end). Copies sent electronically
+/// leave nothing out.
+pub(crate) fn copy_out(
+    w: &World,
+    floor: &Floor,
+    record: u64,
+    l: LenderId,
+    now: i64,
+) -> Option<i64> {
+    let s = &w.scenario;
+    if s.service != crate::ServiceKind::Loan {
+        return None;
+    }
+    let period = (now - T0).div_euclid(LOAN_PERIOD);
+    let local = unit(
+        s.seed ^ 0x10CA1,
+        u64::from(l.get()),
+        record ^ (period as u64).wrapping_mul(0x9E37),
+    ) < s.lenders.local_on_loan;
+    let ill = floor
+        .on_loan
+        .get(&(l, record))
+        .copied()
+        .filter(|until| *until > now);
+    match (local, ill) {
+        (true, ill) => Some(ill.unwrap_or(0).max(T0 + (period + 1) * LOAN_PERIOD)),
+        (false, ill) => ill,
+    }
+}
+
+/// What a lender's catalogue answers a live availability lookup for `record` at `now`,
+/// if it answers lookups at all (`lenders.availability` of them do): on loan while a
+/// copy is out, nothing to say when the holding is stale (no item on record), else on
+/// the shelf.
+pub(crate) fn lookup(
+    w: &World,
+    floor: &Floor,
+    record: u64,
+    l: LenderId,
+    now: i64,
+) -> Option<rota_routing::Shelf> {
+    let s = &w.scenario;
+    if unit(s.seed ^ 0xA7A1, u64::from(l.get()), 0) >= s.lenders.availability {
+        return None;
+    }
+    Some(if stale(w, l, record) {
+        rota_routing::Shelf::Unknown
+    } else if let Some(until) = copy_out(w, floor, record, l, now) {
+        rota_routing::Shelf::OnLoan { until: Some(until) }
+    } else {
+        rota_routing::Shelf::OnShelf
+    })
+}
+
 /// What lender `l` does with request `r` sent at `now`, and when the borrower hears it
 /// (for a shipment: when it leaves the lender).
 pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i64) -> (Fate, i64) {
@@ -90,21 +146,7 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
     // the lender slows and fills less
     let load = floor.per_day(l, now) + 1.0;
     let overload = (load / t.per_day - 1.0).clamp(0.0, s.max_slowdown);
-    // the copy is out: lent through ILL earlier in this run, or to a local patron this
-    // loan period (the same for every request in the period); copies sent electronically
-    // leave nothing out
-    let period = (now - T0).div_euclid(LOAN_PERIOD);
-    let loan = s.service == crate::ServiceKind::Loan;
-    let out_locally = loan
-        && unit(
-            seed ^ 0x10CA1,
-            u64::from(l.get()),
-            r.record ^ (period as u64).wrapping_mul(0x9E37),
-        ) < s.lenders.local_on_loan;
-    let out_ill = floor
-        .on_loan
-        .get(&(l, r.record))
-        .is_some_and(|until| *until > now);
+    let out = copy_out(w, floor, r.record, l, now);
     let (fate, hours) = if u(1) < t.silent || t.closed_at(now) {
         (Fate::Expired, s.timeout_hours)
     } else if stale(w, l, r.record)
@@ -112,7 +154,7 @@ pub(crate) fn draw(w: &World, floor: &Floor, r: &SimRequest, l: LenderId, now: i
             .is_some_and(|y| !crate::serials::holds_year(seed, r.record, l.get(), y))
     {
         (Fate::NotHeld, t.answer_h * spread(2) * (1.0 + overload))
-    } else if out_locally || out_ill {
+    } else if out.is_some() {
         (Fate::OnLoan, t.answer_h * spread(6) * (1.0 + overload))
     } else if u(3) < t.p_fill / (1.0 + 0.5 * overload) {
         (Fate::Shipped, t.ship_h * spread(4) * (1.0 + overload))

@@ -246,9 +246,16 @@ mod tests {
 
     #[test]
     fn learned_routers_see_only_events() {
-        // every string rota routed in a run is routed again from the run's events alone,
-        // by a fresh engine beside a world whose hidden truth has been removed
-        let s = small();
+        // every string rota routed in a run is routed again from the run's events alone
+        // (and what lenders' catalogues answered lookups), by a fresh engine beside a
+        // world whose hidden truth has been removed
+        let s = Scenario {
+            lenders: LenderBehaviour {
+                availability: 0.5,
+                ..LenderBehaviour::default()
+            },
+            ..small()
+        };
         let w = World::build(&s).unwrap();
         let reqs = arrivals(&w);
         for name in ["rota_fastest_fill", "rota_weighted"] {
@@ -267,7 +274,7 @@ mod tests {
             )
             .unwrap();
             let mut state = rota_routing::LiveState::new(blind.directory.len(), p.priors);
-            let (mut routes, mut events) = (0, 0);
+            let (mut routes, mut events, mut looked_up) = (0, 0, 0);
             for t in trace.into_inner() {
                 match t {
                     Trace::Event(e) => {
@@ -275,13 +282,15 @@ mod tests {
                         events += 1;
                     }
                     Trace::Refresh(now) => state.refresh_stale(now),
-                    Trace::Route(id, tried, now, string) => {
+                    Trace::Route(id, tried, now, availability, string) => {
+                        looked_up += usize::from(!availability.is_empty());
                         let req = strategy::rota_request(
                             &blind,
                             &p.name,
                             &reqs[id as usize],
                             &tried,
                             now,
+                            availability,
                         );
                         assert_eq!(
                             strategy::rota_string(&engine, &state, &req),
@@ -295,6 +304,10 @@ mod tests {
             assert!(
                 routes > 200 && events > routes,
                 "{name}: {routes} routes, {events} events"
+            );
+            assert!(
+                looked_up > routes / 3,
+                "{name}: {looked_up} of {routes} routes with availability"
             );
         }
     }

@@ -80,8 +80,15 @@ pub enum Trace {
     Event(Event),
     /// The state's hourly refresh of cached estimates.
     Refresh(i64),
-    /// A string routed: request, lenders tried, when, and the lenders returned.
-    Route(u32, Vec<Tried>, i64, Vec<LenderId>),
+    /// A string routed: request, lenders tried, when, the live availability the world's
+    /// catalogues answered, and the lenders returned.
+    Route(
+        u32,
+        Vec<Tried>,
+        i64,
+        Vec<rota_routing::Availability>,
+        Vec<LenderId>,
+    ),
 }
 
 /// Runs one strategy over the arrivals.
@@ -241,7 +248,16 @@ pub fn run_traced(
                     active_borrows,
                     &lender_of_lib,
                 );
-                record(Trace::Route(r.id, o.tried.clone(), now, o.string.clone()));
+                if trace.is_some() {
+                    let avail = crate::strategy::availability(w, &engine, floor, r, now);
+                    record(Trace::Route(
+                        r.id,
+                        o.tried.clone(),
+                        now,
+                        avail,
+                        o.string.clone(),
+                    ));
+                }
                 if o.string.is_empty() {
                     return false;
                 }

@@ -103,6 +103,10 @@ pub struct LenderBehaviour {
     pub time_spread: f64,
     /// Share of held copies out to local patrons in any four-week loan period.
     pub local_on_loan: f64,
+    /// Share of lenders whose catalogue answers live availability lookups (Z39.50, SRU,
+    /// NCIP): rota asks them before routing, and they say on the shelf, on loan, or
+    /// nothing (a stale holding has no item to show). 0 by default: no lookups.
+    pub availability: f64,
     /// Weeks a year a lender is closed (holidays, moves, staff shortages); it answers
     /// nothing while closed.
     pub closed_weeks_per_year: f64,
@@ -126,6 +130,7 @@ impl Default for LenderBehaviour {
             ship_hours: 36.0,
             time_spread: 0.5,
             local_on_loan: 0.08,
+            availability: 0.0,
             closed_weeks_per_year: 0.0,
             closures_declared: 0.5,
             capacity_error: 0.0,
@@ -144,6 +149,7 @@ impl LenderBehaviour {
             && unit(self.silent_share)
             && range(self.silence)
             && unit(self.local_on_loan)
+            && unit(self.availability)
             && unit(self.closures_declared))
         {
             return Err(SimError::Scenario(

@@ -3,9 +3,11 @@
 //! that reads the world's draws.
 
 use rota_catalog::{Citation, Format, generate};
-use rota_routing::{Engine, LenderId, LiveState, Profile, Request, ServiceType, Tried};
+use rota_routing::{
+    Availability, Engine, LenderId, LiveState, Profile, Request, ServiceType, Tried,
+};
 
-use crate::draw::{Fate, Floor, draw, h64, stale};
+use crate::draw::{Fate, Floor, draw, h64, lookup, stale};
 use crate::{H, ServiceKind, SimError, SimRequest, World};
 
 /// A routing strategy.
@@ -74,6 +76,7 @@ pub(crate) fn rota_request(
     r: &SimRequest,
     tried: &[Tried],
     now: i64,
+    availability: Vec<Availability>,
 ) -> Request {
     let s = &w.scenario;
     Request {
@@ -91,6 +94,7 @@ pub(crate) fn rota_request(
         profile: Some(profile.to_string()),
         // the simulated borrower asks because it cannot supply the item itself
         route_anyway: true,
+        availability,
         ..Request::new(
             w.directory.get(r.borrower).symbol.clone(),
             Citation {
@@ -118,6 +122,38 @@ pub(crate) fn rota_string(engine: &Engine, state: &LiveState, req: &Request) -> 
         .unwrap_or_default()
 }
 
+/// Live availability of the request's item at its holders whose catalogues answer
+/// lookups (at most as many as a request carries).
+pub(crate) fn availability(
+    w: &World,
+    engine: &Engine,
+    floor: &Floor,
+    r: &SimRequest,
+    now: i64,
+) -> Vec<Availability> {
+    if w.scenario.lenders.availability <= 0.0 {
+        return Vec::new();
+    }
+    let Some(cluster) = w.cluster(r.record) else {
+        return Vec::new();
+    };
+    let dir = engine.directory();
+    engine
+        .catalog()
+        .holders(cluster)
+        .iter()
+        .filter_map(|h| dir.index(&engine.catalog().library(h.library).symbol))
+        .filter(|l| *l != r.borrower)
+        .filter_map(|l| {
+            lookup(w, floor, r.record, l, now).map(|shelf| Availability {
+                lender: dir.get(l).symbol.clone(),
+                shelf,
+            })
+        })
+        .take(rota_routing::request::MAX_TRIED)
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn string_for(
     w: &World,
@@ -133,7 +169,12 @@ pub(crate) fn string_for(
     lender_of_lib: &[Option<LenderId>],
 ) -> Vec<LenderId> {
     if let Strategy::Rota(p) = strategy {
-        return rota_string(engine, state, &rota_request(w, &p.name, r, tried, now));
+        let availability = availability(w, engine, floor, r, now);
+        return rota_string(
+            engine,
+            state,
+            &rota_request(w, &p.name, r, tried, now, availability),
+        );
     }
     let s = &w.scenario;
     let dir = engine.directory();
