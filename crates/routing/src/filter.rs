@@ -133,9 +133,10 @@ pub(crate) struct Asked<'a> {
 }
 
 impl Asked<'_> {
-    /// What the lender's catalogue said, if it was asked.
+    /// What the lender's catalogue said, if it was asked (the last answer listed, if it
+    /// was asked more than once).
     pub(crate) fn shelf_of(&self, i: LenderId) -> Option<crate::request::Shelf> {
-        self.shelf.iter().find(|(l, _)| *l == i).map(|(_, s)| *s)
+        self.shelf.iter().rfind(|(l, _)| *l == i).map(|(_, s)| *s)
     }
 }
 

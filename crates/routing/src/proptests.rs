@@ -115,10 +115,15 @@ proptest! {
                 },
             })
             .collect();
-        let on_loan: HashSet<String> = availability
+        // a lender listed twice: its last answer stands
+        let last: std::collections::HashMap<&str, crate::Shelf> = availability
             .iter()
-            .filter(|a| matches!(a.shelf, crate::Shelf::OnLoan { .. }))
-            .map(|a| a.lender.clone())
+            .map(|a| (a.lender.as_str(), a.shelf))
+            .collect();
+        let on_loan: HashSet<String> = last
+            .iter()
+            .filter(|(_, s)| matches!(s, crate::Shelf::OnLoan { .. }))
+            .map(|(l, _)| l.to_string())
             .collect();
         let req = Request {
             request_id: id,

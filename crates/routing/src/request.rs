@@ -103,7 +103,7 @@ pub struct Request {
     /// What lenders' own catalogues said of the item just now (live availability, asked
     /// of the top candidates before routing): a lender whose copies are on loan is left
     /// out, one with a copy on the shelf ranks by its fill rate when the item is there.
-    /// Lenders not listed are as if unknown.
+    /// Lenders not listed are as if unknown; a lender listed twice, its last answer.
     #[serde(default)]
     pub availability: Vec<Availability>,
     /// The time of routing (unix seconds). The engine never reads the clock.

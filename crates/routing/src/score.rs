@@ -52,11 +52,18 @@ impl<'a> Ctx<'a> {
                 Mode::WeightedScore => weights.reciprocity,
             },
             cost_ref: req.max_cost.filter(|c| *c > 0.0).unwrap_or(20.0),
+            // the last answer listed for a lender is the one that stands
             on_shelf: req
                 .availability
                 .iter()
-                .filter(|a| a.shelf == crate::request::Shelf::OnShelf)
-                .filter_map(|a| engine.directory().index(&a.lender))
+                .enumerate()
+                .filter(|(k, a)| {
+                    a.shelf == crate::request::Shelf::OnShelf
+                        && !req.availability[k + 1..]
+                            .iter()
+                            .any(|b| b.lender == a.lender)
+                })
+                .filter_map(|(_, a)| engine.directory().index(&a.lender))
                 .collect(),
         }
     }
