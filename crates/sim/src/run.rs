@@ -188,6 +188,22 @@ pub fn run_traced(
                            active_loans: &mut Vec<i64>,
                            active_borrows: &[i64]|
          -> bool {
+            // the strategy's string for this request, from the world as it is now
+            let route = |state: &LiveState, tried: &[Tried], floor: &Floor, loans: &[i64]| {
+                string_for(
+                    w,
+                    &engine,
+                    state,
+                    strategy,
+                    r,
+                    tried,
+                    now,
+                    floor,
+                    loans,
+                    active_borrows,
+                    &lender_of_lib,
+                )
+            };
             loop {
                 if o.pos > 0
                     && o.pos < o.string.len()
@@ -196,19 +212,7 @@ pub fn run_traced(
                     // the outcome oracle plans each step with the world as it is now, in the
                     // places its string has left
                     let left = o.string.len() - o.pos;
-                    let mut next = string_for(
-                        w,
-                        &engine,
-                        state,
-                        strategy,
-                        r,
-                        &o.tried,
-                        now,
-                        floor,
-                        active_loans,
-                        active_borrows,
-                        &lender_of_lib,
-                    );
+                    let mut next = route(state, &o.tried, floor, active_loans);
                     next.truncate(left);
                     o.string.truncate(o.pos);
                     o.string.extend(next);
@@ -235,19 +239,7 @@ pub fn run_traced(
                 }
                 o.rounds += 1;
                 o.pos = 0;
-                o.string = string_for(
-                    w,
-                    &engine,
-                    state,
-                    strategy,
-                    r,
-                    &o.tried,
-                    now,
-                    floor,
-                    active_loans,
-                    active_borrows,
-                    &lender_of_lib,
-                );
+                o.string = route(state, &o.tried, floor, active_loans);
                 if trace.is_some() {
                     let avail = crate::strategy::availability(w, &engine, floor, r, now);
                     record(Trace::Route(
