@@ -52,6 +52,24 @@ pub struct Outcome {
     pub asked: Vec<LenderId>,
 }
 
+impl Outcome {
+    /// A request that ended without being sent to anyone.
+    fn unsent(id: u32, end: End) -> Outcome {
+        Outcome {
+            id,
+            end,
+            hours: None,
+            tried: 0,
+            first: false,
+            expired_at_lender: 0,
+            said: [0; 3],
+            cost: 0.0,
+            lender: None,
+            asked: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Arrive(u32),
@@ -277,18 +295,7 @@ pub fn run_traced(
                     &active_borrows,
                 ) {
                     active_borrows[r.borrower.index()] -= 1;
-                    out[rid as usize] = Some(Outcome {
-                        id: rid,
-                        end: End::Unfilled,
-                        hours: None,
-                        tried: 0,
-                        first: false,
-                        expired_at_lender: 0,
-                        said: [0; 3],
-                        cost: 0.0,
-                        lender: None,
-                        asked: Vec::new(),
-                    });
+                    out[rid as usize] = Some(Outcome::unsent(rid, End::Unfilled));
                 } else {
                     open.insert(rid, o);
                 }
@@ -396,20 +403,7 @@ pub fn run_traced(
     // the heap drains completely: every request has ended exactly once
     out.into_iter()
         .enumerate()
-        .map(|(i, o)| {
-            o.unwrap_or(Outcome {
-                id: i as u32,
-                end: End::TimedOut,
-                hours: None,
-                tried: 0,
-                first: false,
-                expired_at_lender: 0,
-                said: [0; 3],
-                cost: 0.0,
-                lender: None,
-                asked: Vec::new(),
-            })
-        })
+        .map(|(i, o)| o.unwrap_or(Outcome::unsent(i as u32, End::TimedOut)))
         .collect()
 }
 
