@@ -9,7 +9,9 @@ install root, reusing this checkout's build; before that line, to the binary `ca
 --release` built). A command that starts a server (`serve`)
 runs in the background until it is SERVING; the example calls it prints are then run
 too, and it is stopped (SIGTERM, which must exit 0) before the next server starts or at
-the end. Every other command must exit 0 within its time limit.
+the end. `rota peer serve` (scripted ISO 18626 libraries) runs in the background from
+when it says where it listens until the end. Every other command must exit 0 within its
+time limit.
 
 One command is not run, said in the output: `cargo test --workspace`, which CI runs as
 its own step. Files the commands write into the checkout are removed at the end.
@@ -110,6 +112,35 @@ class Server:
         return "\n".join(self.err.read().splitlines()[-15:])
 
 
+class Peer:
+    """`rota peer serve`: in the background until the end."""
+
+    def __init__(self, cmd, env, scratch):
+        self.cmd = cmd
+        self.err = open(os.path.join(scratch, "peer.err"), "w+")
+        self.proc = subprocess.Popen(
+            ["/bin/bash", "-c", "exec " + cmd], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            stderr=self.err, start_new_session=True,
+        )
+
+    def wait_listening(self, limit):
+        t = time.time()
+        while time.time() - t < limit:
+            if self.proc.poll() is not None:
+                self.err.seek(0)
+                return f"exited {self.proc.returncode}: {self.err.read()[-500:]}"
+            self.err.seek(0)
+            if "rota peer: libraries at" in self.err.read():
+                return None
+            time.sleep(0.2)
+        return "not listening within the limit"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
 def main():
     if not os.path.isfile(os.path.join(ROOT, "..", "shared", "data", "README.md")):
         print("readme-check: ../shared/data is not beside the checkout; the README's examples read it",
@@ -132,7 +163,7 @@ def main():
         [os.path.join(scratch, "install", "bin"), env["PATH"], os.path.join(ROOT, "target", "release")]
     )
     env.setdefault("ROTA_LOG", "info")
-    failures, rows, server = [], [], None
+    failures, rows, server, peers = [], [], None, []
 
     def run(cmd, what=""):
         t = time.time()
@@ -153,6 +184,15 @@ def main():
                 rows.append((cmd, f"not run: {NOT_RUN[cmd]}", 0.0))
                 continue
             words = shlex.split(cmd)
+            if words[:3] == ["rota", "peer", "serve"]:
+                t = time.time()
+                peer = Peer(cmd, env, scratch)
+                peers.append(peer)
+                why = peer.wait_listening(60)
+                rows.append((cmd, "listening" if why is None else f"FAILED ({why})", time.time() - t))
+                if why:
+                    failures.append((cmd, why))
+                continue
             if "serve" in words:
                 if server:
                     why = server.stop()
@@ -180,6 +220,8 @@ def main():
     finally:
         if server:
             server.stop()
+        for p in peers:
+            p.stop()
         for f in sorted(untracked() - before):
             p = os.path.join(ROOT, f)
             if os.path.isfile(p) or os.path.islink(p):

@@ -1,6 +1,7 @@
 //! rota's integration tests, one binary: real data from `../shared/data`, the `rota`
 //! command, and (where built) the running server.
 
+mod broker;
 mod catalog;
 mod cli;
 mod common;

@@ -2,6 +2,7 @@
 
 mod catalog_cmd;
 mod citation_args;
+mod peer_cmd;
 mod route_cmd;
 mod route_print;
 mod serve_cmd;
@@ -38,6 +39,9 @@ enum Command {
     Reroute(Box<serve_cmd::RerouteArgs>),
     /// Compare routing strategies on a simulated consortium.
     Simulate(Box<sim_cmd::SimArgs>),
+    /// Scripted ISO 18626 libraries to try the broker with (lenders and requesters).
+    #[command(subcommand)]
+    Peer(peer_cmd::PeerCmd),
     /// Token helpers.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -101,7 +105,10 @@ fn main() -> std::process::ExitCode {
     // client's socket meet closed connections all day, and with SIGPIPE's default action
     // the first one killed it. `reroute` talks to a server for minutes and writes its
     // results to a file, so it keeps the default too.
-    if !matches!(cli.command, Command::Serve(_) | Command::Reroute(_)) {
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Reroute(_) | Command::Peer(_)
+    ) {
         sigpipe::reset();
     }
     let result = match cli.command {
@@ -111,6 +118,7 @@ fn main() -> std::process::ExitCode {
         Command::Route(a) => route_cmd::route(*a),
         Command::Reroute(a) => serve_cmd::reroute(*a),
         Command::Simulate(a) => sim_cmd::simulate(*a),
+        Command::Peer(c) => peer_cmd::run(c),
         Command::Token(TokenCmd::Hash { file }) => read_token(file.as_deref()).map(|t| {
             println!("{}", rota_server::hash_token(&t));
             std::process::ExitCode::SUCCESS

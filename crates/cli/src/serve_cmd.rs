@@ -89,6 +89,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             // the loopback demo speaks ISO 18626 too
             let mut c = Config::default();
             c.iso18626.listen = Some(rota_server::config::DEMO_ISO18626);
+            // a broker whose lenders are `rota peer` on its default address
+            c.iso18626.agency = Some(rota_server::config::DEMO_AGENCY.into());
+            c.iso18626.lender_endpoint = Some(rota_server::config::DEMO_LENDER_ENDPOINT.into());
             c
         }
     };
@@ -108,6 +111,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(m) = &a.iso18626_listen {
         config.iso18626.listen = if m == "off" {
+            // no front, no broker
+            config.iso18626.agency = None;
             None
         } else {
             Some(

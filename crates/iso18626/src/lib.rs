@@ -26,6 +26,7 @@
 pub mod error;
 pub mod message;
 mod parse;
+pub mod relay;
 pub mod write;
 pub mod xml;
 
@@ -38,6 +39,6 @@ pub use message::{
     ReasonForMessage, Request, RequestingAgencyMessage, ServiceInfo, ServiceType, Status,
     SupplyingAgencyMessage,
 };
-pub use parse::{datetime, parse};
+pub use parse::{datetime, parse, parse_document};
 pub use write::{Confirmation, stamp};
 pub use xml::NS;

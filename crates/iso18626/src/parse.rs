@@ -16,7 +16,17 @@ type R<T> = Result<T, Rejection>;
 
 /// Reads one message from the bytes of an HTTP body.
 pub fn parse(bytes: &[u8]) -> Result<Message, Rejection> {
+    parse_document(bytes).map(|(_, m)| m)
+}
+
+/// Reads one message and keeps its element tree too (what a broker relays).
+pub fn parse_document(bytes: &[u8]) -> Result<(Element, Message), Rejection> {
     let root = xml::parse(bytes)?;
+    let m = interpret(&root)?;
+    Ok((root, m))
+}
+
+fn interpret(root: &Element) -> Result<Message, Rejection> {
     if root.name != "ISO18626Message" {
         return Err(Rejection::new(
             None,

@@ -180,6 +180,15 @@ pub struct Lender {
     /// Whether its e-resource licences allow ILL copies from electronic holdings.
     #[serde(default)]
     pub electronic_ill: ElectronicIll,
+    /// Its ISO 18626 endpoint (`http://` or `https://`): where rota's broker sends the
+    /// requests it routes to this lender, and relays answers when it borrows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iso18626: Option<String>,
+    /// Its ISO 18626 agency ids as `TYPE:VALUE` (`ISIL:DE-21`, `OCLC:ZWZ`), when messages
+    /// name it otherwise than by its symbol; the first is how the broker names it.
+    /// Default: `ISIL:` and the symbol (or the symbol itself, if it is `TYPE:VALUE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agency_ids: Vec<String>,
 }
 
 /// What a lender's e-resource licences allow for ILL from electronic holdings (the
@@ -295,12 +304,15 @@ pub struct Directory {
     tz: Vec<chrono_tz::Tz>,
     /// per lender: its institution, interned
     institution: Vec<u32>,
+    /// `TYPE:VALUE` agency ids given in the entries
+    by_agency: rustc_hash::FxHashMap<String, LenderId>,
 }
 
 impl Directory {
     /// Validates lenders and builds the directory.
     pub fn new(lenders: Vec<Lender>, file: &str) -> Result<Directory, DirectoryError> {
         let mut by_symbol = rustc_hash::FxHashMap::default();
+        let mut by_agency = rustc_hash::FxHashMap::default();
         let mut tz = Vec::with_capacity(lenders.len());
         for (i, l) in lenders.iter().enumerate() {
             let bad = |field: &str, message: String| DirectoryError::Invalid {
@@ -387,6 +399,31 @@ impl Directory {
                     ))?;
                 }
             }
+            if let Some(url) = &l.iso18626 {
+                bounds(field::text("iso18626", url, 2048))?;
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || url.chars().any(char::is_whitespace)
+                {
+                    return Err(bad(
+                        "iso18626",
+                        format!("{url:?} is not an http:// or https:// address"),
+                    ));
+                }
+            }
+            for (k, a) in l.agency_ids.iter().enumerate() {
+                let here = format!("agency_ids[{k}]");
+                bounds(field::text(&here, a, 2 * MAX_SYMBOL))?;
+                match a.split_once(':') {
+                    Some((t, v)) if !t.trim().is_empty() && !v.trim().is_empty() => {}
+                    _ => return Err(bad(&here, format!("{a:?} is not TYPE:VALUE"))),
+                }
+                if by_agency
+                    .insert(a.clone(), LenderId::new(i as u32))
+                    .is_some()
+                {
+                    return Err(bad(&here, format!("{a:?} names another lender too")));
+                }
+            }
             match (l.latitude, l.longitude) {
                 (Some(a), Some(o))
                     if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {}
@@ -416,6 +453,7 @@ impl Directory {
             by_symbol,
             tz,
             institution,
+            by_agency,
         })
     }
 
@@ -465,6 +503,28 @@ impl Directory {
     /// Lenders, by index.
     pub fn lenders(&self) -> &[Lender] {
         &self.lenders
+    }
+
+    /// The lender an ISO 18626 agency id names: one of its `agency_ids`, else the lender
+    /// whose symbol is the id's value or `TYPE:VALUE`.
+    pub fn by_agency(&self, kind: &str, value: &str) -> Option<LenderId> {
+        let full = format!("{kind}:{value}");
+        self.by_agency
+            .get(&full)
+            .or_else(|| self.by_symbol.get(value))
+            .or_else(|| self.by_symbol.get(&full))
+            .copied()
+    }
+
+    /// How ISO 18626 messages name a lender: its first agency id, else `ISIL:` and its
+    /// symbol (or the symbol itself if it is `TYPE:VALUE`). Returns (type, value).
+    pub fn agency_id(&self, i: LenderId) -> (String, String) {
+        let l = self.get(i);
+        let named = l.agency_ids.first().unwrap_or(&l.symbol);
+        match named.split_once(':') {
+            Some((t, v)) => (t.to_string(), v.to_string()),
+            None => ("ISIL".to_string(), named.clone()),
+        }
     }
 
     /// The id of a symbol.
@@ -705,6 +765,18 @@ lending = false
                 "[[lender]]\nsymbol = \"X\"\n[[lender]]\nsymbol = \"X\"\n",
                 "twice",
             ),
+            (
+                "[[lender]]\nsymbol = \"X\"\niso18626 = \"ftp://x/iso18626\"\n",
+                "iso18626",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nagency_ids = [\"DE-21\"]\n",
+                "TYPE:VALUE",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nagency_ids = [\"ISIL:A\"]\n[[lender]]\nsymbol = \"Y\"\nagency_ids = [\"ISIL:A\"]\n",
+                "another lender",
+            ),
         ];
         for (text, want) in cases {
             let e = Directory::parse(text, "ops.toml", false)
@@ -720,6 +792,28 @@ lending = false
         .unwrap_err()
         .to_string();
         assert!(e.contains("lender \"X\""), "{e}");
+    }
+
+    #[test]
+    fn iso18626_agencies_name_lenders_by_id_or_symbol() {
+        let d = Directory::parse(
+            "[[lender]]\nsymbol = \"X\"\nagency_ids = [\"OCLC:XQX\", \"ISIL:DE-9\"]\niso18626 = \"https://x.example/iso18626\"\n[[lender]]\nsymbol = \"DE-21\"\n[[lender]]\nsymbol = \"RS:ZZ\"\n",
+            "ops.toml",
+            false,
+        )
+        .unwrap();
+        let x = d.index("X").unwrap();
+        assert_eq!(d.by_agency("OCLC", "XQX"), Some(x));
+        assert_eq!(d.by_agency("ISIL", "DE-9"), Some(x));
+        assert_eq!(d.by_agency("ISIL", "X"), Some(x));
+        assert_eq!(d.by_agency("ISIL", "DE-21"), d.index("DE-21"));
+        assert_eq!(d.by_agency("RS", "ZZ"), d.index("RS:ZZ"));
+        assert_eq!(d.by_agency("ISIL", "NOPE"), None);
+        assert_eq!(d.agency_id(x), ("OCLC".into(), "XQX".into()));
+        let de21 = d.index("DE-21").unwrap();
+        assert_eq!(d.agency_id(de21), ("ISIL".into(), "DE-21".into()));
+        let rs = d.index("RS:ZZ").unwrap();
+        assert_eq!(d.agency_id(rs), ("RS".into(), "ZZ".into()));
     }
 
     #[test]

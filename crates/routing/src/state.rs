@@ -1102,6 +1102,8 @@ mod tests {
             reciprocal: vec![],
             institution: None,
             electronic_ill: Default::default(),
+            iso18626: None,
+            agency_ids: Vec::new(),
         };
         Directory::new(vec![l("A"), l("B")], "t").unwrap()
     }

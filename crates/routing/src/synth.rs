@@ -133,6 +133,8 @@ pub fn directory_for(
                 reciprocal: vec![],
                 institution: None,
                 electronic_ill: Default::default(),
+                iso18626: None,
+                agency_ids: Vec::new(),
             }
         })
         .collect();

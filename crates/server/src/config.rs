@@ -74,13 +74,54 @@ impl Default for Limits {
 }
 
 /// The ISO 18626 front: messages POSTed to `/iso18626`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Iso18626Config {
     /// Address to listen on (none = off, the default with a config file; `rota serve`
     /// without one, the loopback demo, listens on 127.0.0.1:9466).
     pub listen: Option<SocketAddr>,
+    /// The broker's own agency id, `TYPE:VALUE` (none = no broker: messages are only
+    /// observed). A request addressed to it, or to no supplier, is routed and forwarded.
+    pub agency: Option<String>,
+    /// A lender's endpoint when its directory entry gives none: an address with
+    /// `{symbol}` in it (one platform hosting many libraries), or none.
+    pub lender_endpoint: Option<String>,
+    /// How long a lender may leave a forwarded request unanswered before the broker
+    /// cancels it there and moves on, seconds (default 4 days, what borrowing systems
+    /// allow).
+    pub answer_timeout_secs: u64,
+    /// First wait before a message a peer did not confirm is sent again, seconds
+    /// (doubling up to an hour).
+    pub resend_secs: u64,
+    /// Most lenders the broker asks for one request.
+    pub max_lenders: u32,
+    /// The broker's transaction store (default `broker.sqlite` in the data directory).
+    pub store: Option<PathBuf>,
 }
+
+impl Default for Iso18626Config {
+    fn default() -> Self {
+        Iso18626Config {
+            listen: None,
+            agency: None,
+            lender_endpoint: None,
+            answer_timeout_secs: 4 * 86_400,
+            resend_secs: 30,
+            max_lenders: 10,
+            store: None,
+        }
+    }
+}
+
+/// The demo broker's agency id.
+pub const DEMO_AGENCY: &str = "ISIL:ROTA";
+
+/// Where `rota peer` listens by default.
+pub const DEMO_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9467);
+
+/// The demo broker's lenders: every one is `rota peer` on its default address.
+pub const DEMO_LENDER_ENDPOINT: &str = "http://127.0.0.1:9467/iso18626/{symbol}";
 
 /// Where the loopback demo listens for ISO 18626 messages.
 pub const DEMO_ISO18626: SocketAddr =
@@ -219,6 +260,8 @@ impl Config {
                 }
                 "ROTA_ISO18626_LISTEN" => {
                     self.iso18626.listen = if v == "off" {
+                        // no front, no broker
+                        self.iso18626.agency = None;
                         None
                     } else {
                         Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
@@ -292,6 +335,35 @@ impl Config {
                 "checkpoint_every must be at least 1".into(),
             ));
         }
+        let i = &self.iso18626;
+        if let Some(a) = &i.agency
+            && !a
+                .split_once(':')
+                .is_some_and(|(t, v)| !t.trim().is_empty() && !v.trim().is_empty())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "iso18626.agency {a:?} is not TYPE:VALUE (e.g. ISIL:XX-ROTA)"
+            )));
+        }
+        if let Some(t) = &i.lender_endpoint
+            && !((t.starts_with("http://") || t.starts_with("https://")) && t.contains("{symbol}"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "iso18626.lender_endpoint {t:?} must be an http(s) address with {{symbol}} in it"
+            )));
+        }
+        if i.answer_timeout_secs == 0 || i.resend_secs == 0 || i.max_lenders == 0 {
+            return Err(ConfigError::Invalid(
+                "iso18626.answer_timeout_secs, resend_secs and max_lenders must be at least 1"
+                    .into(),
+            ));
+        }
+        if i.agency.is_some() && i.listen.is_none() {
+            return Err(ConfigError::Invalid(
+                "iso18626.agency is set but iso18626.listen is not: lenders could not answer the broker"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -360,6 +432,29 @@ mod tests {
         let c = Config::from_file(&p).unwrap();
         c.validate().unwrap();
         assert_eq!(c.tokens.len(), 3);
+    }
+
+    #[test]
+    fn broker_settings_are_checked() {
+        let with = |f: &dyn Fn(&mut Iso18626Config)| {
+            let mut c = Config::default();
+            c.iso18626.listen = Some(DEMO_ISO18626);
+            c.iso18626.agency = Some("ISIL:ROTA".into());
+            f(&mut c.iso18626);
+            c.validate().map_err(|e| e.to_string())
+        };
+        with(&|_| {}).unwrap();
+        let e = with(&|i| i.agency = Some("ROTA".into())).unwrap_err();
+        assert!(
+            e.contains("iso18626.agency") && e.contains("TYPE:VALUE"),
+            "{e}"
+        );
+        let e = with(&|i| i.lender_endpoint = Some("http://peer/iso18626".into())).unwrap_err();
+        assert!(e.contains("{symbol}"), "{e}");
+        let e = with(&|i| i.answer_timeout_secs = 0).unwrap_err();
+        assert!(e.contains("answer_timeout_secs"), "{e}");
+        let e = with(&|i| i.listen = None).unwrap_err();
+        assert!(e.contains("iso18626.listen"), "{e}");
     }
 
     #[test]

@@ -150,7 +150,29 @@ pub async fn serve(
     let slot: service::Slot = Arc::new(OnceLock::new());
     let iso18626 = match config.iso18626.listen {
         Some(at) => {
-            let bound = iso18626::listen(at, slot.clone())
+            let broker = match &config.iso18626.agency {
+                Some(_) => {
+                    let path = config
+                        .iso18626
+                        .store
+                        .clone()
+                        .unwrap_or_else(|| config.data_dir.join("broker.sqlite"));
+                    if let Some(d) = path.parent() {
+                        std::fs::create_dir_all(d).map_err(|e| {
+                            anyhow::anyhow!("cannot create {} (iso18626.store): {e}", d.display())
+                        })?;
+                    }
+                    let store = iso18626::broker::store::Store::open(&path).map_err(|e| {
+                        anyhow::anyhow!("cannot open {} (iso18626.store): {e}", path.display())
+                    })?;
+                    Some(iso18626::broker::Broker::new(
+                        config.iso18626.clone(),
+                        store,
+                    ))
+                }
+                None => None,
+            };
+            let bound = iso18626::listen(at, slot.clone(), broker)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {at} (iso18626.listen): {e}"))?;
             tracing::info!(addr = %bound, "ISO 18626 messages at http://{bound}/iso18626");

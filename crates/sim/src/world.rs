@@ -367,6 +367,8 @@ impl World {
                 reciprocal: vec![],
                 institution: None,
                 electronic_ill: Default::default(),
+                iso18626: None,
+                agency_ids: Vec::new(),
             })
             .map(|mut l| {
                 if l.latitude.is_none() || l.longitude.is_none() {

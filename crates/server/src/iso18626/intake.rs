@@ -13,9 +13,10 @@
 //! | action `Received` | `Received` |
 //!
 //! Other statuses and actions (`RequestReceived`, `Overdue`, `Renew`, notes, …) are
-//! confirmed and change nothing. Agencies are directory lenders whose symbol is the
-//! agency id's value or `TYPE:VALUE`; an agency not in the directory is the sender's
-//! error (`UnrecognisedDataValue`), so a typo does not silently teach nothing.
+//! confirmed and change nothing. Agencies are directory lenders named by one of their
+//! `agency_ids`, or whose symbol is the agency id's value or `TYPE:VALUE`; an agency not
+//! in the directory is the sender's error (`UnrecognisedDataValue`), so a typo does not
+//! silently teach nothing.
 //!
 //! A transaction's cluster and service are remembered from its request (keyed by the
 //! requesting agency and its request id) for the messages that follow, for
@@ -27,7 +28,8 @@ use std::sync::Mutex;
 
 use rota_catalog::{Catalog, Citation, ClusterId};
 use rota_iso18626::{
-    Action, AgencyId, ErrorType, Kind, Message, Rejection, Request, ServiceType, Status,
+    Action, AgencyId, ErrorType, Kind, Message, Rejection, Request, RequestingAgencyMessage,
+    ServiceType, Status, SupplyingAgencyMessage,
 };
 use rota_routing::{Directory, Event, EventKind, ReasonRetry, ReasonUnfilled, Service};
 
@@ -49,10 +51,10 @@ pub struct Intake {
     txns: Mutex<HashMap<(String, String), Txn>>,
 }
 
-fn symbol(dir: &Directory, a: &AgencyId) -> Option<String> {
-    [a.value.clone(), format!("{}:{}", a.kind, a.value)]
-        .into_iter()
-        .find(|s| dir.index(s).is_some())
+/// The directory symbol of the lender an agency id names.
+pub fn symbol(dir: &Directory, a: &AgencyId) -> Option<String> {
+    dir.by_agency(&a.kind, &a.value)
+        .map(|i| dir.get(i).symbol.clone())
 }
 
 fn unknown_agency(kind: Kind, what: &str, a: &AgencyId) -> Rejection {
@@ -104,7 +106,8 @@ pub fn citation(r: &Request) -> Citation {
     c
 }
 
-fn service(t: ServiceType) -> Service {
+/// The service a request's service type is learned as.
+pub fn service(t: ServiceType) -> Service {
     match t {
         ServiceType::Copy => Service::Copy,
         // either: a returnable is the heavier case to learn from
@@ -130,6 +133,33 @@ fn reason_retry(v: Option<&str>) -> ReasonRetry {
         Some("CostExceedsMaxCost") => ReasonRetry::CostExceedsMaxCost,
         Some("NotYetAvailable") => ReasonRetry::NotYetAvailable,
         _ => ReasonRetry::Other,
+    }
+}
+
+/// The event a supplier's message means, if any.
+pub fn supplying_event(s: &SupplyingAgencyMessage) -> Option<EventKind> {
+    match s.status {
+        Status::ExpectToSupply | Status::WillSupply => Some(EventKind::WillSupply),
+        Status::Loaned => Some(EventKind::Loaned),
+        Status::CopyCompleted => Some(EventKind::CopyCompleted),
+        Status::Unfilled => Some(EventKind::Unfilled(reason_unfilled(
+            s.reason_unfilled.as_ref().map(|c| c.value.as_str()),
+        ))),
+        Status::RetryPossible => Some(EventKind::RetryPossible(reason_retry(
+            s.reason_retry.as_ref().map(|c| c.value.as_str()),
+        ))),
+        Status::LoanCompleted => Some(EventKind::Returned),
+        Status::Cancelled => Some(EventKind::Cancelled),
+        _ => None,
+    }
+}
+
+/// The event a requester's message means, if any.
+pub fn requesting_event(r: &RequestingAgencyMessage) -> Option<EventKind> {
+    match r.action {
+        Action::Received => Some(EventKind::Received),
+        Action::Cancel => Some(EventKind::Cancelled),
+        _ => None,
     }
 }
 
@@ -194,20 +224,7 @@ impl Intake {
                 let Some(lender) = lender else {
                     return Ok(Vec::new());
                 };
-                let ek = match s.status {
-                    Status::ExpectToSupply | Status::WillSupply => Some(EventKind::WillSupply),
-                    Status::Loaned => Some(EventKind::Loaned),
-                    Status::CopyCompleted => Some(EventKind::CopyCompleted),
-                    Status::Unfilled => Some(EventKind::Unfilled(reason_unfilled(
-                        s.reason_unfilled.as_ref().map(|c| c.value.as_str()),
-                    ))),
-                    Status::RetryPossible => Some(EventKind::RetryPossible(reason_retry(
-                        s.reason_retry.as_ref().map(|c| c.value.as_str()),
-                    ))),
-                    Status::LoanCompleted => Some(EventKind::Returned),
-                    Status::Cancelled => Some(EventKind::Cancelled),
-                    _ => None,
-                };
+                let ek = supplying_event(s);
                 ek.map(|k| vec![event(lender, known, k)])
                     .unwrap_or_default()
             }
@@ -215,11 +232,7 @@ impl Intake {
                 let Some(lender) = lender else {
                     return Ok(Vec::new());
                 };
-                let ek = match r.action {
-                    Action::Received => Some(EventKind::Received),
-                    Action::Cancel => Some(EventKind::Cancelled),
-                    _ => None,
-                };
+                let ek = requesting_event(r);
                 ek.map(|k| vec![event(lender, known, k)])
                     .unwrap_or_default()
             }

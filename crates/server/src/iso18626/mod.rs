@@ -8,7 +8,9 @@
 //! exchange worked, the message did not); a fault of ours (the log cannot write, the
 //! catalogue is still loading) is HTTP 503 with no confirmation, so the sender retries.
 
+pub mod broker;
 pub mod intake;
+pub mod peer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,20 +21,27 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use rota_iso18626::{Confirmation, Rejection, parse};
+use rota_iso18626::{Confirmation, Rejection, parse_document};
 
 use crate::log::LogRecord;
 use crate::service::Slot;
+use broker::{Broker, BrokerError, Handled};
 use intake::Intake;
 
 #[derive(Clone)]
 struct Front {
     slot: Slot,
     intake: Arc<Intake>,
+    broker: Option<Arc<Broker>>,
 }
 
-/// Binds `at` and serves `/iso18626` in the background; returns the bound address.
-pub async fn listen(at: SocketAddr, slot: Slot) -> std::io::Result<SocketAddr> {
+/// Binds `at` and serves `/iso18626` in the background (with the broker, if given, taking
+/// the messages of its transactions); returns the bound address.
+pub async fn listen(
+    at: SocketAddr,
+    slot: Slot,
+    broker: Option<Arc<Broker>>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(at).await?;
     let bound = listener.local_addr()?;
     let app = Router::new()
@@ -41,9 +50,13 @@ pub async fn listen(at: SocketAddr, slot: Slot) -> std::io::Result<SocketAddr> {
         // beyond twice the limit the connection gets a bare 413
         .layer(DefaultBodyLimit::max(2 * rota_iso18626::xml::MAX_BYTES))
         .with_state(Front {
-            slot,
+            slot: slot.clone(),
             intake: Arc::new(Intake::default()),
+            broker: broker.clone(),
         });
+    if let Some(b) = broker {
+        broker::sender::spawn(b, slot);
+    }
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the ISO 18626 listener stopped");
@@ -61,7 +74,13 @@ fn xml(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+fn counted(outcome: &'static str) {
+    metrics::counter!(crate::telemetry::ISO18626_MESSAGES, "direction" => "in", "outcome" => outcome)
+        .increment(1);
+}
+
 fn refused(r: &Rejection, received: chrono::DateTime<chrono::Utc>) -> Response {
+    counted("refused");
     // the error value names elements and codes, never patron data
     tracing::info!(error = r.error.as_str(), value = %r.value, "iso18626 message refused");
     xml(
@@ -71,6 +90,7 @@ fn refused(r: &Rejection, received: chrono::DateTime<chrono::Utc>) -> Response {
 }
 
 fn unavailable(why: &str) -> Response {
+    counted("failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, "5")],
@@ -81,13 +101,37 @@ fn unavailable(why: &str) -> Response {
 
 async fn message(State(f): State<Front>, body: Bytes) -> Response {
     let received = chrono::Utc::now();
-    let m = match parse(&body) {
+    let (root, m) = match parse_document(&body) {
         Ok(m) => m,
         Err(r) => return refused(&r, received),
     };
     let Some(app) = f.slot.get().cloned() else {
         return unavailable("the catalogue is still loading; retry shortly");
     };
+    if let Some(b) = &f.broker {
+        let (b, a, m2) = (b.clone(), app.clone(), m.clone());
+        let taken =
+            tokio::task::spawn_blocking(move || b.handle(&a, &root, &m2, &body, received)).await;
+        match taken {
+            Ok(Ok(Handled::Taken)) => {
+                counted("ok");
+                return xml(
+                    StatusCode::OK,
+                    Confirmation::ok(&m, received).to_xml(chrono::Utc::now()),
+                );
+            }
+            Ok(Ok(Handled::NotMine)) => {}
+            Ok(Err(BrokerError::Refused(r))) => return refused(&r, received),
+            Ok(Err(BrokerError::Store(e))) => {
+                tracing::error!(error = %e, "the ISO 18626 broker cannot record a message");
+                return unavailable("the broker cannot record now; retry shortly");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the ISO 18626 broker failed on a message");
+                return unavailable("the broker failed; retry shortly");
+            }
+        }
+    }
     let events = {
         let eng = app.engine.load();
         match f.intake.events(eng.directory(), eng.catalog(), &m) {
@@ -103,6 +147,7 @@ async fn message(State(f): State<Front>, body: Bytes) -> Response {
         }
         tracing::debug!(event = %kind, "iso18626 event recorded");
     }
+    counted("ok");
     xml(
         StatusCode::OK,
         Confirmation::ok(&m, received).to_xml(chrono::Utc::now()),

@@ -63,6 +63,14 @@ pub const READY: &str = "rota_ready";
 /// Always 1, labelled with the build.
 pub const BUILD_INFO: &str = "rota_build_info";
 
+/// ISO 18626 messages, by `direction` (`in`: received; `out`: sent by the broker) and
+/// `outcome` (`ok`, `refused`: answered ERROR, `failed`: not confirmed).
+pub const ISO18626_MESSAGES: &str = "rota_iso18626_messages_total";
+/// Transactions the broker carries (open).
+pub const ISO18626_OPEN: &str = "rota_iso18626_open_transactions";
+/// Messages the broker owes its peers (waiting for a confirmation).
+pub const ISO18626_OUTBOX: &str = "rota_iso18626_outbox";
+
 /// Every metric the server exports.
 pub const ALL: &[&str] = &[
     RPC_REQUESTS,
@@ -84,6 +92,9 @@ pub const ALL: &[&str] = &[
     BUSIEST_LENDER_OPEN,
     READY,
     BUILD_INFO,
+    ISO18626_MESSAGES,
+    ISO18626_OPEN,
+    ISO18626_OUTBOX,
 ];
 
 /// Upper bounds of the latency buckets, seconds: identifier routes take tens of
@@ -149,6 +160,15 @@ pub fn describe() {
     describe_gauge!(
         READY,
         "1 when the catalogue is loaded and calls are served, 0 while loading or draining"
+    );
+    describe_counter!(
+        ISO18626_MESSAGES,
+        "ISO 18626 messages, by direction (in: received, out: sent by the broker) and outcome (ok, refused: answered ERROR, failed: not confirmed, resent later)"
+    );
+    describe_gauge!(ISO18626_OPEN, "transactions the ISO 18626 broker carries");
+    describe_gauge!(
+        ISO18626_OUTBOX,
+        "messages the ISO 18626 broker owes its peers, waiting for their confirmation"
     );
     describe_gauge!(
         BUILD_INFO,
