@@ -3,7 +3,8 @@
 //!
 //! - `rota_no_shared_data`: `../shared/data` (or `ROTA_SHARED_DATA`) is not there;
 //! - `rota_no_loc`: the Library of Congress records `scripts/fetch-loc.sh` caches are not;
-//! - `rota_no_grpcio`: Python's `grpcio` and `grpcio-tools` are not installed.
+//! - `rota_no_grpcio`: Python's `grpcio` and `grpcio-tools` are not installed;
+//! - `rota_no_yaz`: `yaz-ztest` (Debian's `yaz`, the Z39.50/SRU test server) is not.
 //!
 //! With `CI=true` none is ever set: on CI a missing input fails the tests that need it.
 
@@ -11,7 +12,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn main() {
-    for cfg in ["rota_no_shared_data", "rota_no_loc", "rota_no_grpcio"] {
+    for cfg in [
+        "rota_no_shared_data",
+        "rota_no_loc",
+        "rota_no_grpcio",
+        "rota_no_yaz",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     for var in ["CI", "ROTA_SHARED_DATA", "ROTA_DATA_CACHE", "HOME"] {
@@ -48,5 +54,14 @@ fn main() {
         .is_ok_and(|s| s.success());
     if !grpcio {
         println!("cargo::rustc-cfg=rota_no_grpcio");
+    }
+    let yaz = Command::new("yaz-ztest")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !yaz {
+        println!("cargo::rustc-cfg=rota_no_yaz");
     }
 }

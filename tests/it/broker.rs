@@ -172,15 +172,19 @@ fn broker(dir: &Path, timeout_secs: u64, peer_args: &[&str]) -> (World, Peer) {
 }
 
 fn serve(dir: &Path, config: &Path, iso: u16) -> Server {
-    let s = start(
-        &dir.join("data"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--iso18626-listen",
-            &format!("127.0.0.1:{iso}"),
-        ],
-    );
+    serve_with(dir, config, iso, &[])
+}
+
+fn serve_with(dir: &Path, config: &Path, iso: u16, extra: &[&str]) -> Server {
+    let listen = format!("127.0.0.1:{iso}");
+    let mut args = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "--iso18626-listen",
+        &listen,
+    ];
+    args.extend_from_slice(extra);
+    let s = start(&dir.join("data"), &args);
     rt().block_on(channel(&s.addr));
     s
 }
@@ -467,4 +471,185 @@ fn a_sigkill_mid_transaction_loses_nothing_and_sends_nothing_twice() {
         ],
         "{lines:#?}"
     );
+}
+
+/// `yaz-ztest`, the Z39.50/SRU test server, on `port`: with `on_loan`, every record it
+/// returns is an OPAC record whose one copy is out (a predefined record, as its manual
+/// describes); else its built-in records, whose copies are on the shelf.
+struct Ztest(Child);
+
+impl Drop for Ztest {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Ztest {
+    fn start(dir: &Path, port: u16, on_loan: bool) -> Ztest {
+        let mut cmd = Command::new("yaz-ztest");
+        if on_loan {
+            std::fs::write(
+                dir.join("loanedopac.1.xml"),
+                r#"<opacRecord><bibliographicRecord><record xmlns="http://www.loc.gov/MARC21/slim"><leader>00366nam a22001698a 4500</leader></record></bibliographicRecord><holdings><holding><localLocation>Main</localLocation><circulations><circulation><availableNow value="0"/><availabilityDate>2026-12-21</availabilityDate><itemId>55</itemId></circulation></circulations></holding></holdings></opacRecord>"#,
+            )
+            .unwrap();
+            cmd.env("YAZ_ZTEST_XML_FETCH", dir.join("loaned"))
+                .arg(format!("tcp:127.0.0.1:{port}"));
+        } else {
+            // SRU's recordSchema "opac": the built-in OPAC records as OPAC XML
+            let gfs = dir.join(format!("gfs-{port}.xml"));
+            std::fs::write(
+                &gfs,
+                format!(
+                    r#"<yazgfs><listen id="l">tcp:127.0.0.1:{port}</listen><server id="s" listenref="l"><retrievalinfo>
+<retrieval syntax="xml" name="opac"><backend syntax="opac" name="F"><marc inputformat="marc" outputformat="marcxml" inputcharset="utf-8"/></backend></retrieval>
+<retrieval syntax="opac" name="F"/></retrievalinfo></server></yazgfs>"#
+                ),
+            )
+            .unwrap();
+            cmd.arg("-f").arg(&gfs);
+        }
+        let child = cmd
+            .arg("-l")
+            .arg(dir.join(format!("ztest-{port}.log")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("yaz-ztest (Debian package yaz) is installed");
+        let until = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "yaz-ztest never listened on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ztest(child)
+    }
+}
+
+#[test]
+#[cfg_attr(
+    rota_no_yaz,
+    ignore = "needs yaz-ztest: apt-get install yaz (CI installs it)"
+)]
+fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // the demo consortium's directory, and an item's string with no lookups at all
+    let first = start(&dir.join("first"), &[]);
+    rt().block_on(channel(&first.addr));
+    let (item, borrower) = item_and_borrower(&first.addr, 8);
+    let string: Vec<String> = rt().block_on(async {
+        let mut r = pb::routing_client::RoutingClient::new(channel(&first.addr).await);
+        r.route(pb::RouteRequest {
+            request_id: "plain".into(),
+            borrower: borrower.clone(),
+            citation: Some(pb::Citation {
+                isbn: item.clone(),
+                ..Default::default()
+            }),
+            max_lenders: 20,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .lenders
+        .into_iter()
+        .map(|l| l.symbol)
+        .collect()
+    });
+    drop(first);
+    assert!(string.len() >= 6, "{string:?}");
+    let data = dir.join("first");
+    let snap = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "snap"))
+        .expect("the demo snapshot");
+    let lenders = snap.with_extension("lenders.toml");
+
+    // six of its lenders get catalogues: SRU on yaz-ztest (shelf / out), NCIP on the
+    // scripted peer (out / shelf), one that never answers, one that is not there
+    let (shelf_port, out_port) = (free_port(), free_port());
+    let _z1 = Ztest::start(dir, shelf_port, false);
+    let _z2 = Ztest::start(dir, out_port, true);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = free_port();
+    let h: Vec<&str> = string.iter().take(6).map(String::as_str).collect();
+    let iso = free_port();
+    let peer = Peer::start(
+        iso,
+        &[
+            "--answer",
+            "unfilled:NotHeld",
+            "--catalogue",
+            &format!("{}=on-loan", h[2]),
+            "--catalogue",
+            &format!("{}=on-shelf", h[3]),
+        ],
+    );
+    let sru = |port: u16| {
+        format!(r#"lookup = {{ protocol = "sru", url = "http://127.0.0.1:{port}/Default" }}"#)
+    };
+    let ncip = |sym: &str| {
+        format!(
+            r#"lookup = {{ protocol = "ncip", url = "http://127.0.0.1:{}/ncip/{sym}" }}"#,
+            peer.port
+        )
+    };
+    let lookups = [
+        (h[0], sru(shelf_port)),
+        (h[1], sru(out_port)),
+        (h[2], ncip(h[2])),
+        (h[3], ncip(h[3])),
+        (h[4], sru(silent.local_addr().unwrap().port())),
+        (h[5], sru(dead)),
+    ];
+    let mut text = std::fs::read_to_string(&lenders).unwrap();
+    for (sym, line) in &lookups {
+        let at = format!("symbol = \"{sym}\"\n");
+        assert!(text.contains(&at), "{sym} not in the directory");
+        text = text.replacen(&at, &format!("{at}{line}\n"), 1);
+    }
+    let edited = dir.join("lenders.toml");
+    std::fs::write(&edited, text).unwrap();
+    let cfg = config(dir, iso, peer.port, 3600);
+    let mut c = std::fs::read_to_string(&cfg).unwrap();
+    // every holder is asked (and its catalogue looked up), so who is left out shows
+    c.push_str("max_lenders = 60\navailability_lenders = 60\navailability_budget_ms = 1500\n");
+    std::fs::write(&cfg, c).unwrap();
+    let w = World {
+        server: serve_with(
+            dir,
+            &cfg,
+            iso,
+            &[
+                "--snapshot",
+                snap.to_str().unwrap(),
+                "--directory",
+                edited.to_str().unwrap(),
+            ],
+        ),
+        iso,
+        config: cfg,
+    };
+
+    // every lender says "not held": the string runs out, and who was asked shows
+    request(&w, &borrower, "A-1", &item);
+    let lines = peer.wait("A-1", "ended", |l| !story(l, &borrower).is_empty());
+    let asked = asked(&lines);
+    for out in [h[1], h[2]] {
+        assert!(
+            !asked.iter().any(|a| a == out),
+            "{out}'s catalogue says every copy is out, yet it was asked: {asked:?}"
+        );
+    }
+    // on the shelf, no answer in time, no server: asked all the same
+    for kept in [h[0], h[3], h[4], h[5]] {
+        assert!(
+            asked.iter().any(|a| a == kept),
+            "{kept} was not asked: {asked:?} (string without lookups: {string:?})"
+        );
+    }
+    drop(silent);
 }

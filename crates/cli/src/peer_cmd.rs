@@ -18,7 +18,8 @@ const BROKER: &str = "http://127.0.0.1:9466/iso18626";
 #[derive(Subcommand)]
 pub enum PeerCmd {
     /// Play every library at http://LISTEN/iso18626/{symbol}: a request makes it a
-    /// lender answering by script, an answer makes it a requester. Prints each message
+    /// lender answering by script, an answer makes it a requester; and its catalogue at
+    /// http://LISTEN/ncip/{symbol} (NCIP LookupItemSet). Prints each ISO 18626 message
     /// received as a JSON line.
     Serve(ServeArgs),
     /// Send a request to the broker as a library and print the confirmation.
@@ -50,6 +51,10 @@ pub struct ServeArgs {
     /// Wait before each answer, milliseconds.
     #[arg(long, default_value_t = 300)]
     delay_ms: u64,
+    /// What one library's catalogue answers over NCIP at /ncip/SYMBOL, as
+    /// SYMBOL=on-shelf|on-loan|unknown|slow|broken (repeatable; others: on-shelf).
+    #[arg(long = "catalogue", value_name = "SYMBOL=STATUS")]
+    catalogues: Vec<String>,
     /// Requesters keep what they are loaned (by default they acknowledge it and send it
     /// back).
     #[arg(long)]
@@ -143,7 +148,18 @@ pub fn run(c: PeerCmd) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!("--lender {l:?}: {e}"))?;
                 lenders.insert(s.to_string(), b);
             }
+            let mut catalogues = HashMap::new();
+            for c in &a.catalogues {
+                let (s, v) = c
+                    .split_once('=')
+                    .with_context(|| format!("--catalogue {c:?}: expected SYMBOL=STATUS"))?;
+                let v: peer::Catalogue = v
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--catalogue {c:?}: {e}"))?;
+                catalogues.insert(s.to_string(), v);
+            }
             let script = Script {
+                catalogues,
                 broker: a.broker,
                 default: a.answer,
                 lenders,

@@ -204,13 +204,19 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
 /// Writes a tree as a document in the ISO 18626 namespace (default namespace, no
 /// prefixes: every element the reader keeps is in it), escaping every text and value.
 pub fn write(root: &Element) -> String {
+    write_in(root, NS)
+}
+
+/// Writes a tree as a document whose elements are all in namespace `ns` (the same
+/// writer serves the other XML protocols of ILL, such as NCIP).
+pub fn write_in(root: &Element, ns: &str) -> String {
     use quick_xml::Writer;
     use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText};
 
-    fn element(w: &mut Writer<Vec<u8>>, el: &Element, top: bool) {
+    fn element(w: &mut Writer<Vec<u8>>, el: &Element, top: Option<&str>) {
         let mut start = BytesStart::new(el.name.as_str());
-        if top {
-            start.push_attribute(("xmlns", NS));
+        if let Some(ns) = top {
+            start.push_attribute(("xmlns", ns));
         }
         for (k, v) in &el.attrs {
             start.push_attribute((k.as_str(), v.as_str()));
@@ -225,14 +231,14 @@ pub fn write(root: &Element) -> String {
             let _ = w.write_event(Event::Text(BytesText::new(&el.text)));
         }
         for c in &el.children {
-            element(w, c, false);
+            element(w, c, None);
         }
         let _ = w.write_event(Event::End(BytesEnd::new(el.name.as_str())));
     }
 
     let mut w = Writer::new(Vec::new());
     let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-    element(&mut w, root, true);
+    element(&mut w, root, Some(ns));
     String::from_utf8(w.into_inner()).unwrap_or_default()
 }
 

@@ -189,6 +189,41 @@ pub struct Lender {
     /// Default: `ISIL:` and the symbol (or the symbol itself, if it is `TYPE:VALUE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agency_ids: Vec<String>,
+    /// Where its catalogue answers live availability lookups (SRU or NCIP), asked before
+    /// the broker commits a request to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Lookup>,
+}
+
+/// A protocol a lender's catalogue answers availability lookups in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupProtocol {
+    /// SRU `searchRetrieve` (HTTP GET), holdings as OPAC XML.
+    Sru,
+    /// NCIP 2 `LookupItemSet` (HTTP POST of XML).
+    Ncip,
+}
+
+/// A lender's live availability endpoint and its query profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The protocol.
+    pub protocol: LookupProtocol,
+    /// The endpoint: an SRU base address (`http://host:port/database`) or an NCIP
+    /// responder's address.
+    pub url: String,
+    /// SRU: the CQL query, with `{isbn}`, `{issn}` or `{oclc}` in it, tried in the order
+    /// the item has them (default `bath.isbn={isbn}`, then `bath.issn={issn}`).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// SRU: the record schema that carries holdings (default `opac`, OPAC XML).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// NCIP: the agency id the responder knows this library by (default its symbol).
+    #[serde(default)]
+    pub agency: Option<String>,
 }
 
 /// What a lender's e-resource licences allow for ILL from electronic holdings (the
@@ -408,6 +443,24 @@ impl Directory {
                         "iso18626",
                         format!("{url:?} is not an http:// or https:// address"),
                     ));
+                }
+            }
+            if let Some(lk) = &l.lookup {
+                bounds(field::text("lookup.url", &lk.url, 2048))?;
+                if !(lk.url.starts_with("http://") || lk.url.starts_with("https://")) {
+                    return Err(bad(
+                        "lookup.url",
+                        format!("{:?} is not an http:// or https:// address", lk.url),
+                    ));
+                }
+                if let Some(q) = &lk.query {
+                    bounds(field::text("lookup.query", q, 1024))?;
+                    if !["{isbn}", "{issn}", "{oclc}"].iter().any(|k| q.contains(k)) {
+                        return Err(bad(
+                            "lookup.query",
+                            format!("{q:?} names no {{isbn}}, {{issn}} or {{oclc}}"),
+                        ));
+                    }
                 }
             }
             for (k, a) in l.agency_ids.iter().enumerate() {

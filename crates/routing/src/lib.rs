@@ -109,7 +109,8 @@ pub use answer::{
     Detail, Excluded, Exclusion, Factor, LendingString, LocalHolding, RankedLender, RouteStatus,
 };
 pub use directory::{
-    Directory, DirectoryError, Drift, ElectronicIll, Lender, LenderId, Service, Tier,
+    Directory, DirectoryError, Drift, ElectronicIll, Lender, LenderId, Lookup, LookupProtocol,
+    Service, Tier,
 };
 pub use engine::Engine;
 pub use profile::{Mode, Profile, ProfileError};

@@ -1104,6 +1104,7 @@ mod tests {
             electronic_ill: Default::default(),
             iso18626: None,
             agency_ids: Vec::new(),
+            lookup: None,
         };
         Directory::new(vec![l("A"), l("B")], "t").unwrap()
     }

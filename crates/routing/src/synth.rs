@@ -135,6 +135,7 @@ pub fn directory_for(
                 electronic_ill: Default::default(),
                 iso18626: None,
                 agency_ids: Vec::new(),
+                lookup: None,
             }
         })
         .collect();

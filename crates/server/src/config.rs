@@ -95,6 +95,13 @@ pub struct Iso18626Config {
     pub resend_secs: u64,
     /// Most lenders the broker asks for one request.
     pub max_lenders: u32,
+    /// Time for the live availability lookups of one request, all lenders together,
+    /// milliseconds.
+    pub availability_budget_ms: u64,
+    /// How many of the top candidates' catalogues are asked (those with a `lookup`).
+    pub availability_lenders: u32,
+    /// How long a catalogue's answer is reused, seconds.
+    pub availability_cache_secs: u64,
     /// The broker's transaction store (default `broker.sqlite` in the data directory).
     pub store: Option<PathBuf>,
 }
@@ -108,6 +115,9 @@ impl Default for Iso18626Config {
             answer_timeout_secs: 4 * 86_400,
             resend_secs: 30,
             max_lenders: 10,
+            availability_budget_ms: 300,
+            availability_lenders: 5,
+            availability_cache_secs: 600,
             store: None,
         }
     }

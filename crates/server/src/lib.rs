@@ -24,6 +24,7 @@
 
 pub mod admission;
 pub mod app;
+pub mod availability;
 pub mod config;
 pub mod convert;
 pub mod cores;

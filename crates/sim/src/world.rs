@@ -369,6 +369,7 @@ impl World {
                 electronic_ill: Default::default(),
                 iso18626: None,
                 agency_ids: Vec::new(),
+                lookup: None,
             })
             .map(|mut l| {
                 if l.latitude.is_none() || l.longitude.is_none() {

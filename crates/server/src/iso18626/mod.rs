@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use rota_iso18626::{Confirmation, Rejection, parse_document};
+use rota_iso18626::{Confirmation, Message, Rejection, parse_document};
 
 use crate::log::LogRecord;
 use crate::service::Slot;
@@ -99,6 +99,40 @@ fn unavailable(why: &str) -> Response {
         .into_response()
 }
 
+/// What the top candidates' catalogues say of a request's item, asked within the budget.
+async fn lookups(
+    b: &Arc<Broker>,
+    app: &Arc<crate::app::App>,
+    r: &rota_iso18626::Request,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<rota_routing::Availability> {
+    let (b2, a2, r2) = (b.clone(), app.clone(), r.clone());
+    let Ok((targets, item)) =
+        tokio::task::spawn_blocking(move || b2.lookup_plan(&a2, &r2, now)).await
+    else {
+        return Vec::new();
+    };
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let started = std::time::Instant::now();
+    let answers = b.checker().check(&targets, &item).await;
+    tracing::info!(
+        asked = answers.len(),
+        on_shelf = answers
+            .iter()
+            .filter(|(a, _)| a.shelf == rota_routing::Shelf::OnShelf)
+            .count(),
+        on_loan = answers
+            .iter()
+            .filter(|(a, _)| matches!(a.shelf, rota_routing::Shelf::OnLoan { .. }))
+            .count(),
+        ms = started.elapsed().as_millis() as u64,
+        "availability asked before routing"
+    );
+    answers.into_iter().map(|(a, _)| a).collect()
+}
+
 async fn message(State(f): State<Front>, body: Bytes) -> Response {
     let received = chrono::Utc::now();
     let (root, m) = match parse_document(&body) {
@@ -109,9 +143,15 @@ async fn message(State(f): State<Front>, body: Bytes) -> Response {
         return unavailable("the catalogue is still loading; retry shortly");
     };
     if let Some(b) = &f.broker {
+        let availability = match &m {
+            Message::Request(r) if b.takes(r) => lookups(b, &app, r, received).await,
+            _ => Vec::new(),
+        };
         let (b, a, m2) = (b.clone(), app.clone(), m.clone());
-        let taken =
-            tokio::task::spawn_blocking(move || b.handle(&a, &root, &m2, &body, received)).await;
+        let taken = tokio::task::spawn_blocking(move || {
+            b.handle(&a, &root, &m2, &body, availability, received)
+        })
+        .await;
         match taken {
             Ok(Ok(Handled::Taken)) => {
                 counted("ok");

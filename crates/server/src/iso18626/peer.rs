@@ -10,6 +10,9 @@
 //! - a `supplyingAgencyMessage` makes it a requester: with `returns` on, `Loaned` is
 //!   followed by `Received` and then `ShippedReturn`.
 //!
+//! Each library's catalogue answers NCIP `LookupItemSet` at `/ncip/{symbol}` by its
+//! [`Catalogue`] script (on the shelf unless told otherwise).
+//!
 //! Every message received is printed to standard output as one JSON line (what a test
 //! reads), with `"duplicate": true` for the same bytes received again (a resend), which
 //! change nothing. Answers go to the broker's address, each resent until confirmed.
@@ -75,6 +78,40 @@ impl std::str::FromStr for Behaviour {
     }
 }
 
+/// What a scripted library's catalogue says when asked over NCIP (`LookupItemSet`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Catalogue {
+    /// A copy is `Available On Shelf`.
+    OnShelf,
+    /// Every copy is `On Loan`, due back in two weeks.
+    OnLoan,
+    /// `Unknown Item` (a Problem).
+    Unknown,
+    /// Answers after five seconds.
+    Slow,
+    /// HTTP 500.
+    Broken,
+}
+
+impl std::str::FromStr for Catalogue {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Catalogue, String> {
+        Ok(match s {
+            "on-shelf" => Catalogue::OnShelf,
+            "on-loan" => Catalogue::OnLoan,
+            "unknown" => Catalogue::Unknown,
+            "slow" => Catalogue::Slow,
+            "broken" => Catalogue::Broken,
+            _ => {
+                return Err(format!(
+                    "{s:?}: a catalogue is on-shelf, on-loan, unknown, slow or broken"
+                ));
+            }
+        })
+    }
+}
+
 /// The peer's script.
 #[derive(Clone, Debug)]
 pub struct Script {
@@ -91,6 +128,9 @@ pub struct Script {
     pub delay: Duration,
     /// Requesters receive, then return, what they are loaned.
     pub returns: bool,
+    /// What each library's catalogue answers over NCIP at `/ncip/{symbol}` (else
+    /// `OnShelf`).
+    pub catalogues: HashMap<String, Catalogue>,
 }
 
 /// One line of the peer's output: a message it received.
@@ -178,6 +218,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/iso18626", post(message_any))
         .route("/iso18626/{symbol}", post(message_for))
+        .route("/ncip/{symbol}", post(ncip))
         .layer(DefaultBodyLimit::max(2 * rota_iso18626::xml::MAX_BYTES))
         .with_state(peer);
     tokio::spawn(async move {
@@ -186,6 +227,69 @@ pub async fn serve(
         }
     });
     Ok(bound)
+}
+
+/// An NCIP responder: `LookupItemSet` (or `LookupItem`) answered by script.
+async fn ncip(State(p): State<Arc<Peer>>, Path(symbol): Path<String>, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    if !(text.contains("LookupItemSet") || text.contains("LookupItem")) {
+        return (StatusCode::BAD_REQUEST, "not an NCIP LookupItemSet").into_response();
+    }
+    let how = p
+        .script
+        .catalogues
+        .get(&symbol)
+        .cloned()
+        .unwrap_or(Catalogue::OnShelf);
+    let item = |status: &str, due: Option<String>| {
+        let mut info = vec![Element::node(
+            "ItemId",
+            vec![Element::leaf("ItemIdentifierValue", format!("{symbol}-1"))],
+        )];
+        if let Some(d) = due {
+            info.push(Element::leaf("DateDue", d));
+        }
+        info.push(Element::node(
+            "ItemOptionalFields",
+            vec![Element::leaf("CirculationStatus", status)],
+        ));
+        Element::node(
+            "BibInformation",
+            vec![Element::node(
+                "HoldingsSet",
+                vec![Element::node("ItemInformation", info)],
+            )],
+        )
+    };
+    let answer = match how {
+        Catalogue::OnShelf => item("Available On Shelf", None),
+        Catalogue::OnLoan => item(
+            "On Loan",
+            Some(rota_iso18626::stamp(
+                Utc::now() + chrono::Duration::days(14),
+            )),
+        ),
+        Catalogue::Unknown => Element::node(
+            "Problem",
+            vec![Element::leaf("ProblemType", "Unknown Item")],
+        ),
+        Catalogue::Slow => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            item("Available On Shelf", None)
+        }
+        Catalogue::Broken => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "scripted failure").into_response();
+        }
+    };
+    let mut root = Element::node(
+        "NCIPMessage",
+        vec![Element::node("LookupItemSetResponse", vec![answer])],
+    );
+    root.attrs.push(("version".into(), "2.02".into()));
+    xml(rota_iso18626::xml::write_in(
+        &root,
+        crate::availability::NCIP_NS,
+    ))
 }
 
 async fn message_any(State(p): State<Arc<Peer>>, body: Bytes) -> Response {

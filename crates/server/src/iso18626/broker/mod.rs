@@ -73,6 +73,7 @@ pub struct Broker {
     store: Mutex<Store>,
     agency: AgencyId,
     config: Iso18626Config,
+    checker: crate::availability::Checker,
     /// Woken when the outbox gains a message.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -104,9 +105,14 @@ impl Broker {
     /// A broker with its store; `config.agency` must be set.
     pub fn new(config: Iso18626Config, store: Store) -> Arc<Broker> {
         let agency = parse_agency(config.agency.as_deref().unwrap_or("ISIL:ROTA"));
+        let checker = crate::availability::Checker::new(
+            std::time::Duration::from_millis(config.availability_budget_ms),
+            std::time::Duration::from_secs(config.availability_cache_secs),
+        );
         Arc::new(Broker {
             store: Mutex::new(store),
             agency,
+            checker,
             config,
             wake: tokio::sync::Notify::new(),
         })
@@ -138,12 +144,15 @@ impl Broker {
     }
 
     /// Takes a message if it belongs to a brokered transaction (or opens one).
+    /// `availability`: what the lenders' catalogues said of a request's item
+    /// ([`Broker::lookup_plan`], [`crate::availability::Checker::check`]).
     pub fn handle(
         &self,
         app: &App,
         root: &Element,
         m: &Message,
         body: &[u8],
+        availability: Vec<rota_routing::Availability>,
         now: DateTime<Utc>,
     ) -> Result<Handled, BrokerError> {
         let eng = app.engine.load();
@@ -151,10 +160,10 @@ impl Broker {
         let h = m.header();
         match m {
             Message::Request(r) => {
-                if h.supplying_agency.as_ref().is_some_and(|a| !self.is_me(a)) {
+                if !self.takes(r) {
                     return Ok(Handled::NotMine);
                 }
-                self.request(app, root, r, now)
+                self.request(app, root, r, availability, now)
             }
             Message::SupplyingAgencyMessage(s) => {
                 let Some(requester) = intake::symbol(dir, &h.requesting_agency) else {
@@ -213,11 +222,104 @@ impl Broker {
         }
     }
 
+    /// The routing request a brokered `request` makes.
+    fn routing_request(
+        &self,
+        requester: &str,
+        r: &Request,
+        now: DateTime<Utc>,
+    ) -> rota_routing::Request {
+        let h = &r.header;
+        let mut req = rota_routing::Request::new(requester, intake::citation(r), now.timestamp());
+        req.request_id = h.requesting_agency_request_id.clone();
+        req.service = Some(match r.service.service_type {
+            ServiceType::Loan => rota_routing::ServiceType::Loan,
+            ServiceType::Copy => rota_routing::ServiceType::Copy,
+            ServiceType::CopyOrLoan => rota_routing::ServiceType::CopyOrLoan,
+        });
+        req.max_lenders = self.config.max_lenders;
+        req.need_before = r.service.need_before.map(|t| t.timestamp());
+        req.rush = r
+            .service
+            .service_level
+            .as_ref()
+            .is_some_and(|c| c.value.eq_ignore_ascii_case("rush"));
+        req
+    }
+
+    /// Whether the broker takes this request (it is addressed to it, or to no one).
+    pub fn takes(&self, r: &Request) -> bool {
+        r.header
+            .supplying_agency
+            .as_ref()
+            .is_none_or(|a| self.is_me(a))
+    }
+
+    /// The lenders whose catalogues to ask before routing a request (the top of a first
+    /// routing that have a `lookup` in the directory), and what to ask them about.
+    pub fn lookup_plan(
+        &self,
+        app: &App,
+        r: &Request,
+        now: DateTime<Utc>,
+    ) -> (
+        Vec<(String, rota_routing::Lookup)>,
+        crate::availability::Item,
+    ) {
+        let eng = app.engine.load();
+        let dir = eng.directory();
+        let Some(requester) = intake::symbol(dir, &r.header.requesting_agency) else {
+            return Default::default();
+        };
+        let req = self.routing_request(&requester, r, now);
+        let routed = {
+            let live = app.live.read().unwrap_or_else(|e| e.into_inner());
+            eng.route(&live, &req)
+        };
+        let Ok(s) = routed else {
+            return Default::default();
+        };
+        let targets: Vec<(String, rota_routing::Lookup)> = s
+            .lenders
+            .iter()
+            .filter_map(|l| {
+                let lk = dir.get(dir.index(&l.symbol)?).lookup.clone()?;
+                Some((l.symbol.to_string(), lk))
+            })
+            .take(self.config.availability_lenders as usize)
+            .collect();
+        let c = &req.citation;
+        let cat = eng.catalog();
+        let cluster = s.matches.first().map(|m| m.cluster);
+        let from_catalogue = |k| cluster.and_then(|cl| cat.first_id(cl, k));
+        let item = crate::availability::Item {
+            isbn: c
+                .isbn
+                .clone()
+                .or_else(|| from_catalogue(rota_catalog::IdKind::Isbn)),
+            issn: c
+                .issn
+                .clone()
+                .or_else(|| from_catalogue(rota_catalog::IdKind::Issn)),
+            oclc: c
+                .oclc
+                .clone()
+                .or_else(|| from_catalogue(rota_catalog::IdKind::Oclc)),
+        };
+        (targets, item)
+    }
+
+    /// The checker for live availability.
+    pub fn checker(&self) -> &crate::availability::Checker {
+        &self.checker
+    }
+
     fn request(
         &self,
         app: &App,
         root: &Element,
         r: &Request,
+        availability: Vec<rota_routing::Availability>,
         now: DateTime<Utc>,
     ) -> Result<Handled, BrokerError> {
         let kind = rota_iso18626::Kind::Request;
@@ -253,21 +355,8 @@ impl Broker {
                 return Ok(Handled::Taken);
             }
         }
-        let mut req =
-            rota_routing::Request::new(requester.clone(), intake::citation(r), now.timestamp());
-        req.request_id = h.requesting_agency_request_id.clone();
-        req.service = Some(match r.service.service_type {
-            ServiceType::Loan => rota_routing::ServiceType::Loan,
-            ServiceType::Copy => rota_routing::ServiceType::Copy,
-            ServiceType::CopyOrLoan => rota_routing::ServiceType::CopyOrLoan,
-        });
-        req.max_lenders = self.config.max_lenders;
-        req.need_before = r.service.need_before.map(|t| t.timestamp());
-        req.rush = r
-            .service
-            .service_level
-            .as_ref()
-            .is_some_and(|c| c.value.eq_ignore_ascii_case("rush"));
+        let mut req = self.routing_request(&requester, r, now);
+        req.availability = availability;
         let routed = {
             let live = app.live.read().unwrap_or_else(|e| e.into_inner());
             eng.route(&live, &req)
