@@ -474,8 +474,9 @@ fn a_sigkill_mid_transaction_loses_nothing_and_sends_nothing_twice() {
 }
 
 /// `yaz-ztest`, the Z39.50/SRU test server, on `port`: with `on_loan`, every record it
-/// returns is an OPAC record whose one copy is out (a predefined record, as its manual
-/// describes); else its built-in records, whose copies are on the shelf.
+/// returns over SRU is an OPAC record whose one copy is out (a predefined record, as its
+/// manual describes); else its built-in records, whose copies are on the shelf, over
+/// SRU and Z39.50 alike.
 struct Ztest(Child);
 
 impl Drop for Ztest {
@@ -559,7 +560,7 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
         .collect()
     });
     drop(first);
-    assert!(string.len() >= 6, "{string:?}");
+    assert!(string.len() >= 7, "{string:?}");
     let data = dir.join("first");
     let snap = std::fs::read_dir(&data)
         .unwrap()
@@ -568,14 +569,15 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
         .expect("the demo snapshot");
     let lenders = snap.with_extension("lenders.toml");
 
-    // six of its lenders get catalogues: SRU on yaz-ztest (shelf / out), NCIP on the
-    // scripted peer (out / shelf), one that never answers, one that is not there
+    // seven of its lenders get catalogues: SRU on yaz-ztest (shelf / out), NCIP on the
+    // scripted peer (out / shelf), one that never answers, one that is not there, and
+    // Z39.50 on yaz-ztest (shelf)
     let (shelf_port, out_port) = (free_port(), free_port());
     let _z1 = Ztest::start(dir, shelf_port, false);
     let _z2 = Ztest::start(dir, out_port, true);
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = free_port();
-    let h: Vec<&str> = string.iter().take(6).map(String::as_str).collect();
+    let h: Vec<&str> = string.iter().take(7).map(String::as_str).collect();
     let iso = free_port();
     let peer = Peer::start(
         iso,
@@ -604,6 +606,12 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
         (h[3], ncip(h[3])),
         (h[4], sru(silent.local_addr().unwrap().port())),
         (h[5], sru(dead)),
+        (
+            h[6],
+            format!(
+                r#"lookup = {{ protocol = "z3950", url = "z3950://127.0.0.1:{shelf_port}/Default" }}"#
+            ),
+        ),
     ];
     let mut text = std::fs::read_to_string(&lenders).unwrap();
     for (sym, line) in &lookups {
@@ -613,6 +621,36 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
     }
     let edited = dir.join("lenders.toml");
     std::fs::write(&edited, text).unwrap();
+
+    // each catalogue answers `rota directory probe` as the broker will see it
+    let probe = |lender: &str| {
+        let o = Command::new(rota_bin())
+            .args(["directory", "probe", "--directory"])
+            .arg(&edited)
+            .args(["--lender", lender, "--isbn", &item, "--timeout-ms", "1000"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    for (k, code, says) in [
+        (0, 0, "on the shelf"),
+        (1, 0, "on loan until 2026-12-21"),
+        (2, 0, "on loan until"),
+        (3, 0, "on the shelf"),
+        (4, 1, "no answer within 1000 ms"),
+        (5, 1, "the lookup failed"),
+        (6, 0, "on the shelf"),
+    ] {
+        let (c, out) = probe(h[k]);
+        assert!(
+            c == Some(code) && out.contains(says),
+            "{} ({k}): {c:?} {out}",
+            h[k]
+        );
+    }
     let cfg = config(dir, iso, peer.port, 3600);
     let mut c = std::fs::read_to_string(&cfg).unwrap();
     // every holder is asked (and its catalogue looked up), so who is left out shows
@@ -645,7 +683,7 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
         );
     }
     // on the shelf, no answer in time, no server: asked all the same
-    for kept in [h[0], h[3], h[4], h[5]] {
+    for kept in [h[0], h[3], h[4], h[5], h[6]] {
         assert!(
             asked.iter().any(|a| a == kept),
             "{kept} was not asked: {asked:?} (string without lookups: {string:?})"

@@ -33,6 +33,29 @@ pub enum DirectoryCmd {
         /// Directory file (TOML or JSON).
         file: PathBuf,
     },
+    /// Ask a lender's catalogue, by its directory entry's `lookup` (SRU, NCIP or
+    /// Z39.50), whether a copy of an item is on the shelf, as the broker does before it
+    /// commits a request there. Exit 0 with the answer, 1 if the lookup failed.
+    Probe {
+        /// Directory file (TOML or JSON).
+        #[arg(long)]
+        directory: PathBuf,
+        /// The lender.
+        #[arg(long)]
+        lender: String,
+        /// ISBN.
+        #[arg(long)]
+        isbn: Option<String>,
+        /// ISSN.
+        #[arg(long)]
+        issn: Option<String>,
+        /// OCLC number.
+        #[arg(long)]
+        oclc: Option<String>,
+        /// Time allowed, milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -160,8 +183,84 @@ pub fn directory_cmd(cmd: DirectoryCmd) -> anyhow::Result<ExitCode> {
             let dir = Directory::load(&file)?;
             println!("{}: {} lenders, valid", file.display(), dir.len());
         }
+        DirectoryCmd::Probe {
+            directory,
+            lender,
+            isbn,
+            issn,
+            oclc,
+            timeout_ms,
+        } => return probe(&directory, &lender, isbn, issn, oclc, timeout_ms),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn probe(
+    directory: &std::path::Path,
+    lender: &str,
+    isbn: Option<String>,
+    issn: Option<String>,
+    oclc: Option<String>,
+    timeout_ms: u64,
+) -> anyhow::Result<ExitCode> {
+    use rota_server::availability::{Checker, Item, Outcome};
+    let dir = Directory::load(directory)?;
+    let i = dir
+        .index(lender)
+        .with_context(|| format!("--lender {lender:?} is not in {}", directory.display()))?;
+    let lookup = dir
+        .get(i)
+        .lookup
+        .clone()
+        .with_context(|| format!("{lender} has no lookup in {}", directory.display()))?;
+    let item = Item { isbn, issn, oclc };
+    anyhow::ensure!(item != Item::default(), "give --isbn, --issn or --oclc");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = std::time::Instant::now();
+    let checker = Checker::new(
+        std::time::Duration::from_millis(timeout_ms),
+        std::time::Duration::ZERO,
+    );
+    let (answer, outcome) = rt
+        .block_on(checker.check(&[(lender.to_string(), lookup)], &item))
+        .pop()
+        .context("no answer")?;
+    let ms = started.elapsed().as_millis();
+    let shelf = match answer.shelf {
+        rota_routing::Shelf::OnShelf => "on the shelf".to_string(),
+        rota_routing::Shelf::OnLoan { until: Some(t) } => format!(
+            "on loan until {}",
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.date_naive().to_string())
+                .unwrap_or_default()
+        ),
+        rota_routing::Shelf::OnLoan { until: None } => "on loan".to_string(),
+        rota_routing::Shelf::Unknown => "unknown".to_string(),
+    };
+    match outcome {
+        Outcome::Answered => {
+            println!("{lender}: {shelf} ({ms} ms)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::TimedOut => {
+            println!("{lender}: no answer within {timeout_ms} ms");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::NoQuery => {
+            println!("{lender}: its lookup profile cannot ask about this item");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::Failed(why) => {
+            println!("{lender}: the lookup failed: {why}");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::Cached | Outcome::Skipped => {
+            println!("{lender}: {shelf}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// Builds a request from the shared flags.

@@ -203,6 +203,8 @@ pub enum LookupProtocol {
     Sru,
     /// NCIP 2 `LookupItemSet` (HTTP POST of XML).
     Ncip,
+    /// Z39.50 Search and Present in the OPAC record syntax (`z3950://host:port/db`).
+    Z3950,
 }
 
 /// A lender's live availability endpoint and its query profile.
@@ -211,11 +213,13 @@ pub enum LookupProtocol {
 pub struct Lookup {
     /// The protocol.
     pub protocol: LookupProtocol,
-    /// The endpoint: an SRU base address (`http://host:port/database`) or an NCIP
-    /// responder's address.
+    /// The endpoint: an SRU base address (`http://host:port/database`), an NCIP
+    /// responder's address, or a Z39.50 target (`z3950://host:port/database`).
     pub url: String,
-    /// SRU: the CQL query, with `{isbn}`, `{issn}` or `{oclc}` in it, tried in the order
-    /// the item has them (default `bath.isbn={isbn}`, then `bath.issn={issn}`).
+    /// The query, with `{isbn}`, `{issn}` or `{oclc}` in it. SRU: CQL (default
+    /// `bath.isbn={isbn}`, else `bath.issn={issn}`, else `rec.identifier={oclc}`, as the
+    /// item has them). Z39.50: `@attr 1=USE {key}` (default Bib-1 use 7 for an ISBN, 8
+    /// for an ISSN, 1211 for an OCLC number).
     #[serde(default)]
     pub query: Option<String>,
     /// SRU: the record schema that carries holdings (default `opac`, OPAC XML).
@@ -447,10 +451,17 @@ impl Directory {
             }
             if let Some(lk) = &l.lookup {
                 bounds(field::text("lookup.url", &lk.url, 2048))?;
-                if !(lk.url.starts_with("http://") || lk.url.starts_with("https://")) {
+                let ok = match lk.protocol {
+                    LookupProtocol::Z3950 => lk.url.starts_with("z3950://"),
+                    _ => lk.url.starts_with("http://") || lk.url.starts_with("https://"),
+                };
+                if !ok {
                     return Err(bad(
                         "lookup.url",
-                        format!("{:?} is not an http:// or https:// address", lk.url),
+                        format!(
+                            "{:?} is not an address for {:?} (http(s):// for SRU and NCIP, z3950://host:port/db for Z39.50)",
+                            lk.url, lk.protocol
+                        ),
                     ));
                 }
                 if let Some(q) = &lk.query {
@@ -825,6 +836,22 @@ lending = false
             (
                 "[[lender]]\nsymbol = \"X\"\nagency_ids = [\"DE-21\"]\n",
                 "TYPE:VALUE",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nlookup = { protocol = \"z3950\", url = \"http://z/db\" }\n",
+                "lookup.url",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nlookup = { protocol = \"sru\", url = \"z3950://z/db\" }\n",
+                "lookup.url",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nlookup = { protocol = \"sru\", url = \"http://z/db\", query = \"title=x\" }\n",
+                "lookup.query",
+            ),
+            (
+                "[[lender]]\nsymbol = \"X\"\nlookup = { protocol = \"gopher\", url = \"http://z/db\" }\n",
+                "gopher",
             ),
             (
                 "[[lender]]\nsymbol = \"X\"\nagency_ids = [\"ISIL:A\"]\n[[lender]]\nsymbol = \"Y\"\nagency_ids = [\"ISIL:A\"]\n",

@@ -2,8 +2,8 @@
 //! catalogues of the top candidates whether a copy is on the shelf, in parallel, within a
 //! deadline budget (default 300 ms for all of them together).
 //!
-//! Each lender's endpoint and query profile is its directory entry's `lookup` (SRU or
-//! NCIP; [`parse`] says how answers are read). What comes back is a
+//! Each lender's endpoint and query profile is its directory entry's `lookup` (SRU,
+//! NCIP or Z39.50; [`parse`] and [`z3950`] say how answers are read). What comes back is a
 //! [`rota_routing::Availability`] per lender asked: on the shelf, on loan until a date,
 //! or unknown (no answer in time, an error, or an answer that says nothing), which the
 //! engine ranks by and explains. Answers are cached per lender and item for
@@ -12,6 +12,7 @@
 //! breaker: one dead catalogue must not cost every request its whole budget).
 
 pub mod parse;
+pub mod z3950;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -87,6 +88,24 @@ pub fn cql(lookup: &Lookup, item: &Item) -> Option<String> {
     }
 }
 
+/// The Z39.50 query for an item under a profile: (Bib-1 use attribute, term).
+pub fn z3950_query(lookup: &Lookup, item: &Item) -> Option<(u32, String)> {
+    let ok = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    match &lookup.query {
+        Some(q) => {
+            // `@attr 1=USE {key}`
+            let rest = q.trim().strip_prefix("@attr 1=")?;
+            let (use_attr, key) = rest.split_once(' ')?;
+            let key = key.trim().strip_prefix('{')?.strip_suffix('}')?;
+            let v = item.get(key).filter(|v| ok(v))?;
+            Some((use_attr.parse().ok()?, v.to_string()))
+        }
+        None => [("isbn", 7), ("issn", 8), ("oclc", 1211)]
+            .into_iter()
+            .find_map(|(k, u)| item.get(k).filter(|v| ok(v)).map(|v| (u, v.to_string()))),
+    }
+}
+
 /// The NCIP `LookupItemSet` for an item, asked of `agency`.
 pub fn ncip_request(item: &Item, agency: &str) -> Option<String> {
     let (code, id) = [
@@ -137,7 +156,7 @@ struct Breaker {
 }
 
 /// What the checker did for one lender (for logs and tests).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Asked, answered.
     Answered,
@@ -145,8 +164,8 @@ pub enum Outcome {
     Cached,
     /// Not asked: its breaker is open.
     Skipped,
-    /// Asked, no usable answer (error or refusal).
-    Failed,
+    /// Asked, no usable answer (error or refusal), and why.
+    Failed(String),
     /// Asked, no answer within the budget.
     TimedOut,
     /// Not asked: nothing to ask by (no identifier its profile can use).
@@ -165,9 +184,11 @@ pub struct Checker {
 impl Checker {
     /// A checker with a total budget per route and a cache lifetime.
     pub fn new(budget: Duration, cache_for: Duration) -> Checker {
+        // the budget is enforced around each lookup (so every protocol is cut alike and
+        // reported as a timeout); the client's own limit only bounds a stray request
         let client = reqwest::Client::builder()
-            .connect_timeout(budget)
-            .timeout(budget)
+            .connect_timeout(budget + Duration::from_secs(1))
+            .timeout(budget + Duration::from_secs(1))
             .user_agent(concat!("rota/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
@@ -182,6 +203,11 @@ impl Checker {
 
     async fn ask(&self, lookup: &Lookup, item: &Item, symbol: &str) -> Result<Shelf, String> {
         let resp = match lookup.protocol {
+            LookupProtocol::Z3950 => {
+                let (use_attr, term) =
+                    z3950_query(lookup, item).ok_or("no identifier for the query")?;
+                return z3950::lookup(&lookup.url, use_attr, &term).await;
+            }
             LookupProtocol::Sru => {
                 let query = cql(lookup, item).ok_or("no identifier for the query")?;
                 let schema = lookup.schema.as_deref().unwrap_or("opac");
@@ -225,8 +251,8 @@ impl Checker {
             body.extend_from_slice(&c);
         }
         match lookup.protocol {
-            LookupProtocol::Sru => parse::sru(&body),
             LookupProtocol::Ncip => parse::ncip(&body),
+            _ => parse::sru(&body),
         }
     }
 
@@ -322,7 +348,7 @@ impl Checker {
                     Ok(Err(why)) => {
                         tracing::info!(lender = %symbol, error = %why, "availability lookup failed");
                         self.settle(symbol, false);
-                        unknown(Outcome::Failed)
+                        unknown(Outcome::Failed(why))
                     }
                     Err(_) => {
                         tracing::info!(lender = %symbol, "availability lookup did not answer within the budget");
