@@ -239,6 +239,10 @@ impl Broker {
         });
         req.max_lenders = self.config.max_lenders;
         req.need_before = r.service.need_before.map(|t| t.timestamp());
+        if let Some((currency, amount)) = &r.max_cost {
+            req.max_cost = Some(*amount);
+            req.currency = Some(currency.clone());
+        }
         req.rush = r
             .service
             .service_level
@@ -394,7 +398,7 @@ impl Broker {
                 return Err(refused(
                     kind,
                     ErrorType::UnrecognisedDataValue,
-                    format!("bibliographicInfo: {e}"),
+                    format!("request: {e}"),
                 ));
             }
         };
