@@ -14,7 +14,7 @@ use rota_proto::v1 as pb;
 use serde_json::Value;
 
 use crate::common::rota_bin;
-use crate::server::{Server, channel, isbn, rt, start};
+use crate::server::{Server, channel, isbn, lookup_synthetic, rt, start};
 
 /// A port free now (bound and released), for a process started next.
 fn free_port() -> u16 {
@@ -194,18 +194,7 @@ fn item_and_borrower(addr: &str, n: usize) -> (String, String) {
     rt().block_on(async {
         let mut c = pb::catalog_client::CatalogClient::new(channel(addr).await);
         for i in 0..2000u64 {
-            let m = c
-                .lookup(pb::LookupRequest {
-                    citation: Some(pb::Citation {
-                        isbn: isbn(i),
-                        ..Default::default()
-                    }),
-                    limit: 1,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let m = lookup_synthetic(&mut c, i).await;
             let holders = &m.matches[0].holders;
             if holders.iter().filter(|h| h.loan).count() >= n {
                 let borrower = (0..60)
@@ -217,6 +206,28 @@ fn item_and_borrower(addr: &str, n: usize) -> (String, String) {
         }
         panic!("no item with {n} lending holders");
     })
+}
+
+/// The lending string (up to 20 lenders) the server at `addr` routes now.
+async fn string(addr: &str, borrower: &str, isbn: &str) -> Vec<String> {
+    let mut r = pb::routing_client::RoutingClient::new(channel(addr).await);
+    r.route(pb::RouteRequest {
+        request_id: "string".into(),
+        borrower: borrower.into(),
+        citation: Some(pb::Citation {
+            isbn: isbn.into(),
+            ..Default::default()
+        }),
+        max_lenders: 20,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .lenders
+    .into_iter()
+    .map(|l| l.symbol)
+    .collect()
 }
 
 fn request(w: &World, from: &str, id: &str, isbn: &str) {
@@ -306,24 +317,10 @@ fn unfilled_moves_on_and_a_loan_is_relayed_to_its_return() {
     // every relayed message taught the routing: the lender that said "not held" is
     // left out of the next string for this item
     rt().block_on(async {
-        let mut r = pb::routing_client::RoutingClient::new(channel(&w.server.addr).await);
         let until = Instant::now() + Duration::from_secs(30);
         loop {
-            let s = r
-                .route(pb::RouteRequest {
-                    request_id: "after".into(),
-                    borrower: borrower.clone(),
-                    citation: Some(pb::Citation {
-                        isbn: item.clone(),
-                        ..Default::default()
-                    }),
-                    max_lenders: 20,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            if s.lenders.iter().all(|l| l.symbol != lenders[0]) {
+            let s = string(&w.server.addr, &borrower, &item).await;
+            if s.iter().all(|l| *l != lenders[0]) {
                 break;
             }
             assert!(
@@ -539,26 +536,7 @@ fn catalogues_asked_before_routing_keep_requests_from_lenders_whose_copies_are_o
     let first = start(&dir.join("first"), &[]);
     rt().block_on(channel(&first.addr));
     let (item, borrower) = item_and_borrower(&first.addr, 8);
-    let string: Vec<String> = rt().block_on(async {
-        let mut r = pb::routing_client::RoutingClient::new(channel(&first.addr).await);
-        r.route(pb::RouteRequest {
-            request_id: "plain".into(),
-            borrower: borrower.clone(),
-            citation: Some(pb::Citation {
-                isbn: item.clone(),
-                ..Default::default()
-            }),
-            max_lenders: 20,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .lenders
-        .into_iter()
-        .map(|l| l.symbol)
-        .collect()
-    });
+    let string = rt().block_on(string(&first.addr, &borrower, &item));
     drop(first);
     assert!(string.len() >= 7, "{string:?}");
     let data = dir.join("first");

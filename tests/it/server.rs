@@ -270,24 +270,31 @@ pub(crate) async fn events_applied(c: &mut pb::catalog_client::CatalogClient<Cha
         .events_applied
 }
 
+/// The best match for synthetic record `i`, by its ISBN.
+pub(crate) async fn lookup_synthetic(
+    c: &mut pb::catalog_client::CatalogClient<Channel>,
+    i: u64,
+) -> pb::LookupResponse {
+    c.lookup(pb::LookupRequest {
+        citation: Some(pb::Citation {
+            isbn: isbn(i),
+            ..Default::default()
+        }),
+        limit: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
 /// An item with at least `n` holders in the demo consortium.
 pub(crate) async fn item_with_holders(
     c: &mut pb::catalog_client::CatalogClient<Channel>,
     n: usize,
 ) -> u64 {
     for i in 0..2000u64 {
-        let m = c
-            .lookup(pb::LookupRequest {
-                citation: Some(pb::Citation {
-                    isbn: isbn(i),
-                    ..Default::default()
-                }),
-                limit: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let m = lookup_synthetic(c, i).await;
         if m.matches[0].holders.len() >= n {
             return i;
         }

@@ -61,8 +61,9 @@ pub struct ServeArgs {
     keep: bool,
 }
 
+/// Who sends, to what.
 #[derive(Args)]
-pub struct RequestArgs {
+pub struct Addressing {
     /// The broker's ISO 18626 address.
     #[arg(long, default_value = BROKER)]
     broker: String,
@@ -72,6 +73,12 @@ pub struct RequestArgs {
     /// The supplier addressed: the broker's agency id.
     #[arg(long, default_value = rota_server::config::DEMO_AGENCY)]
     to: String,
+}
+
+#[derive(Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    at: Addressing,
     /// The request id (default: one made from the clock).
     #[arg(long)]
     id: Option<String>,
@@ -97,15 +104,8 @@ pub struct RequestArgs {
 
 #[derive(Args)]
 pub struct SendArgs {
-    /// The broker's ISO 18626 address.
-    #[arg(long, default_value = BROKER)]
-    broker: String,
-    /// The requesting library.
-    #[arg(long)]
-    from: String,
-    /// The broker's agency id.
-    #[arg(long, default_value = rota_server::config::DEMO_AGENCY)]
-    to: String,
+    #[command(flatten)]
+    at: Addressing,
     /// The request id.
     #[arg(long)]
     id: String,
@@ -185,10 +185,10 @@ pub fn run(c: PeerCmd) -> anyhow::Result<ExitCode> {
         }
         PeerCmd::Request(a) => {
             let id =
-                a.id.unwrap_or_else(|| format!("{}-{}", a.from, chrono::Utc::now().timestamp()));
+                a.id.unwrap_or_else(|| format!("{}-{}", a.at.from, chrono::Utc::now().timestamp()));
             let doc = peer::request_document(&Ask {
-                from: a.from,
-                to: a.to,
+                from: a.at.from,
+                to: a.at.to,
                 id: id.clone(),
                 title: a.title,
                 author: a.author,
@@ -197,14 +197,14 @@ pub fn run(c: PeerCmd) -> anyhow::Result<ExitCode> {
                 oclc: a.oclc,
                 service: a.service,
             });
-            let c = runtime()?.block_on(peer::post_once(&a.broker, doc));
+            let c = runtime()?.block_on(peer::post_once(&a.at.broker, doc));
             confirmed(c, &format!("request {id}"))
         }
         PeerCmd::Send(a) => {
             let action = Action::parse(&a.action)
                 .with_context(|| format!("--action {:?} is not an ISO 18626 action", a.action))?;
-            let doc = peer::action_document(&a.from, &a.to, &a.id, action);
-            let c = runtime()?.block_on(peer::post_once(&a.broker, doc));
+            let doc = peer::action_document(&a.at.from, &a.at.to, &a.id, action);
+            let c = runtime()?.block_on(peer::post_once(&a.at.broker, doc));
             confirmed(c, &format!("{} {}", a.action, a.id))
         }
     }

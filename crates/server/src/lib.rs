@@ -30,6 +30,7 @@ pub mod convert;
 pub mod cores;
 pub mod iso18626;
 pub mod log;
+pub mod outbound;
 mod restore;
 pub mod service;
 pub mod telemetry;

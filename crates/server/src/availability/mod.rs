@@ -186,12 +186,7 @@ impl Checker {
     pub fn new(budget: Duration, cache_for: Duration) -> Checker {
         // the budget is enforced around each lookup (so every protocol is cut alike and
         // reported as a timeout); the client's own limit only bounds a stray request
-        let client = reqwest::Client::builder()
-            .connect_timeout(budget + Duration::from_secs(1))
-            .timeout(budget + Duration::from_secs(1))
-            .user_agent(concat!("rota/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let client = crate::outbound::client(budget + Duration::from_secs(1));
         Checker {
             client,
             budget,
@@ -202,11 +197,11 @@ impl Checker {
     }
 
     async fn ask(&self, lookup: &Lookup, item: &Item, symbol: &str) -> Result<Shelf, String> {
-        let resp = match lookup.protocol {
+        match lookup.protocol {
             LookupProtocol::Z3950 => {
                 let (use_attr, term) =
                     z3950_query(lookup, item).ok_or("no identifier for the query")?;
-                return z3950::lookup(&lookup.url, use_attr, &term).await;
+                z3950::lookup(&lookup.url, use_attr, &term).await
             }
             LookupProtocol::Sru => {
                 let query = cql(lookup, item).ok_or("no identifier for the query")?;
@@ -222,37 +217,22 @@ impl Checker {
                     ],
                 )
                 .map_err(|e| e.to_string())?;
-                self.client.get(url).send().await
+                let resp = self
+                    .client
+                    .get(url)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                parse::sru(&crate::outbound::body_within(resp, parse::MAX_ANSWER).await?)
             }
             LookupProtocol::Ncip => {
                 let agency = lookup.agency.as_deref().unwrap_or(symbol);
                 let body = ncip_request(item, agency).ok_or("no identifier for the query")?;
-                self.client
-                    .post(&lookup.url)
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/xml; charset=utf-8",
-                    )
-                    .body(body)
-                    .send()
-                    .await
+                let answer =
+                    crate::outbound::post_xml(&self.client, &lookup.url, body, parse::MAX_ANSWER)
+                        .await?;
+                parse::ncip(&answer)
             }
-        }
-        .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        let mut resp = resp;
-        let mut body = Vec::new();
-        while let Some(c) = resp.chunk().await.map_err(|e| e.to_string())? {
-            if body.len() + c.len() > parse::MAX_ANSWER {
-                return Err("the answer is too large".into());
-            }
-            body.extend_from_slice(&c);
-        }
-        match lookup.protocol {
-            LookupProtocol::Ncip => parse::ncip(&body),
-            _ => parse::sru(&body),
         }
     }
 

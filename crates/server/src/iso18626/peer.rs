@@ -202,11 +202,7 @@ pub async fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(at).await?;
     let bound = listener.local_addr()?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(std::io::Error::other)?;
+    let client = crate::outbound::client(Duration::from_secs(30));
     let peer = Arc::new(Peer {
         script,
         seen: Mutex::default(),
@@ -410,30 +406,12 @@ async fn deliver(p: &Peer, body: String) {
 
 /// POSTs one document with a client of its own and reads the confirmation.
 pub async fn post_once(to: &str, body: String) -> Result<Confirmed, String> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    send(&client, to, body).await
+    send(&crate::outbound::client(Duration::from_secs(30)), to, body).await
 }
 
 /// POSTs a document and reads the confirmation.
 pub async fn send(client: &reqwest::Client, to: &str, body: String) -> Result<Confirmed, String> {
-    let r = client
-        .post(to)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/xml; charset=utf-8",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if r.status() != reqwest::StatusCode::OK {
-        return Err(format!("HTTP {}", r.status()));
-    }
-    let b = r.bytes().await.map_err(|e| e.to_string())?;
+    let b = crate::outbound::post_xml(client, to, body, rota_iso18626::xml::MAX_BYTES).await?;
     relay::read_confirmation(&b)
 }
 
@@ -450,20 +428,21 @@ fn answer(reason: ReasonForMessage, status: Status) -> Supplying<'static> {
 async fn act(p: Arc<Peer>, me: String, m: Message, behaviour: Behaviour) {
     let h = m.header().clone();
     let delay = p.script.delay;
+    // as a lender: who it is, and its record of the transaction
+    let lender = h.supplying_agency.clone().unwrap_or_else(|| agency(&me));
+    let key = (
+        me.clone(),
+        h.requesting_agency.to_string(),
+        h.requesting_agency_request_id.clone(),
+    );
     match &m {
         Message::Request(_) => {
-            let lender = h.supplying_agency.clone().unwrap_or_else(|| agency(&me));
             let ids = Ids {
                 supplying: &lender,
                 requesting: &h.requesting_agency,
                 request_id: &h.requesting_agency_request_id,
                 supplier_request_id: None,
             };
-            let key = (
-                me.clone(),
-                h.requesting_agency.to_string(),
-                h.requesting_agency_request_id.clone(),
-            );
             p.lending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -511,18 +490,12 @@ async fn act(p: Arc<Peer>, me: String, m: Message, behaviour: Behaviour) {
             }
         }
         Message::RequestingAgencyMessage(r) => {
-            let lender = h.supplying_agency.clone().unwrap_or_else(|| agency(&me));
             let ids = Ids {
                 supplying: &lender,
                 requesting: &h.requesting_agency,
                 request_id: &h.requesting_agency_request_id,
                 supplier_request_id: None,
             };
-            let key = (
-                me.clone(),
-                h.requesting_agency.to_string(),
-                h.requesting_agency_request_id.clone(),
-            );
             let answer = match r.action {
                 Action::Cancel => {
                     let mut lending = p.lending.lock().unwrap_or_else(|e| e.into_inner());

@@ -82,6 +82,21 @@ fn refused(kind: rota_iso18626::Kind, error: ErrorType, value: String) -> Broker
     BrokerError::Refused(Box::new(Rejection::new(Some(kind), error, value)))
 }
 
+/// The directory symbol of a message's requester, or the refusal naming it.
+fn requester_of(
+    dir: &Directory,
+    kind: rota_iso18626::Kind,
+    a: &AgencyId,
+) -> Result<String, BrokerError> {
+    intake::symbol(dir, a).ok_or_else(|| {
+        refused(
+            kind,
+            ErrorType::UnrecognisedDataValue,
+            format!("header/requestingAgencyId: {a} is not a library in rota's directory"),
+        )
+    })
+}
+
 fn agency_of(dir: &Directory, symbol: &str) -> Option<AgencyId> {
     dir.index(symbol).map(|i| {
         let (kind, value) = dir.agency_id(i);
@@ -186,16 +201,7 @@ impl Broker {
                     return Ok(Handled::NotMine);
                 }
                 let kind = m.kind();
-                let requester = intake::symbol(dir, &h.requesting_agency).ok_or_else(|| {
-                    refused(
-                        kind,
-                        ErrorType::UnrecognisedDataValue,
-                        format!(
-                            "header/requestingAgencyId: {} is not a library in rota's directory",
-                            h.requesting_agency
-                        ),
-                    )
-                })?;
+                let requester = requester_of(dir, kind, &h.requesting_agency)?;
                 let mut store = self.store();
                 store.atomically(|t| {
                     let x = t
@@ -330,16 +336,7 @@ impl Broker {
         let eng = app.engine.load();
         let dir = eng.directory();
         let h = &r.header;
-        let requester = intake::symbol(dir, &h.requesting_agency).ok_or_else(|| {
-            refused(
-                kind,
-                ErrorType::UnrecognisedDataValue,
-                format!(
-                    "header/requestingAgencyId: {} is not a library in rota's directory",
-                    h.requesting_agency
-                ),
-            )
-        })?;
+        let requester = requester_of(dir, kind, &h.requesting_agency)?;
         if self.endpoint(dir, &requester).is_none() {
             return Err(refused(
                 kind,
@@ -583,7 +580,6 @@ impl Broker {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let requester = self.requester_ids(x);
         let body = match last {
             // the last lender's own answer, readdressed: its reason and note reach the requester
             Some(root) => relay::readdress(
@@ -594,13 +590,8 @@ impl Broker {
                 },
                 now,
             ),
-            None => relay::supplying_message(
-                &Ids {
-                    supplying: &self.agency,
-                    requesting: &requester,
-                    request_id: &x.request_id,
-                    supplier_request_id: None,
-                },
+            None => self.broker_says(
+                x,
                 &Supplying {
                     reason: ReasonForMessage::RequestResponse,
                     status: Status::Unfilled,
@@ -618,6 +609,21 @@ impl Broker {
         Ok(())
     }
 
+    /// A supplier's message the broker itself writes to a transaction's requester.
+    fn broker_says(&self, x: &Txn, m: &Supplying<'_>, now: DateTime<Utc>) -> String {
+        let requester = self.requester_ids(x);
+        relay::supplying_message(
+            &Ids {
+                supplying: &self.agency,
+                requesting: &requester,
+                request_id: &x.request_id,
+                supplier_request_id: None,
+            },
+            m,
+            now,
+        )
+    }
+
     fn close_cancelled(
         &self,
         t: &mut store::Tx<'_>,
@@ -625,14 +631,8 @@ impl Broker {
         x: &mut Txn,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let requester = self.requester_ids(x);
-        let body = relay::supplying_message(
-            &Ids {
-                supplying: &self.agency,
-                requesting: &requester,
-                request_id: &x.request_id,
-                supplier_request_id: None,
-            },
+        let body = self.broker_says(
+            x,
             &Supplying {
                 reason: ReasonForMessage::CancelResponse,
                 status: Status::Cancelled,

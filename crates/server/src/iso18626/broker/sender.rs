@@ -38,40 +38,13 @@ enum Sent {
 }
 
 async fn post(client: &reqwest::Client, o: &Outgoing) -> Sent {
-    let resp = match client
-        .post(&o.dest)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/xml; charset=utf-8",
-        )
-        .body(o.body.clone())
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return Sent::Failed(e.to_string()),
-    };
-    if resp.status() != reqwest::StatusCode::OK {
-        return Sent::Failed(format!("HTTP {}", resp.status()));
-    }
-    let mut resp = resp;
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if body.len() + c.len() > MAX_ANSWER {
-                    return Sent::Failed("the answer is larger than a confirmation can be".into());
-                }
-                body.extend_from_slice(&c);
-            }
-            Ok(None) => break,
-            Err(e) => return Sent::Failed(e.to_string()),
-        }
-    }
-    match read_confirmation(&body) {
-        Ok(Confirmed::Ok) => Sent::Confirmed,
-        Ok(Confirmed::Error { error_type, value }) => Sent::Refused(error_type, value),
+    match crate::outbound::post_xml(client, &o.dest, o.body.clone(), MAX_ANSWER).await {
         Err(why) => Sent::Failed(why),
+        Ok(body) => match read_confirmation(&body) {
+            Ok(Confirmed::Ok) => Sent::Confirmed,
+            Ok(Confirmed::Error { error_type, value }) => Sent::Refused(error_type, value),
+            Err(why) => Sent::Failed(why),
+        },
     }
 }
 
@@ -82,18 +55,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// Runs the broker's loop for as long as the process lives.
 pub fn spawn(broker: Arc<Broker>, slot: Slot) {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("rota/", env!("CARGO_PKG_VERSION")))
-            .build()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "the ISO 18626 broker cannot make an HTTP client; it sends nothing");
-                return;
-            }
-        };
+        let client = crate::outbound::client(Duration::from_secs(30));
         let mut sending: JoinSet<(Outgoing, Sent)> = JoinSet::new();
         let mut busy: Vec<i64> = Vec::new();
         let mut last_purge = 0i64;
