@@ -433,7 +433,9 @@ impl Tx<'_> {
             ],
         )?;
         let id = self.t.last_insert_rowid();
-        Ok(self.get(id)?.expect("the row just inserted"))
+        // the row was inserted by this very transaction
+        self.get(id)?
+            .ok_or(StoreError(rusqlite::Error::QueryReturnedNoRows))
     }
 
     /// Writes a transaction's changed fields back; a closed one loses its document.
