@@ -53,9 +53,7 @@ fn set(header: &mut Element, el: Element) {
 /// (`requestingAgencyAuthentication`) are not passed on to anyone.
 pub fn readdress(root: &Element, to: &Address<'_>, now: DateTime<Utc>) -> String {
     let mut root = root.clone();
-    if let Some(body) = root.children.first_mut()
-        && let Some(header) = body.children.iter_mut().find(|c| c.name == "header")
-    {
+    if let Some(header) = header_of(&mut root) {
         if let Some(a) = to.supplying {
             set(header, agency("supplyingAgencyId", a));
         }
@@ -74,6 +72,28 @@ pub fn readdress(root: &Element, to: &Address<'_>, now: DateTime<Utc>) -> String
         });
     }
     xml::write(&root)
+}
+
+/// The document without the sender's credentials for the broker
+/// (`requestingAgencyAuthentication`): what the broker keeps of a request while it is
+/// open, so a stored transaction holds no password.
+pub fn without_credentials(root: &Element) -> String {
+    let mut root = root.clone();
+    if let Some(header) = header_of(&mut root) {
+        header
+            .children
+            .retain(|c| c.name != "requestingAgencyAuthentication");
+    }
+    xml::write(&root)
+}
+
+/// The message's header element.
+fn header_of(root: &mut Element) -> Option<&mut Element> {
+    root.children
+        .first_mut()?
+        .children
+        .iter_mut()
+        .find(|c| c.name == "header")
 }
 
 /// The ids of a transaction, for a message the broker writes itself.
@@ -262,6 +282,9 @@ mod tests {
         assert!(out.contains("<authorId>x</authorId>"), "{out}");
         assert!(out.contains("<givenName>Ada</givenName>"), "{out}");
         assert!(!out.contains("secret"), "{out}");
+        let kept = without_credentials(&root);
+        assert!(!kept.contains("secret") && kept.contains("<givenName>Ada</givenName>"));
+        assert!(parse(kept.as_bytes()).is_ok(), "{kept}");
         // the schema's order: supplier first
         assert!(out.find("supplyingAgencyId") < out.find("requestingAgencyId"));
     }

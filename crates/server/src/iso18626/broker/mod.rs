@@ -400,7 +400,7 @@ impl Broker {
             ServiceType::Copy => Service::Copy,
             _ => Service::Loan,
         };
-        let document = rota_iso18626::xml::write(root);
+        let document = rota_iso18626::relay::without_credentials(root);
         let mut store = self.store();
         store.atomically(|t| {
             if t.find(&requester, &h.requesting_agency_request_id)?
