@@ -49,7 +49,7 @@ cleanup() {
   as_pg "$pgbin/pg_ctl" -D "$OUT/pg/db" -m fast stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-target/release/rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --data-dir "$data" \
+target/release/rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --console-listen off --data-dir "$data" \
   > "$OUT/serve.out" 2> "$OUT/serve.err" &
 rota_pid=$!
 target/release/rota-loadtest floor --listen 127.0.0.1:0 > "$OUT/floor.out" 2>&1 &

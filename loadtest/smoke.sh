@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 cargo build --release --locked -p rota-cli -p rota-loadtest
 data=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
-target/release/rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --data-dir "$data" \
+target/release/rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --console-listen off --data-dir "$data" \
   --demo-records 50000 --demo-libraries 100 > "$data/serve.out" 2> "$data/serve.err" &
 target/release/rota-loadtest floor --listen 127.0.0.1:0 > "$data/floor.out" 2>&1 &
 for _ in $(seq 1 600); do
@@ -29,7 +29,7 @@ for target in "$floor" "$rota"; do
 done
 # overload: three times the measured capacity; fails only if a call gets anything but an
 # answer or RESOURCE_EXHAUSTED (the figures go to PERFORMANCE.md, never asserted here)
-pid=$(pgrep -f "rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --data-dir $data" | head -1)
+pid=$(pgrep -f "rota serve --listen 127.0.0.1:0 --metrics-listen off --iso18626-listen off --console-listen off --data-dir $data" | head -1)
 target/release/rota-loadtest overload --server "$rota" --records 50000 --libraries 100 --seconds 2 \
   --connections 2 --in-flight 8 --titles ${pid:+--pid "$pid"}
 echo "smoke load: every request answered or shed"

@@ -4,7 +4,9 @@
 //! - `rota_no_shared_data`: `../shared/data` (or `ROTA_SHARED_DATA`) is not there;
 //! - `rota_no_loc`: the Library of Congress records `scripts/fetch-loc.sh` caches are not;
 //! - `rota_no_grpcio`: Python's `grpcio` and `grpcio-tools` are not installed;
-//! - `rota_no_yaz`: `yaz-ztest` (Debian's `yaz`, the Z39.50/SRU test server) is not.
+//! - `rota_no_yaz`: `yaz-ztest` (Debian's `yaz`, the Z39.50/SRU test server) is not;
+//! - `rota_no_browser`: `chromium` and `chromedriver` (Debian's `chromium`,
+//!   `chromium-driver`), which the console's browser tests drive, are not.
 //!
 //! With `CI=true` none is ever set: on CI a missing input fails the tests that need it.
 
@@ -17,6 +19,7 @@ fn main() {
         "rota_no_loc",
         "rota_no_grpcio",
         "rota_no_yaz",
+        "rota_no_browser",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -63,5 +66,16 @@ fn main() {
         .is_ok();
     if !yaz {
         println!("cargo::rustc-cfg=rota_no_yaz");
+    }
+    let browser = ["chromium", "chromedriver"].iter().all(|b| {
+        Command::new(b)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    });
+    if !browser {
+        println!("cargo::rustc-cfg=rota_no_browser");
     }
 }

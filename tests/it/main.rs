@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod common;
 mod consistency;
+mod console;
 mod hostile;
 mod iso18626;
 mod metrics;

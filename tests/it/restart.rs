@@ -34,6 +34,8 @@ fn small_demo(data: &Path) -> Command {
         "off",
         "--iso18626-listen",
         "off",
+        "--console-listen",
+        "off",
     ])
     .args(["--demo-records", "2000", "--demo-libraries", "10"])
     .arg("--data-dir")

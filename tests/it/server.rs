@@ -21,6 +21,8 @@ pub(crate) struct Server {
     pub(crate) ops: Option<String>,
     /// The ISO 18626 front, when started with `--iso18626-listen`.
     pub(crate) iso18626: Option<String>,
+    /// The console, when started with `--console-listen`.
+    pub(crate) console: Option<String>,
 }
 
 impl Drop for Server {
@@ -46,6 +48,9 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
     }
     if !extra.contains(&"--iso18626-listen") {
         cmd.args(["--iso18626-listen", "off"]);
+    }
+    if !extra.contains(&"--console-listen") {
+        cmd.args(["--console-listen", "off"]);
     }
     cmd.args(["--demo-records", "20000", "--demo-libraries", "60"]);
     if !extra.contains(&"--listen") {
@@ -86,6 +91,16 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
     } else {
         None
     };
+    let console = if extra.contains(&"--console-listen") {
+        let line = lines.next().expect("a line").expect("readable");
+        let at = line
+            .strip_prefix("operators' console on http://")
+            .and_then(|s| s.split('/').next())
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        Some(at.to_string())
+    } else {
+        None
+    };
     // keep draining stdout so the child never blocks on a full pipe
     std::thread::spawn(move || for _ in lines {});
     Server {
@@ -93,6 +108,7 @@ pub(crate) fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Se
         addr,
         ops,
         iso18626,
+        console,
     }
 }
 
@@ -177,6 +193,8 @@ fn a_closed_stdout_does_not_stop_the_server() {
             "--metrics-listen",
             "off",
             "--iso18626-listen",
+            "off",
+            "--console-listen",
             "off",
             "--listen",
             "127.0.0.1:0",
@@ -808,6 +826,8 @@ fn refuses_non_loopback_without_tokens() {
             "off",
             "--iso18626-listen",
             "off",
+            "--console-listen",
+            "off",
         ])
         .arg("--data-dir")
         .arg(tmp.path())
@@ -832,6 +852,8 @@ fn a_missing_configured_file_is_refused_before_listening() {
             "--metrics-listen",
             "off",
             "--iso18626-listen",
+            "off",
+            "--console-listen",
             "off",
         ])
         .arg("--config")

@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// config file (its `[iso18626] listen`), 127.0.0.1:9466 for the loopback demo.
     #[arg(long)]
     iso18626_listen: Option<String>,
+    /// Address of the operators' console (web pages, `/api/`), or `off`. Default: off
+    /// with a config file (its `[console] listen`), 127.0.0.1:8080 for the loopback demo.
+    #[arg(long)]
+    console_listen: Option<String>,
     /// Data directory (durable log, checkpoints, the demo consortium).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -92,6 +96,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             // a broker whose lenders are `rota peer` on its default address
             c.iso18626.agency = Some(rota_server::config::DEMO_AGENCY.into());
             c.iso18626.lender_endpoint = Some(rota_server::config::DEMO_LENDER_ENDPOINT.into());
+            // and has its console
+            c.console.listen = Some(rota_server::config::DEMO_CONSOLE);
             c
         }
     };
@@ -118,6 +124,16 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(
                 m.parse()
                     .with_context(|| format!("--iso18626-listen {m:?}"))?,
+            )
+        };
+    }
+    if let Some(m) = &a.console_listen {
+        config.console.listen = if m == "off" {
+            None
+        } else {
+            Some(
+                m.parse()
+                    .with_context(|| format!("--console-listen {m:?}"))?,
             )
         };
     }
@@ -178,6 +194,9 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
                 if let Some(i) = b.iso18626 {
                     say!("ISO 18626 messages on http://{i}/iso18626 (POST, application/xml)");
+                }
+                if let Some(c) = b.console {
+                    say!("operators' console on http://{c}/");
                 }
                 if demo {
                     say!(

@@ -123,6 +123,33 @@ impl Default for Iso18626Config {
     }
 }
 
+/// The operators' console (`[console]`): web pages and their JSON twins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Address to listen on (none = off, the default with a config file; the loopback
+    /// demo listens on 127.0.0.1:8080).
+    pub listen: Option<SocketAddr>,
+    /// How long a login lasts without use, minutes.
+    pub session_minutes: u64,
+    /// Mark the session cookie `Secure` (set it when a TLS proxy fronts the console).
+    pub secure_cookie: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            listen: None,
+            session_minutes: 8 * 60,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// Where the loopback demo serves the console.
+pub const DEMO_CONSOLE: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
 /// The demo broker's agency id.
 pub const DEMO_AGENCY: &str = "ISIL:ROTA";
 
@@ -147,6 +174,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// The ISO 18626 front (`[iso18626]`).
     pub iso18626: Iso18626Config,
+    /// The operators' console (`[console]`).
+    pub console: ConsoleConfig,
     /// Durable log and state checkpoints.
     pub data_dir: PathBuf,
     /// Catalogue snapshot (none = generate the demo consortium).
@@ -180,6 +209,7 @@ impl Default for Config {
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 50051))),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             iso18626: Iso18626Config::default(),
+            console: ConsoleConfig::default(),
             data_dir: default_data_dir(),
             snapshot: None,
             directory: None,
@@ -229,8 +259,8 @@ impl Config {
             .map_err(|e| ConfigError::Parse(p, e.to_string().trim().replace('\n', " ")))
     }
 
-    /// Applies `ROTA_LISTEN`, `ROTA_METRICS_LISTEN` and `ROTA_ISO18626_LISTEN` (`off`
-    /// disables), `ROTA_DATA_DIR`,
+    /// Applies `ROTA_LISTEN`, `ROTA_METRICS_LISTEN`, `ROTA_ISO18626_LISTEN` and
+    /// `ROTA_CONSOLE_LISTEN` (`off` disables), `ROTA_DATA_DIR`,
     /// `ROTA_SNAPSHOT`, `ROTA_DIRECTORY`, `ROTA_CHECKPOINT_EVERY`, `ROTA_MAX_IN_FLIGHT`.
     /// Any other `ROTA_` variable is refused, as an unknown config key would be.
     pub fn apply_env(
@@ -241,6 +271,7 @@ impl Config {
             "ROTA_LISTEN",
             "ROTA_METRICS_LISTEN",
             "ROTA_ISO18626_LISTEN",
+            "ROTA_CONSOLE_LISTEN",
             "ROTA_DATA_DIR",
             "ROTA_SNAPSHOT",
             "ROTA_DIRECTORY",
@@ -272,6 +303,13 @@ impl Config {
                     self.iso18626.listen = if v == "off" {
                         // no front, no broker
                         self.iso18626.agency = None;
+                        None
+                    } else {
+                        Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
+                    }
+                }
+                "ROTA_CONSOLE_LISTEN" => {
+                    self.console.listen = if v == "off" {
                         None
                     } else {
                         Some(v.parse().map_err(|e| bad(format!("{v:?}: {e}")))?)
@@ -311,6 +349,19 @@ impl Config {
                 "refusing to listen on {} without tokens: configure [[tokens]] or listen on 127.0.0.1",
                 self.listen
             )));
+        }
+        if let Some(c) = self.console.listen
+            && self.tokens.is_empty()
+            && !c.ip().is_loopback()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "refusing to serve the console on {c} without tokens: configure [[tokens]] or listen on 127.0.0.1"
+            )));
+        }
+        if self.console.session_minutes == 0 {
+            return Err(ConfigError::Invalid(
+                "console.session_minutes must be at least 1".into(),
+            ));
         }
         for t in &self.tokens {
             if t.sha256.len() != 64

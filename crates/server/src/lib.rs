@@ -15,6 +15,8 @@
 //! - [`app`] holds the engine (swapped atomically on reload and admin changes), the live
 //!   state, checkpoints and replay;
 //! - [`config`] reads TOML + `ROTA_*` environment + flags, refusing unknown keys;
+//! - [`console`] serves the operators' web pages and their JSON twins on a listener of
+//!   their own; [`changes`] holds the admin changes it shares with the Admin service;
 //! - [`telemetry`] counts and times every call in one layer over the router and serves
 //!   `/metrics`, `/healthz` and `/readyz` on the operations listener.
 //!
@@ -25,7 +27,9 @@
 pub mod admission;
 pub mod app;
 pub mod availability;
+pub mod changes;
 pub mod config;
+pub mod console;
 pub mod convert;
 pub mod cores;
 pub mod iso18626;
@@ -66,6 +70,8 @@ pub struct Bound {
     pub ops: Option<SocketAddr>,
     /// The ISO 18626 front (`/iso18626`), if one is configured.
     pub iso18626: Option<SocketAddr>,
+    /// The operators' console, if one is configured.
+    pub console: Option<SocketAddr>,
 }
 
 /// Keeps every lender's cached estimates fresh (see `LiveState::refresh_stale`), so
@@ -182,10 +188,21 @@ pub async fn serve(
         }
         None => None,
     };
+    let console = match config.console.listen {
+        Some(at) => {
+            let bound = console::listen(at, slot.clone(), &config.tokens, config.console.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {at} (console.listen): {e}"))?;
+            tracing::info!(addr = %bound, "operators' console at http://{bound}/");
+            Some(bound)
+        }
+        None => None,
+    };
     on_bound(Bound {
         addr,
         ops,
         iso18626,
+        console,
     });
 
     let (health, health_svc) = tonic_health::server::health_reporter();

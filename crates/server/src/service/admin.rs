@@ -5,46 +5,14 @@ use std::time::Instant;
 use rota_proto::v1 as pb;
 use tonic::{Request as GReq, Response, Status};
 
-use super::status::log_status;
+use super::status::change_status;
 use super::{Shared, caller_timeout, principal, require};
-use crate::app::App;
 use crate::config::Role;
 use crate::convert;
-use crate::log::LogRecord;
 
 /// `rota.v1.Admin`.
 #[derive(Clone)]
 pub struct AdminSvc(pub Shared);
-
-/// An admin change with optimistic concurrency: refused unless the caller read the current
-/// version, then made durable (and applied) before the answer. Callers hold
-/// `App::admin_lock`, so the check and the append cannot interleave with another change.
-async fn versioned_put(
-    app: &App,
-    kind: &str,
-    name: &str,
-    current: u64,
-    expected: u64,
-    who: &str,
-    record: impl FnOnce(u64) -> LogRecord,
-) -> Result<Response<pb::PutResponse>, Status> {
-    if expected != current {
-        return Err(Status::aborted(format!(
-            "version: {kind} {name:?} is at version {current}, not {expected}; read it again"
-        )));
-    }
-    let version = current + 1;
-    let seq = app
-        .log
-        .append(record(version))
-        .await
-        .map_err(|e| log_status(&e))?;
-    tracing::info!(who, kind, name, version, seq, "admin change");
-    Ok(Response::new(pb::PutResponse {
-        version,
-        sequence: seq,
-    }))
-}
 
 /// The Admin Simulate RPC's bounds (see the proto).
 const SIM_MAX_SECONDS: u32 = 120;
@@ -256,29 +224,14 @@ impl pb::admin_server::Admin for AdminSvc {
             }
             let eng = app.engine.load();
             let p = convert::profile_from_wire(w, eng.profile(&w.name))?;
-            let _admin = app.admin_lock.lock().await;
-            let current = app
-                .versions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .profiles
-                .get(&w.name)
-                .copied()
-                .unwrap_or(0);
-            versioned_put(
-                &app,
-                "profile",
-                &w.name,
-                current,
-                w.version,
-                &who.name,
-                |version| LogRecord::Profile {
-                    who: who.name.clone(),
-                    profile: p,
-                    version,
-                },
-            )
-            .await
+            let done = app
+                .put_profile(&who.name, p, w.version)
+                .await
+                .map_err(|e| change_status(&e))?;
+            Ok(Response::new(pb::PutResponse {
+                version: done.version,
+                sequence: done.sequence,
+            }))
         }
         .await
     }
@@ -349,32 +302,14 @@ impl pb::admin_server::Admin for AdminSvc {
                     "entry_json.symbol: differs from symbol",
                 ));
             }
-            // validate the entry as a directory of one, so errors name the field
-            rota_routing::Directory::new(vec![lender.clone()], "entry_json")
-                .map_err(|err| Status::invalid_argument(err.to_string()))?;
-            let _admin = app.admin_lock.lock().await;
-            let current = app
-                .versions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .lenders
-                .get(&e.symbol)
-                .copied()
-                .unwrap_or(0);
-            versioned_put(
-                &app,
-                "lender",
-                &e.symbol,
-                current,
-                e.version,
-                &who.name,
-                |version| LogRecord::Lender {
-                    who: who.name.clone(),
-                    lender: Box::new(lender),
-                    version,
-                },
-            )
-            .await
+            let done = app
+                .put_lender(&who.name, lender, e.version)
+                .await
+                .map_err(|e| change_status(&e))?;
+            Ok(Response::new(pb::PutResponse {
+                version: done.version,
+                sequence: done.sequence,
+            }))
         }
         .await
     }

@@ -6,6 +6,7 @@ use rota_routing::{EventError, RouteError};
 use tonic::{Code, Status};
 
 use crate::app::ReloadError;
+use crate::changes::ChangeError;
 use crate::log::LogError;
 
 /// Maps routing errors: all are the caller's fault and name the field.
@@ -35,6 +36,16 @@ pub fn log_status(e: &LogError) -> Status {
     match e {
         LogError::TooLarge(_) => Status::invalid_argument(e.to_string()),
         _ => Status::unavailable(format!("{e}; nothing was recorded, retry later")),
+    }
+}
+
+/// Maps refused admin changes: a stale version is ABORTED (read again and retry), a
+/// rule broken INVALID_ARGUMENT, and a log failure as [`log_status`].
+pub fn change_status(e: &ChangeError) -> Status {
+    match e {
+        ChangeError::Stale { .. } => Status::aborted(e.to_string()),
+        ChangeError::Invalid(m) => Status::invalid_argument(m.clone()),
+        ChangeError::Log(l) => log_status(l),
     }
 }
 

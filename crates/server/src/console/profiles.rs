@@ -1,0 +1,316 @@
+//! Weight profiles: the list, and each one as the TOML a profile file holds, edited in
+//! place. A preview validates the edit with the engine's own rules and lists every
+//! setting it changes from the profile in force; saving goes through
+//! [`crate::changes`], as the Admin API's `PutProfile` does, and is refused if someone
+//! else saved first.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use rota_routing::Profile;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{ApiOperator, Operator};
+use super::view::{Layout, html};
+use super::{ApiError, Console, ConsoleError};
+
+/// A profile in the list (and its JSON twin).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Name.
+    pub name: String,
+    /// `fastest_fill` or `weighted_score`.
+    pub mode: String,
+    /// Version (0: built in or from a profile file, never changed here).
+    pub version: u64,
+}
+
+fn mode_name(p: &Profile) -> String {
+    serde_json::to_value(p.mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn summaries(c: &Console) -> Result<Vec<Summary>, ConsoleError> {
+    let app = c.app()?;
+    let eng = app.engine.load();
+    let mut out: Vec<Summary> = eng
+        .profiles()
+        .into_iter()
+        .map(|p| Summary {
+            name: p.name.clone(),
+            mode: mode_name(p),
+            version: app.profile_version(&p.name),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "console/profiles.html")]
+struct ProfilesPage {
+    layout: Layout,
+    profiles: Vec<Summary>,
+}
+
+/// `GET /profiles`.
+pub async fn page(State(c): State<Console>, op: Operator) -> Result<Html<String>, ConsoleError> {
+    html(&ProfilesPage {
+        layout: Layout::new(&op, "/profiles"),
+        profiles: summaries(&c)?,
+    })
+}
+
+/// `GET /api/profiles`.
+pub async fn api(
+    State(c): State<Console>,
+    _op: ApiOperator,
+) -> Result<Json<Vec<Summary>>, ApiError> {
+    Ok(Json(summaries(&c)?))
+}
+
+/// The profile in force under `name`, with its version.
+fn current(c: &Console, name: &str) -> Result<(Profile, u64), ConsoleError> {
+    let app = c.app()?;
+    let eng = app.engine.load();
+    let p = eng
+        .profile(name)
+        .cloned()
+        .ok_or_else(|| ConsoleError::NotFound(format!("profile {name:?} does not exist")))?;
+    Ok((p, app.profile_version(name)))
+}
+
+fn to_toml(p: &Profile) -> Result<String, ConsoleError> {
+    toml::to_string(p).map_err(|e| ConsoleError::Internal(format!("profile not written: {e}")))
+}
+
+/// One setting an edit changes.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// Its path (`weights.load`).
+    pub field: String,
+    /// In force (empty: not set).
+    pub live: String,
+    /// In the edit (empty: not set).
+    pub candidate: String,
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.into(), s.clone());
+        }
+        other => {
+            out.insert(prefix.into(), other.to_string());
+        }
+    }
+}
+
+/// Every setting that differs between two profiles, by path.
+pub fn changes(live: &Profile, candidate: &Profile) -> Result<Vec<Change>, ConsoleError> {
+    let flat = |p: &Profile| -> Result<BTreeMap<String, String>, ConsoleError> {
+        let v = toml::Value::try_from(p)
+            .map_err(|e| ConsoleError::Internal(format!("profile not written: {e}")))?;
+        let mut m = BTreeMap::new();
+        flatten("", &v, &mut m);
+        Ok(m)
+    };
+    let (a, b) = (flat(live)?, flat(candidate)?);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| Change {
+            field: k.clone(),
+            live: a.get(k).cloned().unwrap_or_default(),
+            candidate: b.get(k).cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "console/profile.html")]
+struct ProfilePage {
+    layout: Layout,
+    name: String,
+    version: u64,
+    text: String,
+    /// Set on a preview: the edit's errors, or its changes.
+    error: String,
+    changes: Option<Vec<Change>>,
+    saved: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub struct Saved {
+    saved: Option<u64>,
+}
+
+/// `GET /profiles/{name}`.
+pub async fn one_page(
+    State(c): State<Console>,
+    op: Operator,
+    Path(name): Path<String>,
+    Query(q): Query<Saved>,
+) -> Result<Html<String>, ConsoleError> {
+    let (p, version) = current(&c, &name)?;
+    html(&ProfilePage {
+        layout: Layout::new(&op, "/profiles"),
+        text: to_toml(&p)?,
+        name,
+        version,
+        error: String::new(),
+        changes: None,
+        saved: q.saved,
+    })
+}
+
+/// The edit form.
+#[derive(Deserialize)]
+pub struct EditForm {
+    csrf: Option<String>,
+    text: String,
+    version: u64,
+}
+
+/// Parses an edit: the profile, or the engine's reason to refuse it.
+fn parse_edit(name: &str, text: &str) -> Result<Profile, ConsoleError> {
+    let p = Profile::parse(text, false).map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+    if p.name != name {
+        return Err(ConsoleError::BadRequest(format!(
+            "name: {:?} differs from the profile being edited ({name:?}); create profiles with `rota profile` or the Admin API",
+            p.name
+        )));
+    }
+    Ok(p)
+}
+
+/// `POST /profiles/{name}/preview`: the edit checked, and its changes from the profile in
+/// force; nothing is saved.
+pub async fn preview(
+    State(c): State<Console>,
+    op: Operator,
+    Path(name): Path<String>,
+    Form(f): Form<EditForm>,
+) -> Result<Html<String>, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let (live, version) = current(&c, &name)?;
+    let (error, changes) = match parse_edit(&name, &f.text) {
+        Ok(p) => (String::new(), Some(changes(&live, &p)?)),
+        Err(e) => (e.to_string(), None),
+    };
+    html(&ProfilePage {
+        layout: Layout::new(&op, "/profiles"),
+        name,
+        // the version the operator read, so a save after someone else's is refused
+        version: f.version.min(version),
+        text: f.text,
+        error,
+        changes,
+        saved: None,
+    })
+}
+
+/// `POST /profiles/{name}`: saves the edit if it is valid and nobody saved since it was
+/// read.
+pub async fn save(
+    State(c): State<Console>,
+    op: Operator,
+    Path(name): Path<String>,
+    Form(f): Form<EditForm>,
+) -> Result<Response, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let app = c.app()?;
+    current(&c, &name)?;
+    let p = parse_edit(&name, &f.text)?;
+    let done = app.put_profile(&op.principal.name, p, f.version).await?;
+    Ok(Redirect::to(&format!("/profiles/{name}?saved={}", done.version)).into_response())
+}
+
+/// A profile and its version (the JSON twin of a profile's page, and what `PUT` takes).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Versioned {
+    /// The profile.
+    pub profile: Profile,
+    /// Its version (on `PUT`: the version read).
+    pub version: u64,
+}
+
+/// `GET /api/profiles/{name}`.
+pub async fn one_api(
+    State(c): State<Console>,
+    _op: ApiOperator,
+    Path(name): Path<String>,
+) -> Result<Json<Versioned>, ApiError> {
+    let (profile, version) = current(&c, &name)?;
+    Ok(Json(Versioned { profile, version }))
+}
+
+/// `PUT /api/profiles/{name}`: saves `{"profile": ..., "version": N}`; a session must
+/// send its CSRF token in `x-csrf-token`.
+pub async fn put_api(
+    State(c): State<Console>,
+    ApiOperator(op): ApiOperator,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(v): Json<Versioned>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    op.check_csrf(headers.get("x-csrf-token").and_then(|h| h.to_str().ok()))?;
+    if v.profile.name != name {
+        return Err(ConsoleError::BadRequest(format!(
+            "profile.name: {:?} differs from the path ({name:?})",
+            v.profile.name
+        ))
+        .into());
+    }
+    let app = c.app()?;
+    let done = app
+        .put_profile(&op.principal.name, v.profile, v.version)
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "version": done.version, "sequence": done.sequence }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_name_each_setting() {
+        let live = Profile::default();
+        let mut cand = live.clone();
+        assert!(changes(&live, &cand).unwrap().is_empty());
+        cand.weights.load += 0.25;
+        cand.adjustments.cost = 0.5;
+        let c = changes(&live, &cand).unwrap();
+        let fields: Vec<&str> = c.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["adjustments.cost", "weights.load"]);
+        assert_eq!(c[0].candidate, "0.5");
+    }
+
+    #[test]
+    fn an_edit_keeps_its_name_and_the_rules() {
+        let text = toml::to_string(&Profile::default()).unwrap();
+        assert!(parse_edit("default", &text).is_ok());
+        let e = parse_edit("other", &text).unwrap_err().to_string();
+        assert!(e.contains("differs"), "{e}");
+        let bad = text.replace("[weights]", "[weights]\nbogus = 1");
+        assert!(parse_edit("default", &bad).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+// rota console: the one script. Pages work without it; it shows times in the operator's
+// own time zone and asks before a save.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // <time datetime="2026-12-07T10:00:00Z"> → the browser's local time
+  const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  for (const t of document.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!Number.isNaN(d.getTime())) {
+      t.title = t.getAttribute("datetime");
+      t.textContent = fmt.format(d);
+    }
+  }
+  // a save changes routing for every request at once: say so first
+  for (const b of document.querySelectorAll("button[data-confirm]")) {
+    b.addEventListener("click", (e) => {
+      if (!window.confirm(b.dataset.confirm)) e.preventDefault();
+    });
+  }
+});
