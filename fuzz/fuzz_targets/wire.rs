@@ -64,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
                 who: "fuzz".into(),
                 profile: p,
                 version: 1,
+                comment: String::new(),
             });
         }
         _ => {

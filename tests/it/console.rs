@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use crate::server::{Server, channel, rt, start};
+use rota_proto::v1 as pb;
+
+use crate::server::{Server, authed, channel, req, rt, start};
 
 const OPS: &str = "ops-secret";
 const FRONT: &str = "front-secret";
@@ -211,8 +213,10 @@ fn chromedriver() -> Driver {
         .local_addr()
         .unwrap()
         .port();
+    // an operator five hours west of UTC (in December), so that days are theirs, not UTC's
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .env("TZ", "America/New_York")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -322,7 +326,42 @@ async fn post_from_page(c: &Client, path: &str, form: &str) -> u16 {
 )]
 fn an_operator_uses_the_console_in_a_browser() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_s, base) = serve(tmp.path());
+    let (s, base) = serve(tmp.path());
+    // a borrowing system routes a request, and reports its first lender's answer
+    rt().block_on(async {
+        let ch = channel(&s.addr).await;
+        let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
+        let a = routing
+            .route(authed(req("ill-2026-0042", "L00001", 3), FRONT))
+            .await
+            .unwrap()
+            .into_inner();
+        let first = a.lenders[0].symbol.clone();
+        let mut events = pb::events_client::EventsClient::new(ch);
+        let now = chrono::Utc::now().timestamp();
+        for (kind, at) in [
+            (pb::EventKind::Sent, now - 60),
+            (pb::EventKind::Loaned, now),
+        ] {
+            events
+                .report_one(authed(
+                    pb::LenderEvent {
+                        at,
+                        request_id: "ill-2026-0042".into(),
+                        borrower: "L00001".into(),
+                        lender: first.clone(),
+                        cluster: a.lenders[0].cluster,
+                        has_cluster: true,
+                        service_type: pb::ServiceType::Loan as i32,
+                        kind: kind as i32,
+                        ..Default::default()
+                    },
+                    FRONT,
+                ))
+                .await
+                .unwrap();
+        }
+    });
     let d = chromedriver();
     rt().block_on(async {
         let c = browser(&d, &tmp.path().join("chromium")).await;
@@ -399,6 +438,93 @@ async fn run(c: &Client, base: &str) {
     );
     shot(c, "lender").await;
 
+    // a request found by its id: its citation, match, string and events
+    c.goto(&format!("{base}/requests")).await.unwrap();
+    let q = c.find(Locator::Id("q")).await.unwrap();
+    q.send_keys("ill-2026-0042").await.unwrap();
+    click_to(c, Locator::Id("find")).await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/requests/L00001/ill-2026-0042",
+        "an exact id goes straight to its story"
+    );
+    assert!(text(c, "#request").await.starts_with("ill-2026-0042"));
+    let string = text(c, "table.string").await;
+    assert!(
+        string.contains("p_fill") && string.contains("holds it"),
+        "{string}"
+    );
+    assert!(text(c, "table.matches").await.contains("isbn"));
+    let events = text(c, "#events").await;
+    assert!(
+        events.contains("sent") && events.contains("loaned"),
+        "{events}"
+    );
+    shot(c, "request").await;
+
+    // this month's activity: the demo's history and the request just filled
+    c.goto(&format!("{base}/activity")).await.unwrap();
+    loaded(c).await;
+    let tz = c
+        .find(Locator::Css("input[name=tz]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        tz == "-300" || tz == "-240",
+        "the browser's offset from UTC, New York: {tz}"
+    );
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or("")
+            .contains(&format!("tz={tz}")),
+        "the page came back with the operator's offset"
+    );
+    let requests: u64 = text(c, "#totals .card .big").await.parse().unwrap();
+    assert!(requests > 100, "{requests}");
+    assert!(
+        !c.find_all(Locator::Css("#days tbody tr"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    c.find(Locator::Id("chart")).await.unwrap();
+    shot(c, "activity").await;
+    // the CSV a monthly report takes, fetched as the link would
+    let csv_path = c
+        .find(Locator::Id("csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let csv = c
+        .execute_async(
+            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
+            vec![csv_path.into()],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    assert!(
+        csv.starts_with("day,requests,filled,fill_rate,p50_hours,p90_hours,lenders_per_filled\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .last()
+            .unwrap()
+            .starts_with(&format!("all,{requests},")),
+        "{csv}"
+    );
+
     // a profile edited: checked and compared, then saved
     c.goto(&format!("{base}/profiles")).await.unwrap();
     click_to(c, Locator::LinkText("default")).await;
@@ -455,6 +581,60 @@ async fn run(c: &Client, base: &str) {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["profile"]["adjustments"]["cost"], 0.35);
     assert_eq!(v["version"], 1);
+    // a second edit, then back to the first: the history says who, when and why
+    c.goto(&format!("{base}/profiles/default")).await.unwrap();
+    let area = c.find(Locator::Id("text")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys(&edited.replace("fairness = 0.15\n", "fairness = 0.4\n"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("comment"))
+        .await
+        .unwrap()
+        .send_keys("spread the load more")
+        .await
+        .unwrap();
+    c.execute("window.__before = true;", vec![]).await.unwrap();
+    c.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    loaded(c).await;
+    assert_eq!(text(c, "#saved").await, "Saved as version 2.");
+    let history = text(c, "#versions").await;
+    assert!(
+        history.contains("spread the load more") && history.contains("ops-anna"),
+        "{history}"
+    );
+    c.execute("window.__before = true;", vec![]).await.unwrap();
+    c.find(Locator::Id("rollback-1"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    loaded(c).await;
+    assert_eq!(text(c, "#saved").await, "Saved as version 3.");
+    assert!(
+        text(c, "#versions")
+            .await
+            .contains("roll back to version 1")
+    );
+    shot(c, "profile-history").await;
+    c.goto(&format!("{base}/api/profiles/default"))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
+    assert_eq!(
+        v["profile"]["adjustments"]["fairness"], 0.15,
+        "version 1's again"
+    );
+    assert_eq!(v["profile"]["adjustments"]["cost"], 0.35);
+    assert_eq!(v["version"], 3);
 
     // logged out, the pages are closed again
     c.goto(&format!("{base}/lenders")).await.unwrap();

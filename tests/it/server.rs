@@ -247,7 +247,7 @@ fn a_closed_stdout_does_not_stop_the_server() {
     assert!(log.contains("stdout is closed"), "{log}");
 }
 
-fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
+pub(crate) fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     r.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());

@@ -43,6 +43,8 @@ pub struct App {
     checkpointing: std::sync::atomic::AtomicBool,
     /// Serialises admin changes (version check + append).
     pub admin_lock: tokio::sync::Mutex<()>,
+    /// What happened, for the console (on when the console is).
+    pub history: Option<crate::history::History>,
 }
 
 /// A checkpoint's contents before serialisation.
@@ -234,6 +236,16 @@ impl App {
                     (engine, live, 0, Versions::default(), Vec::new())
                 }
             };
+        let history = match config.console.listen {
+            Some(_) => Some(
+                crate::history::History::open(
+                    &config.data_dir.join("history.sqlite"),
+                    config.console.history_days,
+                )
+                .map_err(|e| StartError::Other(e.to_string()))?,
+            ),
+            None => None,
+        };
         let (records, next) = log::replay(&log_dir)?;
         let engine = ArcSwap::from_pointee(engine);
         let live = RwLock::new(live);
@@ -244,6 +256,9 @@ impl App {
         for (seq, rec) in &records {
             if *seq > from_seq {
                 apply_logged(&engine, &live, &versions, &ops, *seq, rec);
+                if let Some(h) = &history {
+                    h.logged(*seq, rec);
+                }
                 replayed += 1;
                 last = *seq;
             }
@@ -278,6 +293,9 @@ impl App {
                             r,
                         );
                         app.applied_seq.store(*seq, Ordering::Release);
+                        if let Some(h) = &app.history {
+                            h.logged(*seq, r);
+                        }
                     }
                     app.maybe_checkpoint();
                 }
@@ -299,6 +317,7 @@ impl App {
             last_checkpoint: AtomicU64::new(from_seq),
             checkpointing: std::sync::atomic::AtomicBool::new(false),
             admin_lock: tokio::sync::Mutex::new(()),
+            history,
         });
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::downgrade(&app));
         Ok(app)

@@ -65,12 +65,14 @@ impl App {
             .unwrap_or(0)
     }
 
-    /// Creates or replaces a weight profile if `expected` is the version in force.
+    /// Creates or replaces a weight profile if `expected` is the version in force;
+    /// `comment` says why, in the version history.
     pub async fn put_profile(
         &self,
         who: &str,
         profile: Profile,
         expected: u64,
+        comment: &str,
     ) -> Result<Done, ChangeError> {
         profile
             .validate()
@@ -83,6 +85,7 @@ impl App {
                 who: who.to_owned(),
                 profile,
                 version,
+                comment: comment.to_owned(),
             }
         })
         .await
@@ -95,6 +98,7 @@ impl App {
         who: &str,
         lender: Lender,
         expected: u64,
+        comment: &str,
     ) -> Result<Done, ChangeError> {
         Directory::new(vec![lender.clone()], "entry")
             .map_err(|e| ChangeError::Invalid(e.to_string()))?;
@@ -106,6 +110,7 @@ impl App {
                 who: who.to_owned(),
                 lender: Box::new(lender),
                 version,
+                comment: comment.to_owned(),
             }
         })
         .await

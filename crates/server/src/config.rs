@@ -134,6 +134,9 @@ pub struct ConsoleConfig {
     pub session_minutes: u64,
     /// Mark the session cookie `Secure` (set it when a TLS proxy fronts the console).
     pub secure_cookie: bool,
+    /// Days of routed requests and events the console keeps for its request stories and
+    /// activity reports (`history.sqlite` in the data directory).
+    pub history_days: u32,
 }
 
 impl Default for ConsoleConfig {
@@ -142,6 +145,7 @@ impl Default for ConsoleConfig {
             listen: None,
             session_minutes: 8 * 60,
             secure_cookie: false,
+            history_days: 400,
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod config;
 pub mod console;
 pub mod convert;
 pub mod cores;
+pub mod history;
 pub mod iso18626;
 pub mod log;
 pub mod outbound;

@@ -12,12 +12,19 @@
 //!
 //! - [`auth`]: login with a configured token, sessions, CSRF, the role rules;
 //! - [`lenders`]: every lender's load, fill and times, one page each;
+//! - [`activity`]: requests, fills, time to fill and load over a period, by day;
+//! - [`requests`]: a request's story, from its citation to its last event;
 //! - [`profiles`]: weight profiles, edited with validation and a diff from the one in
-//!   force.
+//!   force, with their version history and rollback.
+//!
+//! Stories, activity and versions come from [`crate::history`], which the server keeps
+//! whenever the console is on.
 
+mod activity;
 pub mod auth;
 mod lenders;
 mod profiles;
+mod requests;
 mod view;
 
 use std::net::SocketAddr;
@@ -45,6 +52,27 @@ pub struct Console {
 impl Console {
     fn app(&self) -> Result<Arc<App>, ConsoleError> {
         self.slot.get().cloned().ok_or(ConsoleError::Loading)
+    }
+
+    /// Runs a history query on a blocking thread (SQLite reads block).
+    async fn history<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ConsoleError> {
+        let app = self.app()?;
+        tokio::task::spawn_blocking(move || {
+            let h = app.history.as_ref().ok_or_else(|| {
+                ConsoleError::Internal(
+                    "the history is off (it is kept when the console is on)".into(),
+                )
+            })?;
+            let conn = h
+                .reader()
+                .map_err(|e| ConsoleError::Internal(e.to_string()))?;
+            f(&conn).map_err(|e| ConsoleError::Internal(format!("history: {e}")))
+        })
+        .await
+        .map_err(|e| ConsoleError::Internal(format!("history query: {e}")))?
     }
 }
 
@@ -169,12 +197,21 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         .route("/lenders/{symbol}", get(lenders::one_page))
         .route("/api/lenders", get(lenders::api))
         .route("/api/lenders/{symbol}", get(lenders::one_api))
+        .route("/activity", get(activity::page))
+        .route("/activity.csv", get(activity::csv_download))
+        .route("/api/activity", get(activity::api))
+        .route("/requests", get(requests::page))
+        .route("/requests/{borrower}/{id}", get(requests::one_page))
+        .route("/api/requests", get(requests::api))
+        .route("/api/requests/{borrower}/{id}", get(requests::one_api))
         .route("/profiles", get(profiles::page))
         .route(
             "/profiles/{name}",
             get(profiles::one_page).post(profiles::save),
         )
         .route("/profiles/{name}/preview", post(profiles::preview))
+        .route("/profiles/{name}/rollback", post(profiles::rollback))
+        .route("/api/profiles/{name}/versions", get(profiles::versions_api))
         .route("/api/profiles", get(profiles::api))
         .route(
             "/api/profiles/{name}",

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{ApiOperator, Operator};
 use super::view::{Layout, html};
 use super::{ApiError, Console, ConsoleError};
+use crate::history::query::{self, Version};
 
 /// A profile in the list (and its JSON twin).
 #[derive(Debug, Serialize)]
@@ -154,6 +155,8 @@ struct ProfilePage {
     error: String,
     changes: Option<Vec<Change>>,
     saved: Option<u64>,
+    /// Earlier versions, newest first (none when the history is off).
+    versions: Vec<Version>,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +172,7 @@ pub async fn one_page(
     Query(q): Query<Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let (p, version) = current(&c, &name)?;
+    let versions = versions(&c, &name).await?;
     html(&ProfilePage {
         layout: Layout::new(&op, "/profiles"),
         text: to_toml(&p)?,
@@ -177,6 +181,7 @@ pub async fn one_page(
         error: String::new(),
         changes: None,
         saved: q.saved,
+        versions,
     })
 }
 
@@ -186,6 +191,8 @@ pub struct EditForm {
     csrf: Option<String>,
     text: String,
     version: u64,
+    #[serde(default)]
+    comment: String,
 }
 
 /// Parses an edit: the profile, or the engine's reason to refuse it.
@@ -210,6 +217,7 @@ pub async fn preview(
 ) -> Result<Html<String>, ConsoleError> {
     op.check_csrf(f.csrf.as_deref())?;
     let (live, version) = current(&c, &name)?;
+    let versions = versions(&c, &name).await?;
     let (error, changes) = match parse_edit(&name, &f.text) {
         Ok(p) => (String::new(), Some(changes(&live, &p)?)),
         Err(e) => (e.to_string(), None),
@@ -223,6 +231,7 @@ pub async fn preview(
         error,
         changes,
         saved: None,
+        versions,
     })
 }
 
@@ -238,7 +247,65 @@ pub async fn save(
     let app = c.app()?;
     current(&c, &name)?;
     let p = parse_edit(&name, &f.text)?;
-    let done = app.put_profile(&op.principal.name, p, f.version).await?;
+    let done = app
+        .put_profile(&op.principal.name, p, f.version, f.comment.trim())
+        .await?;
+    Ok(Redirect::to(&format!("/profiles/{name}?saved={}", done.version)).into_response())
+}
+
+/// The saved versions of a profile, newest first.
+async fn versions(c: &Console, name: &str) -> Result<Vec<Version>, ConsoleError> {
+    let name = name.to_owned();
+    c.history(move |h| query::versions(h, "profile", &name))
+        .await
+}
+
+/// `GET /api/profiles/{name}/versions`.
+pub async fn versions_api(
+    State(c): State<Console>,
+    _op: ApiOperator,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<Version>>, ApiError> {
+    current(&c, &name)?;
+    Ok(Json(versions(&c, &name).await?))
+}
+
+/// The rollback form: the version to go back to, and the one in force as read.
+#[derive(Deserialize)]
+pub struct RollbackForm {
+    csrf: Option<String>,
+    to: u64,
+    version: u64,
+}
+
+/// `POST /profiles/{name}/rollback`: saves an earlier version again, as a new version
+/// ("roll back to N"), if nobody saved since the page was read.
+pub async fn rollback(
+    State(c): State<Console>,
+    op: Operator,
+    Path(name): Path<String>,
+    Form(f): Form<RollbackForm>,
+) -> Result<Response, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let app = c.app()?;
+    current(&c, &name)?;
+    let old = versions(&c, &name)
+        .await?
+        .into_iter()
+        .find(|v| v.version == f.to)
+        .ok_or_else(|| {
+            ConsoleError::NotFound(format!("profile {name:?} has no saved version {}", f.to))
+        })?;
+    let p: Profile = serde_json::from_str(&old.body)
+        .map_err(|e| ConsoleError::Internal(format!("version {} not read: {e}", f.to)))?;
+    let done = app
+        .put_profile(
+            &op.principal.name,
+            p,
+            f.version,
+            &format!("roll back to version {}", f.to),
+        )
+        .await?;
     Ok(Redirect::to(&format!("/profiles/{name}?saved={}", done.version)).into_response())
 }
 
@@ -249,6 +316,9 @@ pub struct Versioned {
     pub profile: Profile,
     /// Its version (on `PUT`: the version read).
     pub version: u64,
+    /// On `PUT`: why, for the version history.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
 }
 
 /// `GET /api/profiles/{name}`.
@@ -258,7 +328,11 @@ pub async fn one_api(
     Path(name): Path<String>,
 ) -> Result<Json<Versioned>, ApiError> {
     let (profile, version) = current(&c, &name)?;
-    Ok(Json(Versioned { profile, version }))
+    Ok(Json(Versioned {
+        profile,
+        version,
+        comment: String::new(),
+    }))
 }
 
 /// `PUT /api/profiles/{name}`: saves `{"profile": ..., "version": N}`; a session must
@@ -280,7 +354,7 @@ pub async fn put_api(
     }
     let app = c.app()?;
     let done = app
-        .put_profile(&op.principal.name, v.profile, v.version)
+        .put_profile(&op.principal.name, v.profile, v.version, v.comment.trim())
         .await?;
     Ok(Json(
         serde_json::json!({ "version": done.version, "sequence": done.sequence }),

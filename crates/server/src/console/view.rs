@@ -14,7 +14,12 @@ use super::auth::{self, Operator};
 use super::{Console, ConsoleError};
 
 /// The menu: path and label.
-const MENU: &[(&str, &str)] = &[("/lenders", "Lenders"), ("/profiles", "Profiles")];
+const MENU: &[(&str, &str)] = &[
+    ("/lenders", "Lenders"),
+    ("/activity", "Activity"),
+    ("/requests", "Requests"),
+    ("/profiles", "Profiles"),
+];
 
 /// What the layout needs of the page being shown.
 pub struct Layout {
@@ -45,11 +50,29 @@ pub fn html(t: &impl Template) -> Result<Html<String>, ConsoleError> {
     Ok(Html(t.render()?))
 }
 
-// The helpers take `Borrow`: templates pass their arguments by reference.
+// The helpers take their numbers however deep the template's references go.
+
+/// A number a template may hold by value or by (nested) reference.
+pub trait Number {
+    /// The value.
+    fn value(&self) -> f64;
+}
+
+impl Number for f64 {
+    fn value(&self) -> f64 {
+        *self
+    }
+}
+
+impl<T: Number + ?Sized> Number for &T {
+    fn value(&self) -> f64 {
+        (**self).value()
+    }
+}
 
 /// A number for a table cell: `digits` decimals, or an em dash for "not known".
-pub fn num(x: impl Borrow<f64>, digits: impl Borrow<usize>) -> String {
-    let (x, digits) = (*x.borrow(), *digits.borrow());
+pub fn num(x: impl Number, digits: impl Borrow<usize>) -> String {
+    let (x, digits) = (x.value(), *digits.borrow());
     if x.is_finite() {
         format!("{x:.digits$}")
     } else {
@@ -57,9 +80,24 @@ pub fn num(x: impl Borrow<f64>, digits: impl Borrow<usize>) -> String {
     }
 }
 
+/// A `<time>` element for unix seconds: UTC on the page, the operator's own zone once
+/// the console's script has run. Safe to insert unescaped: it holds only digits and
+/// punctuation.
+pub fn time(at: impl Borrow<i64>) -> String {
+    let at = *at.borrow();
+    match chrono::DateTime::from_timestamp(at, 0) {
+        Some(t) => format!(
+            "<time datetime=\"{}\">{}</time>",
+            t.format("%Y-%m-%dT%H:%M:%SZ"),
+            t.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "—".into(),
+    }
+}
+
 /// A share as a whole percentage.
-pub fn pct(x: impl Borrow<f64>) -> String {
-    let x = *x.borrow();
+pub fn pct(x: impl Number) -> String {
+    let x = x.value();
     if x.is_finite() {
         format!("{:.0} %", x * 100.0)
     } else {

@@ -45,6 +45,9 @@ pub enum LogRecord {
         profile: rota_routing::Profile,
         /// New version.
         version: u64,
+        /// Why, as the operator said (empty in records from before comments were kept).
+        #[serde(default)]
+        comment: String,
     },
     /// A lender entry created or replaced.
     Lender {
@@ -54,6 +57,9 @@ pub enum LogRecord {
         lender: Box<rota_routing::Lender>,
         /// New version.
         version: u64,
+        /// Why, as the operator said.
+        #[serde(default)]
+        comment: String,
     },
     /// Holdings changes.
     Holdings {

@@ -199,6 +199,7 @@ mod tests {
             who: "ops".into(),
             profile: p,
             version: 2,
+            comment: String::new(),
         }
     }
 

@@ -225,7 +225,7 @@ impl pb::admin_server::Admin for AdminSvc {
             let eng = app.engine.load();
             let p = convert::profile_from_wire(w, eng.profile(&w.name))?;
             let done = app
-                .put_profile(&who.name, p, w.version)
+                .put_profile(&who.name, p, w.version, "")
                 .await
                 .map_err(|e| change_status(&e))?;
             Ok(Response::new(pb::PutResponse {
@@ -303,7 +303,7 @@ impl pb::admin_server::Admin for AdminSvc {
                 ));
             }
             let done = app
-                .put_lender(&who.name, lender, e.version)
+                .put_lender(&who.name, lender, e.version, "")
                 .await
                 .map_err(|e| change_status(&e))?;
             Ok(Response::new(pb::PutResponse {

@@ -175,5 +175,17 @@ fn route_one(app: &App, p: &Principal, r: &pb::RouteRequest) -> Result<pb::Route
     let live = app.live.read().unwrap_or_else(|e| e.into_inner());
     let s = eng.route(&live, &req).map_err(|e| route_status(&e))?;
     drop(live);
-    Ok(convert::response_to_wire(s, eng.catalog()))
+    let resp = convert::response_to_wire(s, eng.catalog());
+    if let Some(h) = &app.history {
+        use prost::Message as _;
+        h.routed(crate::history::Routed {
+            at: now(),
+            who: p.name.clone(),
+            borrower: req.borrower.to_string(),
+            request_id: r.request_id.clone(),
+            request: r.encode_to_vec(),
+            response: resp.encode_to_vec(),
+        });
+    }
+    Ok(resp)
 }

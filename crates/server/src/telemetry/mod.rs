@@ -38,6 +38,8 @@ pub const IN_FLIGHT: &str = "rota_in_flight_calls";
 pub const BATCH_ITEMS: &str = "rota_batch_items_total";
 /// Lifecycle events applied to the live state.
 pub const EVENTS_APPLIED: &str = "rota_events_applied_total";
+/// History records not kept (the history writer was behind, or could not write).
+pub const HISTORY_DROPPED: &str = "rota_history_dropped_total";
 /// Log records made durable.
 pub const LOG_RECORDS: &str = "rota_log_records_total";
 /// Durable log records the engine could not apply.
@@ -80,6 +82,7 @@ pub const ALL: &[&str] = &[
     IN_FLIGHT,
     BATCH_ITEMS,
     EVENTS_APPLIED,
+    HISTORY_DROPPED,
     LOG_RECORDS,
     LOG_NOT_APPLIED,
     LOG_FSYNC,
@@ -132,6 +135,10 @@ pub fn describe() {
     describe_counter!(
         EVENTS_APPLIED,
         "lifecycle events applied to the live lender state"
+    );
+    describe_counter!(
+        HISTORY_DROPPED,
+        "routes, events and changes the console's history did not keep (its writer was behind or failed)"
     );
     describe_counter!(LOG_RECORDS, "records made durable in the log");
     describe_counter!(

@@ -11,6 +11,19 @@ document.addEventListener("DOMContentLoaded", () => {
       t.textContent = fmt.format(d);
     }
   }
+  // reports count days in the operator's zone: send the browser's offset from UTC, and
+  // come back with it if the page was asked for without one
+  const tz = String(-new Date().getTimezoneOffset());
+  for (const input of document.querySelectorAll("input[data-tz]")) {
+    if (input.value !== tz) {
+      input.value = tz;
+      const u = new URL(window.location.href);
+      if (!u.searchParams.has("tz")) {
+        u.searchParams.set("tz", tz);
+        window.location.replace(u.toString());
+      }
+    }
+  }
   // a save changes routing for every request at once: say so first
   for (const b of document.querySelectorAll("button[data-confirm]")) {
     b.addEventListener("click", (e) => {

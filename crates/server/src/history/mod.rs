@@ -1,0 +1,318 @@
+//! What happened, kept for people to look at: every request routed (the request and the
+//! answer exactly as the caller sent and got them), every lifecycle event, and every
+//! change to a profile or lender entry (who, when, the whole new version). The console's
+//! request stories, activity reports and version histories read it.
+//!
+//! It is not the durable log: the log is what state is rebuilt from, and is trimmed
+//! after each checkpoint; the history is kept for `history_days` and may lose a
+//! record, never routing time. Routing and the log writer hand records over a bounded
+//! queue without waiting; one thread writes them in batches (one SQLite transaction per
+//! batch, WAL, `synchronous = NORMAL`: a crash may lose the last batch, not the file).
+//! A record that finds the queue full is counted (`rota_history_dropped_total`) and
+//! the console says how many were not kept.
+//!
+//! Requests and answers are stored as their protobuf bytes, as on the wire: the story of a
+//! request shows what the caller was told, in the API's own terms, and encoding them
+//! costs routing a microsecond, not a JSON serialisation.
+
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use crate::log::LogRecord;
+
+/// Records waiting to be written, at most.
+const QUEUE: usize = 65_536;
+
+/// Most records in one write transaction.
+const BATCH: usize = 4_096;
+
+/// A history failure (ours: the disk, the file).
+#[derive(Debug, thiserror::Error)]
+#[error("history {path}: {source}")]
+pub struct HistoryError {
+    path: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+/// A request as routed.
+#[derive(Debug)]
+pub struct Routed {
+    /// When (unix seconds).
+    pub at: i64,
+    /// Who asked (token name).
+    pub who: String,
+    /// Borrower symbol.
+    pub borrower: String,
+    /// The borrower's request id.
+    pub request_id: String,
+    /// `rota.v1.RouteRequest`, encoded.
+    pub request: Vec<u8>,
+    /// `rota.v1.RouteResponse`, encoded.
+    pub response: Vec<u8>,
+}
+
+enum Entry {
+    Routed(Routed),
+    Logged {
+        seq: u64,
+        at: i64,
+        record: LogRecord,
+    },
+}
+
+/// The history: a queue to its writer, and where to read it.
+pub struct History {
+    tx: SyncSender<Entry>,
+    path: PathBuf,
+    dropped: Arc<AtomicU64>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS routes (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    borrower TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    request BLOB NOT NULL,
+    response BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS routes_request ON routes (request_id, borrower);
+CREATE INDEX IF NOT EXISTS routes_at ON routes (at);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    borrower TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    lender TEXT NOT NULL,
+    service TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS events_request ON events (request_id, borrower);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    comment TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_name ON changes (kind, name, version);
+";
+
+impl History {
+    /// Opens (or creates) the history at `path` and starts its writer, which keeps
+    /// routes and events for `keep_days`.
+    pub fn open(path: &Path, keep_days: u32) -> Result<History, HistoryError> {
+        let err = |source| HistoryError {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let keep = i64::from(keep_days) * 86_400;
+        std::thread::Builder::new()
+            .name("rota-history".into())
+            .spawn(move || write_loop(conn, rx, keep))
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        Ok(History {
+            tx,
+            path: path.to_owned(),
+            dropped: Arc::default(),
+        })
+    }
+
+    fn send(&self, e: Entry) {
+        match self.tx.try_send(e) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(crate::telemetry::HISTORY_DROPPED).increment(1);
+            }
+            // the writer is gone (its thread ended with an error it logged)
+            Err(TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Keeps a routed request.
+    pub fn routed(&self, r: Routed) {
+        self.send(Entry::Routed(r));
+    }
+
+    /// Keeps a durable record (events and changes; holdings changes are not kept).
+    pub fn logged(&self, seq: u64, record: &LogRecord) {
+        if matches!(record, LogRecord::Holdings { .. }) {
+            return;
+        }
+        self.send(Entry::Logged {
+            seq,
+            at: chrono::Utc::now().timestamp(),
+            record: record.clone(),
+        });
+    }
+
+    /// Records not kept since the server started, because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// A read-only connection (WAL: reads never wait for the writer).
+    pub fn reader(&self) -> Result<Connection, HistoryError> {
+        Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| HistoryError {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+}
+
+fn write_loop(mut conn: Connection, rx: Receiver<Entry>, keep: i64) {
+    let mut last_purge = Instant::now() - Duration::from_secs(3_600);
+    loop {
+        let first = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(e) => Some(e),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch: Vec<Entry> = first.into_iter().collect();
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = write(&mut conn, &batch)
+        {
+            tracing::warn!(error = %e, records = batch.len(), "history not written");
+            metrics::counter!(crate::telemetry::HISTORY_DROPPED).increment(batch.len() as u64);
+        }
+        if last_purge.elapsed() >= Duration::from_secs(3_600) {
+            last_purge = Instant::now();
+            let before = chrono::Utc::now().timestamp() - keep;
+            let purged = conn
+                .execute("DELETE FROM routes WHERE at < ?1", [before])
+                .and_then(|a| {
+                    conn.execute("DELETE FROM events WHERE at < ?1", [before])
+                        .map(|b| a + b)
+                });
+            match purged {
+                Ok(n) if n > 0 => tracing::info!(records = n, "history older than its keep purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "history not purged"),
+            }
+        }
+    }
+}
+
+fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut route = tx.prepare_cached(
+            "INSERT INTO routes (at, who, borrower, request_id, request, response)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut event = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events (seq, at, borrower, request_id, lender, service, kind, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut change = tx.prepare_cached(
+            "INSERT OR IGNORE INTO changes (seq, at, who, kind, name, version, body, comment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for e in batch {
+            match e {
+                Entry::Routed(r) => {
+                    route.execute(params![
+                        r.at,
+                        r.who,
+                        r.borrower,
+                        r.request_id,
+                        r.request,
+                        r.response
+                    ])?;
+                }
+                Entry::Logged { seq, at, record } => {
+                    let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
+                    match record {
+                        LogRecord::Event(ev) => {
+                            let (kind, reason) = query::kind_names(&ev.kind);
+                            event.execute(params![
+                                seq,
+                                ev.at,
+                                ev.borrower,
+                                ev.request_id,
+                                ev.lender,
+                                ev.service.name(),
+                                kind,
+                                reason
+                            ])?;
+                        }
+                        LogRecord::Profile {
+                            who,
+                            profile,
+                            version,
+                            comment,
+                        } => {
+                            let body = serde_json::to_string(profile).map_err(|e| {
+                                rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+                            })?;
+                            change.execute(params![
+                                seq,
+                                at,
+                                who,
+                                "profile",
+                                profile.name,
+                                i64::try_from(*version).unwrap_or(i64::MAX),
+                                body,
+                                comment
+                            ])?;
+                        }
+                        LogRecord::Lender {
+                            who,
+                            lender,
+                            version,
+                            comment,
+                        } => {
+                            let body = serde_json::to_string(lender).map_err(|e| {
+                                rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+                            })?;
+                            change.execute(params![
+                                seq,
+                                at,
+                                who,
+                                "lender",
+                                lender.symbol,
+                                i64::try_from(*version).unwrap_or(i64::MAX),
+                                body,
+                                comment
+                            ])?;
+                        }
+                        LogRecord::Holdings { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+    tx.commit()
+}

@@ -1,0 +1,471 @@
+//! Reading the history: a request's story, recent requests, activity over a period, and
+//! the versions of a profile or lender entry.
+//!
+//! A request is known by its borrower and request id (ISO 18626's requesting agency and
+//! its request id). Its activity figures are counted from its events: it starts at its
+//! first `Sent`, is filled at its first `Loaned` or `CopyCompleted`, and the lenders tried
+//! are those it was sent to up to then.
+
+use rota_routing::EventKind;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// An event kind and its reason, as stored (the snake_case names of the API and the log).
+pub fn kind_names(k: &EventKind) -> (&'static str, Option<String>) {
+    fn name<T: serde::Serialize>(r: &T) -> Option<String> {
+        serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+    match k {
+        EventKind::Sent => ("sent", None),
+        EventKind::WillSupply => ("will_supply", None),
+        EventKind::Loaned => ("loaned", None),
+        EventKind::CopyCompleted => ("copy_completed", None),
+        EventKind::Unfilled(r) => ("unfilled", name(r)),
+        EventKind::RetryPossible(r) => ("retry_possible", name(r)),
+        EventKind::Received => ("received", None),
+        EventKind::Returned => ("returned", None),
+        EventKind::Cancelled => ("cancelled", None),
+        EventKind::Expired => ("expired", None),
+    }
+}
+
+/// One event of a request.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventRow {
+    /// When (unix seconds).
+    pub at: i64,
+    /// The lender.
+    pub lender: String,
+    /// `loan` or `copy`.
+    pub service: String,
+    /// `sent`, `loaned`, `unfilled`, ...
+    pub kind: String,
+    /// The reason of an `unfilled` or `retry_possible`.
+    pub reason: Option<String>,
+}
+
+/// One time a request was routed.
+#[derive(Clone, Debug)]
+pub struct RouteRow {
+    /// When.
+    pub at: i64,
+    /// Who asked.
+    pub who: String,
+    /// `rota.v1.RouteRequest`, encoded.
+    pub request: Vec<u8>,
+    /// `rota.v1.RouteResponse`, encoded.
+    pub response: Vec<u8>,
+}
+
+/// Everything kept about one request.
+#[derive(Clone, Debug, Default)]
+pub struct Story {
+    /// Each time it was routed, oldest first.
+    pub routes: Vec<RouteRow>,
+    /// Its events, in order.
+    pub events: Vec<EventRow>,
+}
+
+/// A request's story.
+pub fn story(c: &Connection, borrower: &str, request_id: &str) -> rusqlite::Result<Story> {
+    let mut s = c.prepare_cached(
+        "SELECT at, who, request, response FROM routes
+         WHERE request_id = ?1 AND borrower = ?2 ORDER BY at, id",
+    )?;
+    let routes = s
+        .query_map(params![request_id, borrower], |r| {
+            Ok(RouteRow {
+                at: r.get(0)?,
+                who: r.get(1)?,
+                request: r.get(2)?,
+                response: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut s = c.prepare_cached(
+        "SELECT at, lender, service, kind, reason FROM events
+         WHERE request_id = ?1 AND borrower = ?2 ORDER BY at, seq",
+    )?;
+    let events = s
+        .query_map(params![request_id, borrower], |r| {
+            Ok(EventRow {
+                at: r.get(0)?,
+                lender: r.get(1)?,
+                service: r.get(2)?,
+                kind: r.get(3)?,
+                reason: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Story { routes, events })
+}
+
+/// A request in a list.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRow {
+    /// Borrower.
+    pub borrower: String,
+    /// Request id.
+    pub request_id: String,
+    /// First seen (routed or sent).
+    pub first: i64,
+    /// Last seen.
+    pub last: i64,
+}
+
+/// Requests whose id or borrower starts with `prefix` (all when empty), newest first.
+pub fn requests(
+    c: &Connection,
+    prefix: &str,
+    limit: usize,
+    offset: usize,
+) -> rusqlite::Result<Vec<RequestRow>> {
+    // a prefix, not a substring: the indexes on request_id answer it
+    let like = format!("{}%", prefix.replace(['%', '_', '\\'], ""));
+    let mut s = c.prepare_cached(
+        "SELECT borrower, request_id, MIN(at), MAX(at) FROM (
+             SELECT borrower, request_id, at FROM routes WHERE request_id LIKE ?1 OR borrower LIKE ?1
+             UNION ALL
+             SELECT borrower, request_id, at FROM events WHERE request_id LIKE ?1 OR borrower LIKE ?1
+         ) GROUP BY borrower, request_id ORDER BY MIN(at) DESC, request_id LIMIT ?2 OFFSET ?3",
+    )?;
+    s.query_map(
+        params![
+            like,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            i64::try_from(offset).unwrap_or(0)
+        ],
+        |r| {
+            Ok(RequestRow {
+                borrower: r.get(0)?,
+                request_id: r.get(1)?,
+                first: r.get(2)?,
+                last: r.get(3)?,
+            })
+        },
+    )?
+    .collect()
+}
+
+/// The latest request id a borrower routed or sent under `request_id` (any borrower
+/// when only the id is known): the borrower of the newest.
+pub fn borrower_of(c: &Connection, request_id: &str) -> rusqlite::Result<Option<String>> {
+    c.query_row(
+        "SELECT borrower FROM (
+             SELECT borrower, at FROM routes WHERE request_id = ?1
+             UNION ALL SELECT borrower, at FROM events WHERE request_id = ?1
+         ) ORDER BY at DESC LIMIT 1",
+        [request_id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// One version of a profile or lender entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct Version {
+    /// Its version number.
+    pub version: u64,
+    /// When it took effect (unix seconds).
+    pub at: i64,
+    /// Who saved it.
+    pub who: String,
+    /// Why.
+    pub comment: String,
+    /// The whole profile or entry, JSON.
+    pub body: String,
+}
+
+/// The versions of `kind` (`profile`, `lender`) `name`, newest first.
+pub fn versions(c: &Connection, kind: &str, name: &str) -> rusqlite::Result<Vec<Version>> {
+    let mut s = c.prepare_cached(
+        "SELECT version, at, who, comment, body FROM changes
+         WHERE kind = ?1 AND name = ?2 ORDER BY version DESC",
+    )?;
+    s.query_map(params![kind, name], |r| {
+        Ok(Version {
+            version: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+            at: r.get(1)?,
+            who: r.get(2)?,
+            comment: r.get(3)?,
+            body: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// One day of activity.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Day {
+    /// The day (`YYYY-MM-DD` in the asked offset from UTC).
+    pub day: String,
+    /// Requests started (first sent) that day.
+    pub requests: u64,
+    /// Of those, filled.
+    pub filled: u64,
+    /// Median hours from first sent to filled.
+    pub p50_hours: Option<f64>,
+    /// 90th percentile.
+    pub p90_hours: Option<f64>,
+    /// Lenders asked per filled request.
+    pub lenders_per_filled: Option<f64>,
+}
+
+/// Activity over a period.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Activity {
+    /// Per day, oldest first (days with no requests left out).
+    pub days: Vec<Day>,
+    /// The period as a whole.
+    pub total: Day,
+    /// Share of filled requests filled by the first lender asked.
+    pub first_lender_share: Option<f64>,
+    /// Requests sent per lender, most first (at most 10).
+    pub busiest: Vec<(String, u64)>,
+    /// Gini coefficient of requests sent over the lenders that were sent any.
+    pub load_gini: Option<f64>,
+}
+
+struct Req {
+    start: i64,
+    filled: Option<i64>,
+    tried_before_fill: u32,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted.get(i).copied()
+}
+
+fn day_of(at: i64, offset_secs: i64) -> String {
+    chrono::DateTime::from_timestamp(at + offset_secs, 0)
+        .map(|t| t.date_naive().to_string())
+        .unwrap_or_default()
+}
+
+fn summarise(day: String, reqs: &[&Req]) -> (Day, u64) {
+    let mut hours: Vec<f64> = reqs
+        .iter()
+        .filter_map(|r| r.filled.map(|f| (f - r.start) as f64 / 3_600.0))
+        .collect();
+    hours.sort_by(f64::total_cmp);
+    let filled = hours.len() as u64;
+    let tried: u64 = reqs
+        .iter()
+        .filter(|r| r.filled.is_some())
+        .map(|r| u64::from(r.tried_before_fill))
+        .sum();
+    let first = reqs
+        .iter()
+        .filter(|r| r.filled.is_some() && r.tried_before_fill == 1)
+        .count() as u64;
+    (
+        Day {
+            day,
+            requests: reqs.len() as u64,
+            filled,
+            p50_hours: quantile(&hours, 0.5),
+            p90_hours: quantile(&hours, 0.9),
+            lenders_per_filled: (filled > 0).then(|| tried as f64 / filled as f64),
+        },
+        first,
+    )
+}
+
+/// Gini coefficient of non-negative counts (0: all equal; near 1: one takes all).
+pub fn gini(counts: &[u64]) -> Option<f64> {
+    let n = counts.len();
+    let total: u64 = counts.iter().sum();
+    if n == 0 || total == 0 {
+        return None;
+    }
+    let mut v = counts.to_vec();
+    v.sort_unstable();
+    let weighted: f64 = v
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (2.0 * (i as f64 + 1.0) - n as f64 - 1.0) * x as f64)
+        .sum();
+    Some(weighted / (n as f64 * total as f64))
+}
+
+/// Activity of the requests that started in `[from, to)`, days counted at `offset_secs`
+/// from UTC (the operator's time zone), for one service (`loan`, `copy`) or all.
+pub fn activity(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    offset_secs: i64,
+    service: Option<&str>,
+) -> rusqlite::Result<Activity> {
+    let mut s = c.prepare_cached(
+        "WITH r AS (
+             SELECT borrower, request_id FROM events
+             WHERE kind = 'sent' AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR service = ?3)
+             GROUP BY borrower, request_id
+         )
+         SELECT e.borrower, e.request_id, e.lender, e.kind, e.at FROM events e
+         JOIN r ON e.borrower = r.borrower AND e.request_id = r.request_id
+         ORDER BY e.borrower, e.request_id, e.at, e.seq",
+    )?;
+    let mut rows = s.query(params![from, to, service])?;
+    let mut reqs: Vec<Req> = Vec::new();
+    let mut sent: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut key = (String::new(), String::new());
+    while let Some(r) = rows.next()? {
+        let (b, id, lender, kind, at): (String, String, String, String, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        if (b.as_str(), id.as_str()) != (key.0.as_str(), key.1.as_str()) {
+            key = (b, id);
+            reqs.push(Req {
+                start: at,
+                filled: None,
+                tried_before_fill: 0,
+            });
+        }
+        let Some(q) = reqs.last_mut() else { continue };
+        match kind.as_str() {
+            "sent" => {
+                if q.tried_before_fill == 0 {
+                    q.start = at;
+                }
+                if q.filled.is_none() {
+                    q.tried_before_fill += 1;
+                }
+                *sent.entry(lender).or_default() += 1;
+            }
+            "loaned" | "copy_completed" if q.filled.is_none() => q.filled = Some(at),
+            _ => {}
+        }
+    }
+    // a request is counted from its first sent; one whose first event in the log came
+    // before that (the period cut it) still starts at its first sent
+    reqs.retain(|r| r.tried_before_fill > 0 && r.start >= from && r.start < to);
+    let mut by_day: std::collections::BTreeMap<String, Vec<&Req>> = Default::default();
+    for r in &reqs {
+        by_day
+            .entry(day_of(r.start, offset_secs))
+            .or_default()
+            .push(r);
+    }
+    let days = by_day
+        .into_iter()
+        .map(|(d, rs)| summarise(d, &rs).0)
+        .collect();
+    let all: Vec<&Req> = reqs.iter().collect();
+    let (total, first) = summarise("all".into(), &all);
+    let mut busiest: Vec<(String, u64)> = sent.into_iter().collect();
+    let counts: Vec<u64> = busiest.iter().map(|(_, n)| *n).collect();
+    busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    busiest.truncate(10);
+    Ok(Activity {
+        first_lender_share: (total.filled > 0).then(|| first as f64 / total.filled as f64),
+        total,
+        days,
+        busiest,
+        load_gini: gini(&counts),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(super::super::SCHEMA).unwrap();
+        c
+    }
+
+    fn ev(c: &Connection, seq: i64, at: i64, req: &str, lender: &str, kind: &str) {
+        c.execute(
+            "INSERT INTO events VALUES (?1, ?2, 'B', ?3, ?4, 'loan', ?5, NULL)",
+            params![seq, at, req, lender, kind],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn activity_counts_from_events() {
+        let c = db();
+        let h = 3_600;
+        let day = 86_400 * 20_000; // 2024-10-03
+        // r1: first lender fills in 10 h
+        ev(&c, 1, day, "r1", "L1", "sent");
+        ev(&c, 2, day + 10 * h, "r1", "L1", "loaned");
+        // r2: L1 says no, L2 fills 30 h after the first send
+        ev(&c, 3, day + h, "r2", "L1", "sent");
+        ev(&c, 4, day + 5 * h, "r2", "L1", "unfilled");
+        ev(&c, 5, day + 5 * h, "r2", "L2", "sent");
+        ev(&c, 6, day + 31 * h, "r2", "L2", "loaned");
+        // r3: the next day, never filled
+        ev(&c, 7, day + 26 * h, "r3", "L1", "sent");
+        let a = activity(&c, day, day + 2 * 86_400, 0, None).unwrap();
+        assert_eq!(a.total.requests, 3);
+        assert_eq!(a.total.filled, 2);
+        assert_eq!(a.total.lenders_per_filled, Some(1.5));
+        assert_eq!(a.first_lender_share, Some(0.5));
+        assert_eq!(a.days.len(), 2);
+        assert_eq!(a.days[0].requests, 2);
+        assert_eq!(
+            a.days[0].p50_hours,
+            Some(30.0),
+            "of 10 and 30, the upper middle"
+        );
+        assert_eq!(a.days[1].filled, 0);
+        assert_eq!(a.busiest[0], ("L1".into(), 3));
+        // L1 sent 3, L2 sent 1: Gini of (1, 3) is 0.25
+        assert!((a.load_gini.unwrap() - 0.25).abs() < 1e-9);
+        // a period that cuts r3 out, and one of copies only
+        assert_eq!(
+            activity(&c, day, day + 86_400, 0, None)
+                .unwrap()
+                .total
+                .requests,
+            2
+        );
+        assert_eq!(
+            activity(&c, day, day + 2 * 86_400, 0, Some("copy"))
+                .unwrap()
+                .total
+                .requests,
+            0
+        );
+        // days in the operator's zone: at UTC−3, r2's 01:00 UTC start is the day before
+        let west = activity(&c, day, day + 2 * 86_400, -3 * h, None).unwrap();
+        assert_eq!(west.days.len(), 2);
+        assert_eq!(west.days[0].day, "2024-10-02");
+    }
+
+    #[test]
+    fn gini_bounds() {
+        assert_eq!(gini(&[]), None);
+        assert_eq!(gini(&[5, 5, 5]), Some(0.0));
+        assert!(gini(&[0, 0, 0, 12]).unwrap() > 0.7);
+    }
+
+    #[test]
+    fn stories_and_lists() {
+        let c = db();
+        ev(&c, 1, 100, "abc-1", "L1", "sent");
+        ev(&c, 2, 200, "abc-1", "L1", "unfilled");
+        ev(&c, 3, 150, "zzz", "L2", "sent");
+        let s = story(&c, "B", "abc-1").unwrap();
+        assert_eq!(s.events.len(), 2);
+        assert!(s.routes.is_empty());
+        assert!(story(&c, "OTHER", "abc-1").unwrap().events.is_empty());
+        let all = requests(&c, "", 10, 0).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].request_id, "zzz", "newest first");
+        let abc = requests(&c, "abc", 10, 0).unwrap();
+        assert_eq!(abc.len(), 1);
+        assert_eq!((abc[0].first, abc[0].last), (100, 200));
+        assert_eq!(borrower_of(&c, "zzz").unwrap().as_deref(), Some("B"));
+        assert_eq!(borrower_of(&c, "nope").unwrap(), None);
+    }
+}
