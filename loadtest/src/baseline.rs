@@ -472,7 +472,7 @@ pub async fn baseline(a: BaselineArgs) -> anyhow::Result<bool> {
     let now = chrono::Utc::now().timestamp();
     // the demo's history, as the server records it on its first start
     let mut state = engine.new_state();
-    for e in rota_routing::synth::history(&dir, 20_000, cat.clusters(), 11, now) {
+    for e in rota_sim::history::demo(cat.clone(), dir.clone(), now)? {
         state.apply(&dir, &e)?;
     }
     state.refresh_stale(now);

@@ -331,8 +331,22 @@ fn an_operator_uses_the_console_in_a_browser() {
     rt().block_on(async {
         let ch = channel(&s.addr).await;
         let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
+        // an item the demo's past left lenders for
+        let mut item = None;
+        for i in 0..100 {
+            let r = routing
+                .route(authed(req(&format!("probe-{i}"), "L00001", i), FRONT))
+                .await
+                .unwrap()
+                .into_inner();
+            if r.lenders.len() >= 2 {
+                item = Some(i);
+                break;
+            }
+        }
+        let item = item.expect("an item with two lenders among the first hundred");
         let a = routing
-            .route(authed(req("ill-2026-0042", "L00001", 3), FRONT))
+            .route(authed(req("ill-2026-0042", "L00001", item), FRONT))
             .await
             .unwrap()
             .into_inner();

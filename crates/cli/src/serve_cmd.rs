@@ -85,6 +85,36 @@ fn tracing_init() {
         .try_init();
 }
 
+/// The demo's past ([`rota_sim::history::demo`]): its own requests routed by its own
+/// router in the simulated world over its catalogue and directory, up to now.
+fn demo_history(cat: &Catalog, dir: &Directory) -> Result<Vec<rota_routing::Event>, StartError> {
+    let t = std::time::Instant::now();
+    // the world is the demo's: a directory of the operator's own (other lenders, another
+    // order) has no simulated past
+    let own = dir.len() == cat.libraries().len()
+        && cat
+            .libraries()
+            .iter()
+            .zip(dir.lenders())
+            .all(|(lib, l)| lib.symbol == l.symbol);
+    if !own {
+        tracing::info!("the demo starts without a past: its directory is not the generated one");
+        return Ok(Vec::new());
+    }
+    let events = rota_sim::history::demo(
+        Arc::new(cat.clone()),
+        Arc::new(dir.clone()),
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(|e| StartError::Other(format!("demo history: {e}")))?;
+    tracing::info!(
+        events = events.len(),
+        seconds = t.elapsed().as_secs_f64(),
+        "routed the demo's past"
+    );
+    Ok(events)
+}
+
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_init();
     let mut config = match &a.config {
@@ -325,13 +355,7 @@ fn load(cfg: &Config) -> Result<rota_server::Loaded, StartError> {
         }
     };
     let history = if demo {
-        rota_routing::synth::history(
-            &dir,
-            20_000,
-            cat.clusters(),
-            11,
-            chrono::Utc::now().timestamp(),
-        )
+        demo_history(&cat, &dir)?
     } else {
         Vec::new()
     };

@@ -144,8 +144,8 @@ pub fn directory_for(
 
 /// A plausible history of lifecycle events for a directory: every lender has a hidden
 /// fill rate (40–98 %), answer time (12–120 h) and shipping time (24–150 h); `n`
-/// requests over the 60 days before `now`, each sent to one lender and answered. For the
-/// demo, so that its lenders already differ when it starts.
+/// requests over the 60 days before `now`, each sent to one lender and answered. A quick
+/// history for tests; the demo's own past is routed by rota (`rota_sim::history::demo`).
 pub fn history(dir: &Directory, n: usize, clusters: u32, seed: u64, now: i64) -> Vec<crate::Event> {
     use crate::state::{Event, EventKind, ReasonUnfilled};
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -45,6 +45,7 @@
 
 mod arrivals;
 mod draw;
+pub mod history;
 pub mod replay;
 pub mod report;
 mod run;

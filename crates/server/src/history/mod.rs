@@ -112,6 +112,22 @@ CREATE TABLE IF NOT EXISTS changes (
     comment TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_name ON changes (kind, name, version);
+-- one row a request, kept up to date as its routes and events are written: what the
+-- activity report and the request list read, so that neither scans the events
+CREATE TABLE IF NOT EXISTS requests (
+    borrower TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    service TEXT,
+    first_sent INTEGER,
+    filled_at INTEGER,
+    tried INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (borrower, request_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS requests_seen ON requests (first_seen);
+CREATE INDEX IF NOT EXISTS requests_sent ON requests (first_sent);
+CREATE INDEX IF NOT EXISTS requests_id ON requests (request_id);
 ";
 
 impl History {
@@ -236,6 +252,25 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
             "INSERT OR IGNORE INTO events (seq, at, borrower, request_id, lender, service, kind, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
+        // a request seen (routed, or any event)
+        let mut seen = tx.prepare_cached(
+            "INSERT INTO requests (borrower, request_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (borrower, request_id) DO UPDATE SET
+                 first_seen = MIN(first_seen, excluded.first_seen),
+                 last_seen = MAX(last_seen, excluded.last_seen)",
+        )?;
+        // sent: the first send starts it; sends before it is filled are lenders tried
+        let mut sent = tx.prepare_cached(
+            "UPDATE requests SET
+                 service = COALESCE(service, ?3),
+                 first_sent = MIN(COALESCE(first_sent, ?4), ?4),
+                 tried = tried + (filled_at IS NULL OR filled_at >= ?4)
+             WHERE borrower = ?1 AND request_id = ?2",
+        )?;
+        let mut filled = tx.prepare_cached(
+            "UPDATE requests SET filled_at = MIN(COALESCE(filled_at, ?3), ?3)
+             WHERE borrower = ?1 AND request_id = ?2",
+        )?;
         let mut change = tx.prepare_cached(
             "INSERT OR IGNORE INTO changes (seq, at, who, kind, name, version, body, comment)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -251,13 +286,15 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                         r.request,
                         r.response
                     ])?;
+                    seen.execute(params![r.borrower, r.request_id, r.at])?;
                 }
                 Entry::Logged { seq, at, record } => {
                     let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
                     match record {
                         LogRecord::Event(ev) => {
                             let (kind, reason) = query::kind_names(&ev.kind);
-                            event.execute(params![
+                            // a record written twice (replayed after a restart) counts once
+                            let new = event.execute(params![
                                 seq,
                                 ev.at,
                                 ev.borrower,
@@ -266,7 +303,29 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                                 ev.service.name(),
                                 kind,
                                 reason
-                            ])?;
+                            ])? == 1;
+                            if new {
+                                seen.execute(params![ev.borrower, ev.request_id, ev.at])?;
+                                match ev.kind {
+                                    rota_routing::EventKind::Sent => {
+                                        sent.execute(params![
+                                            ev.borrower,
+                                            ev.request_id,
+                                            ev.service.name(),
+                                            ev.at
+                                        ])?;
+                                    }
+                                    rota_routing::EventKind::Loaned
+                                    | rota_routing::EventKind::CopyCompleted => {
+                                        filled.execute(params![
+                                            ev.borrower,
+                                            ev.request_id,
+                                            ev.at
+                                        ])?;
+                                    }
+                                    _ => {}
+                                }
+                            }
                         }
                         LogRecord::Profile {
                             who,

@@ -122,18 +122,17 @@ pub fn requests(
     limit: usize,
     offset: usize,
 ) -> rusqlite::Result<Vec<RequestRow>> {
-    // a prefix, not a substring: the indexes on request_id answer it
-    let like = format!("{}%", prefix.replace(['%', '_', '\\'], ""));
+    // a prefix as a range, so the indexes on request_id and borrower answer it
+    let end = format!("{prefix}\u{10FFFF}");
     let mut s = c.prepare_cached(
-        "SELECT borrower, request_id, MIN(at), MAX(at) FROM (
-             SELECT borrower, request_id, at FROM routes WHERE request_id LIKE ?1 OR borrower LIKE ?1
-             UNION ALL
-             SELECT borrower, request_id, at FROM events WHERE request_id LIKE ?1 OR borrower LIKE ?1
-         ) GROUP BY borrower, request_id ORDER BY MIN(at) DESC, request_id LIMIT ?2 OFFSET ?3",
+        "SELECT borrower, request_id, first_seen, last_seen FROM requests
+         WHERE ?1 = '' OR (request_id >= ?1 AND request_id < ?2) OR (borrower >= ?1 AND borrower < ?2)
+         ORDER BY first_seen DESC, request_id LIMIT ?3 OFFSET ?4",
     )?;
     s.query_map(
         params![
-            like,
+            prefix,
+            end,
             i64::try_from(limit).unwrap_or(i64::MAX),
             i64::try_from(offset).unwrap_or(0)
         ],
@@ -149,14 +148,10 @@ pub fn requests(
     .collect()
 }
 
-/// The latest request id a borrower routed or sent under `request_id` (any borrower
-/// when only the id is known): the borrower of the newest.
+/// The borrower of the newest request with this id.
 pub fn borrower_of(c: &Connection, request_id: &str) -> rusqlite::Result<Option<String>> {
     c.query_row(
-        "SELECT borrower FROM (
-             SELECT borrower, at FROM routes WHERE request_id = ?1
-             UNION ALL SELECT borrower, at FROM events WHERE request_id = ?1
-         ) ORDER BY at DESC LIMIT 1",
+        "SELECT borrower FROM requests WHERE request_id = ?1 ORDER BY last_seen DESC LIMIT 1",
         [request_id],
         |r| r.get(0),
     )
@@ -294,7 +289,7 @@ pub fn gini(counts: &[u64]) -> Option<f64> {
     Some(weighted / (n as f64 * total as f64))
 }
 
-/// Activity of the requests that started in `[from, to)`, days counted at `offset_secs`
+/// Activity of the requests first sent in `[from, to)`, days counted at `offset_secs`
 /// from UTC (the operator's time zone), for one service (`loan`, `copy`) or all.
 pub fn activity(
     c: &Connection,
@@ -304,48 +299,29 @@ pub fn activity(
     service: Option<&str>,
 ) -> rusqlite::Result<Activity> {
     let mut s = c.prepare_cached(
-        "WITH r AS (
-             SELECT borrower, request_id FROM events
-             WHERE kind = 'sent' AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR service = ?3)
-             GROUP BY borrower, request_id
-         )
-         SELECT e.borrower, e.request_id, e.lender, e.kind, e.at FROM events e
-         JOIN r ON e.borrower = r.borrower AND e.request_id = r.request_id
-         ORDER BY e.borrower, e.request_id, e.at, e.seq",
+        "SELECT first_sent, filled_at, tried FROM requests
+         WHERE first_sent >= ?1 AND first_sent < ?2 AND (?3 IS NULL OR service = ?3)",
     )?;
-    let mut rows = s.query(params![from, to, service])?;
-    let mut reqs: Vec<Req> = Vec::new();
-    let mut sent: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let mut key = (String::new(), String::new());
-    while let Some(r) = rows.next()? {
-        let (b, id, lender, kind, at): (String, String, String, String, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        if (b.as_str(), id.as_str()) != (key.0.as_str(), key.1.as_str()) {
-            key = (b, id);
-            reqs.push(Req {
-                start: at,
-                filled: None,
-                tried_before_fill: 0,
-            });
-        }
-        let Some(q) = reqs.last_mut() else { continue };
-        match kind.as_str() {
-            "sent" => {
-                if q.tried_before_fill == 0 {
-                    q.start = at;
-                }
-                if q.filled.is_none() {
-                    q.tried_before_fill += 1;
-                }
-                *sent.entry(lender).or_default() += 1;
-            }
-            "loaned" | "copy_completed" if q.filled.is_none() => q.filled = Some(at),
-            _ => {}
-        }
-    }
-    // a request is counted from its first sent; one whose first event in the log came
-    // before that (the period cut it) still starts at its first sent
-    reqs.retain(|r| r.tried_before_fill > 0 && r.start >= from && r.start < to);
+    let reqs = s
+        .query_map(params![from, to, service], |r| {
+            let tried: i64 = r.get(2)?;
+            Ok(Req {
+                start: r.get(0)?,
+                filled: r.get(1)?,
+                tried_before_fill: u32::try_from(tried).unwrap_or(0),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut s = c.prepare_cached(
+        "SELECT lender, COUNT(*) FROM events
+         WHERE kind = 'sent' AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR service = ?3)
+         GROUP BY lender",
+    )?;
+    let sent: Vec<(String, u64)> = s
+        .query_map(params![from, to, service], |r| {
+            Ok((r.get(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     let mut by_day: std::collections::BTreeMap<String, Vec<&Req>> = Default::default();
     for r in &reqs {
         by_day
@@ -359,7 +335,7 @@ pub fn activity(
         .collect();
     let all: Vec<&Req> = reqs.iter().collect();
     let (total, first) = summarise("all".into(), &all);
-    let mut busiest: Vec<(String, u64)> = sent.into_iter().collect();
+    let mut busiest = sent;
     let counts: Vec<u64> = busiest.iter().map(|(_, n)| *n).collect();
     busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     busiest.truncate(10);
@@ -382,29 +358,49 @@ mod tests {
         c
     }
 
-    fn ev(c: &Connection, seq: i64, at: i64, req: &str, lender: &str, kind: &str) {
-        c.execute(
-            "INSERT INTO events VALUES (?1, ?2, 'B', ?3, ?4, 'loan', ?5, NULL)",
-            params![seq, at, req, lender, kind],
+    /// An event written as the history's writer writes it.
+    fn ev(c: &mut Connection, seq: u64, at: i64, req: &str, lender: &str, kind: &str) {
+        let kind = match kind {
+            "sent" => EventKind::Sent,
+            "loaned" => EventKind::Loaned,
+            "unfilled" => EventKind::Unfilled(rota_routing::ReasonUnfilled::NotHeld),
+            k => panic!("{k}"),
+        };
+        let e = rota_routing::Event {
+            at,
+            request_id: req.into(),
+            borrower: "B".into(),
+            lender: lender.into(),
+            cluster: None,
+            service: rota_routing::Service::Loan,
+            kind,
+        };
+        super::super::write(
+            c,
+            &[super::super::Entry::Logged {
+                seq,
+                at,
+                record: crate::log::LogRecord::Event(e),
+            }],
         )
         .unwrap();
     }
 
     #[test]
     fn activity_counts_from_events() {
-        let c = db();
+        let mut c = db();
         let h = 3_600;
-        let day = 86_400 * 20_000; // 2024-10-03
+        let day = 86_400 * 20_000; // 2024-10-04, a Friday
         // r1: first lender fills in 10 h
-        ev(&c, 1, day, "r1", "L1", "sent");
-        ev(&c, 2, day + 10 * h, "r1", "L1", "loaned");
+        ev(&mut c, 1, day, "r1", "L1", "sent");
+        ev(&mut c, 2, day + 10 * h, "r1", "L1", "loaned");
         // r2: L1 says no, L2 fills 30 h after the first send
-        ev(&c, 3, day + h, "r2", "L1", "sent");
-        ev(&c, 4, day + 5 * h, "r2", "L1", "unfilled");
-        ev(&c, 5, day + 5 * h, "r2", "L2", "sent");
-        ev(&c, 6, day + 31 * h, "r2", "L2", "loaned");
+        ev(&mut c, 3, day + h, "r2", "L1", "sent");
+        ev(&mut c, 4, day + 5 * h, "r2", "L1", "unfilled");
+        ev(&mut c, 5, day + 5 * h, "r2", "L2", "sent");
+        ev(&mut c, 6, day + 31 * h, "r2", "L2", "loaned");
         // r3: the next day, never filled
-        ev(&c, 7, day + 26 * h, "r3", "L1", "sent");
+        ev(&mut c, 7, day + 26 * h, "r3", "L1", "sent");
         let a = activity(&c, day, day + 2 * 86_400, 0, None).unwrap();
         assert_eq!(a.total.requests, 3);
         assert_eq!(a.total.filled, 2);
@@ -436,10 +432,10 @@ mod tests {
                 .requests,
             0
         );
-        // days in the operator's zone: at UTC−3, r2's 01:00 UTC start is the day before
+        // days in the operator's zone: at UTC−3, the 00:00 and 01:00 UTC starts are the day before
         let west = activity(&c, day, day + 2 * 86_400, -3 * h, None).unwrap();
         assert_eq!(west.days.len(), 2);
-        assert_eq!(west.days[0].day, "2024-10-02");
+        assert_eq!(west.days[0].day, "2024-10-03");
     }
 
     #[test]
@@ -451,10 +447,12 @@ mod tests {
 
     #[test]
     fn stories_and_lists() {
-        let c = db();
-        ev(&c, 1, 100, "abc-1", "L1", "sent");
-        ev(&c, 2, 200, "abc-1", "L1", "unfilled");
-        ev(&c, 3, 150, "zzz", "L2", "sent");
+        let mut c = db();
+        ev(&mut c, 1, 100, "abc-1", "L1", "sent");
+        ev(&mut c, 2, 200, "abc-1", "L1", "unfilled");
+        ev(&mut c, 3, 150, "zzz", "L2", "sent");
+        // the same record again (a replay after a restart) changes nothing
+        ev(&mut c, 3, 150, "zzz", "L2", "sent");
         let s = story(&c, "B", "abc-1").unwrap();
         assert_eq!(s.events.len(), 2);
         assert!(s.routes.is_empty());
@@ -466,6 +464,8 @@ mod tests {
         assert_eq!(abc.len(), 1);
         assert_eq!((abc[0].first, abc[0].last), (100, 200));
         assert_eq!(borrower_of(&c, "zzz").unwrap().as_deref(), Some("B"));
+        let a = activity(&c, 0, 1_000, 0, None).unwrap();
+        assert_eq!(a.busiest, [("L1".to_string(), 1), ("L2".to_string(), 1)]);
         assert_eq!(borrower_of(&c, "nope").unwrap(), None);
     }
 }
