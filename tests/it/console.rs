@@ -567,6 +567,28 @@ async fn run(c: &Client, base: &str) {
         "{changes}"
     );
     shot(c, "profile").await;
+    // tried on the last 30 days of real traffic and on the simulator, before saving
+    click_to(c, Locator::Id("compare")).await;
+    let replay = text(c, "#replay").await;
+    assert!(replay.contains("first lender really filled"), "{replay}");
+    let simulated = text(c, "#simulated").await;
+    for row in ["in force", "this edit", "outcome oracle"] {
+        assert!(simulated.contains(row), "{simulated}");
+    }
+    let requests: u64 = c
+        .execute(
+            "return Number(document.querySelector('#comparison h3 small').textContent.match(/: (\\d+) requests/)[1]);",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!(requests > 100, "the demo's past is replayed: {requests}");
+    // the edit is still there to save
+    let area = c.find(Locator::Id("text")).await.unwrap();
+    assert_eq!(area.prop("value").await.unwrap().unwrap(), edited);
+    shot(c, "profile-compare").await;
     // a change without the page's CSRF token is refused (a page elsewhere would send this)
     assert_eq!(
         post_from_page(

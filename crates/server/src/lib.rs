@@ -39,6 +39,7 @@ pub mod outbound;
 mod restore;
 pub mod service;
 pub mod telemetry;
+pub mod whatif;
 
 use std::future::Future;
 use std::net::SocketAddr;

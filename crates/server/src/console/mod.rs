@@ -97,6 +97,9 @@ pub enum ConsoleError {
     /// Input the console cannot use.
     #[error("{0}")]
     BadRequest(String),
+    /// Something the server does one at a time is busy.
+    #[error("{0}")]
+    Busy(String),
     /// The catalogue is still loading.
     #[error("the catalogue is still loading; retry shortly")]
     Loading,
@@ -121,9 +124,9 @@ impl ConsoleError {
                 StatusCode::BAD_REQUEST
             }
             ConsoleError::Change(ChangeError::Stale { .. }) => StatusCode::CONFLICT,
-            ConsoleError::Loading | ConsoleError::Change(ChangeError::Log(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ConsoleError::Loading
+            | ConsoleError::Busy(_)
+            | ConsoleError::Change(ChangeError::Log(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ConsoleError::Render(_) | ConsoleError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -211,6 +214,8 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         )
         .route("/profiles/{name}/preview", post(profiles::preview))
         .route("/profiles/{name}/rollback", post(profiles::rollback))
+        .route("/profiles/{name}/compare", post(profiles::compare))
+        .route("/api/profiles/{name}/compare", post(profiles::compare_api))
         .route("/api/profiles/{name}/versions", get(profiles::versions_api))
         .route("/api/profiles", get(profiles::api))
         .route(

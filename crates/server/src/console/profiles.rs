@@ -17,6 +17,17 @@ use super::auth::{ApiOperator, Operator};
 use super::view::{Layout, html};
 use super::{ApiError, Console, ConsoleError};
 use crate::history::query::{self, Version};
+use crate::whatif::{self, Comparison, WhatIfError};
+
+/// Days of past traffic a comparison replays unless asked otherwise, and the most.
+const COMPARE_DAYS: u32 = 30;
+const MAX_COMPARE_DAYS: u32 = 400;
+
+/// Most events one comparison replays.
+const MAX_COMPARE_EVENTS: usize = 2_000_000;
+
+/// Longest the simulator may run for one comparison.
+const COMPARE_SIM_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A profile in the list (and its JSON twin).
 #[derive(Debug, Serialize)]
@@ -157,6 +168,43 @@ struct ProfilePage {
     saved: Option<u64>,
     /// Earlier versions, newest first (none when the history is off).
     versions: Vec<Version>,
+    /// Days of past traffic a comparison replays.
+    days: u32,
+    /// Set after *Compare*: the edit beside the profile in force.
+    comparison: Option<Comparison>,
+}
+
+impl ProfilePage {
+    /// The simulator's figures: the profile in force, the edit, and the outcome oracle.
+    fn sim_rows(&self) -> Vec<(&'static str, &rota_sim::report::StrategyMetrics)> {
+        let Some(r) = self.comparison.as_ref().and_then(|c| c.simulation.as_ref()) else {
+            return Vec::new();
+        };
+        let live = format!("profile:{}", self.name);
+        let candidate = format!("profile:{}", whatif::CANDIDATE);
+        [
+            ("in force", live.as_str()),
+            ("this edit", candidate.as_str()),
+            ("outcome oracle (the bound)", rota_sim::OUTCOME_ORACLE),
+        ]
+        .into_iter()
+        .filter_map(|(label, key)| {
+            r.strategies
+                .iter()
+                .find(|s| s.strategy == key)
+                .map(|m| (label, m))
+        })
+        .collect()
+    }
+
+    /// The simulator's time-to-fill chart (drawn by the simulator's report).
+    fn sim_chart(&self) -> String {
+        self.comparison
+            .as_ref()
+            .and_then(|c| c.simulation.as_ref())
+            .map(|r| r.svg_time_to_fill())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -182,6 +230,8 @@ pub async fn one_page(
         changes: None,
         saved: q.saved,
         versions,
+        days: COMPARE_DAYS,
+        comparison: None,
     })
 }
 
@@ -232,6 +282,8 @@ pub async fn preview(
         changes,
         saved: None,
         versions,
+        days: COMPARE_DAYS,
+        comparison: None,
     })
 }
 
@@ -307,6 +359,116 @@ pub async fn rollback(
         )
         .await?;
     Ok(Redirect::to(&format!("/profiles/{name}?saved={}", done.version)).into_response())
+}
+
+/// The compare form: the edit, and how many days of past traffic to replay.
+#[derive(Deserialize)]
+pub struct CompareForm {
+    csrf: Option<String>,
+    text: String,
+    version: u64,
+    days: Option<u32>,
+}
+
+/// Runs a comparison of `candidate` with the profile in force called `name` over the
+/// last `days` days of the history and on the simulator.
+async fn run_compare(
+    c: &Console,
+    name: &str,
+    candidate: Profile,
+    days: u32,
+) -> Result<Comparison, ConsoleError> {
+    if !(1..=MAX_COMPARE_DAYS).contains(&days) {
+        return Err(ConsoleError::BadRequest(format!(
+            "days: {days} is not between 1 and {MAX_COMPARE_DAYS}"
+        )));
+    }
+    let to = chrono::Utc::now().timestamp() + 1;
+    let from = to - i64::from(days) * 86_400;
+    let events = c
+        .history(move |h| query::events_between(h, from, to, MAX_COMPARE_EVENTS))
+        .await?;
+    let app = c.app()?;
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let eng = app.engine.load();
+        whatif::compare(&eng, &name, &candidate, &events, COMPARE_SIM_LIMIT)
+    })
+    .await
+    .map_err(|e| ConsoleError::Internal(format!("comparison: {e}")))?
+    .map_err(|e| match e {
+        WhatIfError::Engine(_) => ConsoleError::Internal(e.to_string()),
+        WhatIfError::Busy => ConsoleError::Busy(e.to_string()),
+        WhatIfError::NoEvents | WhatIfError::UnknownProfile(_) => {
+            ConsoleError::BadRequest(e.to_string())
+        }
+    })
+}
+
+/// `POST /profiles/{name}/compare`: the edit beside the profile in force, on the last
+/// days of real traffic and on the simulator; nothing is saved.
+pub async fn compare(
+    State(c): State<Console>,
+    op: Operator,
+    Path(name): Path<String>,
+    Form(f): Form<CompareForm>,
+) -> Result<Html<String>, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let (live, version) = current(&c, &name)?;
+    let versions = versions(&c, &name).await?;
+    let days = f.days.unwrap_or(COMPARE_DAYS);
+    let (error, changes, comparison) = match parse_edit(&name, &f.text) {
+        Ok(p) => {
+            let changes = changes(&live, &p)?;
+            match run_compare(&c, &name, p, days).await {
+                Ok(cmp) => (String::new(), Some(changes), Some(cmp)),
+                Err(e @ (ConsoleError::BadRequest(_) | ConsoleError::Busy(_))) => {
+                    (e.to_string(), Some(changes), None)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => (e.to_string(), None, None),
+    };
+    html(&ProfilePage {
+        layout: Layout::new(&op, "/profiles"),
+        name,
+        version: f.version.min(version),
+        text: f.text,
+        error,
+        changes,
+        saved: None,
+        versions,
+        days,
+        comparison,
+    })
+}
+
+/// What `POST /api/profiles/{name}/compare` takes.
+#[derive(Deserialize)]
+pub struct CompareRequest {
+    /// The candidate (its name is the profile's it would replace).
+    pub profile: Profile,
+    /// Days of past traffic to replay (default 30).
+    pub days: Option<u32>,
+}
+
+/// `POST /api/profiles/{name}/compare`: the comparison as JSON.
+pub async fn compare_api(
+    State(c): State<Console>,
+    ApiOperator(op): ApiOperator,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(r): Json<CompareRequest>,
+) -> Result<Json<Comparison>, ApiError> {
+    op.check_csrf(headers.get("x-csrf-token").and_then(|h| h.to_str().ok()))?;
+    current(&c, &name)?;
+    r.profile
+        .validate()
+        .map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+    Ok(Json(
+        run_compare(&c, &name, r.profile, r.days.unwrap_or(COMPARE_DAYS)).await?,
+    ))
 }
 
 /// A profile and its version (the JSON twin of a profile's page, and what `PUT` takes).

@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS events (
     lender TEXT NOT NULL,
     service TEXT NOT NULL,
     kind TEXT NOT NULL,
-    reason TEXT
+    reason TEXT,
+    cluster INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_request ON events (request_id, borrower);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
@@ -249,8 +250,8 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         let mut event = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (seq, at, borrower, request_id, lender, service, kind, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR IGNORE INTO events (seq, at, borrower, request_id, lender, service, kind, reason, cluster)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         // a request seen (routed, or any event)
         let mut seen = tx.prepare_cached(
@@ -302,7 +303,8 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                                 ev.lender,
                                 ev.service.name(),
                                 kind,
-                                reason
+                                reason,
+                                ev.cluster.map(rota_catalog::ClusterId::get)
                             ])? == 1;
                             if new {
                                 seen.execute(params![ev.borrower, ev.request_id, ev.at])?;

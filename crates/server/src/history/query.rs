@@ -158,6 +158,59 @@ pub fn borrower_of(c: &Connection, request_id: &str) -> rusqlite::Result<Option<
     .optional()
 }
 
+/// The events applied in `[from, to)` (by their own time), in the order they were
+/// applied, at most `limit`: past traffic for a replay.
+pub fn events_between(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<rota_routing::Event>> {
+    let mut s = c.prepare_cached(
+        "SELECT at, borrower, request_id, lender, service, kind, reason, cluster FROM events
+         WHERE at >= ?1 AND at < ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = s.query_map(
+        params![from, to, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| {
+            let service: String = r.get(4)?;
+            let kind: String = r.get(5)?;
+            let reason: Option<String> = r.get(6)?;
+            let cluster: Option<u32> = r.get(7)?;
+            // the names were written by `kind_names` from the same serde names
+            let kind = serde_json::from_value::<EventKind>(match reason {
+                Some(reason) => serde_json::json!({ "kind": kind, "reason": reason }),
+                None => serde_json::json!({ "kind": kind }),
+            })
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    5,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            let service =
+                serde_json::from_value(serde_json::Value::String(service)).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+            Ok(rota_routing::Event {
+                at: r.get(0)?,
+                borrower: r.get(1)?,
+                request_id: r.get(2)?,
+                lender: r.get(3)?,
+                service,
+                kind,
+                cluster: cluster.map(rota_catalog::ClusterId::new),
+            })
+        },
+    )?;
+    rows.collect()
+}
+
 /// One version of a profile or lender entry.
 #[derive(Clone, Debug, Serialize)]
 pub struct Version {
@@ -464,6 +517,15 @@ mod tests {
         assert_eq!(abc.len(), 1);
         assert_eq!((abc[0].first, abc[0].last), (100, 200));
         assert_eq!(borrower_of(&c, "zzz").unwrap().as_deref(), Some("B"));
+        // events read back as they were written, in the order applied
+        let back = events_between(&c, 0, 1_000, 10).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(
+            back[1].kind,
+            EventKind::Unfilled(rota_routing::ReasonUnfilled::NotHeld)
+        );
+        assert_eq!(back[2].request_id, "zzz");
+        assert_eq!(events_between(&c, 0, 1_000, 2).unwrap().len(), 2);
         let a = activity(&c, 0, 1_000, 0, None).unwrap();
         assert_eq!(a.busiest, [("L1".to_string(), 1), ("L2".to_string(), 1)]);
         assert_eq!(borrower_of(&c, "nope").unwrap(), None);

@@ -9,6 +9,7 @@ use super::status::change_status;
 use super::{Shared, caller_timeout, principal, require};
 use crate::config::Role;
 use crate::convert;
+use crate::whatif::SimSlot;
 
 /// `rota.v1.Admin`.
 #[derive(Clone)]
@@ -21,32 +22,6 @@ const SIM_MAX_RECORDS: usize = 500_000;
 const SIM_MAX_REQUESTS: f64 = 200_000.0;
 const SIM_MAX_STRATEGIES: usize = 12;
 const SIM_MAX_PROFILES: usize = 4;
-
-/// One simulation at a time: the flag is held by the blocking task itself, so a client
-/// that goes away does not free the slot before the simulation really ends.
-static SIM_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-struct SimSlot;
-
-impl SimSlot {
-    fn take() -> Option<SimSlot> {
-        SIM_RUNNING
-            .compare_exchange(
-                false,
-                true,
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-            )
-            .ok()
-            .map(|_| SimSlot)
-    }
-}
-
-impl Drop for SimSlot {
-    fn drop(&mut self) {
-        SIM_RUNNING.store(false, std::sync::atomic::Ordering::Release);
-    }
-}
 
 /// Longest TOML problem quoted back to a caller (a scenario has twenty-odd fields, and
 /// toml's message for an unknown one lists them all).

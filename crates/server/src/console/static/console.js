@@ -24,6 +24,10 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
   }
+  // long work says it is under way
+  for (const b of document.querySelectorAll("button[data-busy]")) {
+    b.addEventListener("click", () => setTimeout(() => { b.textContent = b.dataset.busy; }, 0));
+  }
   // a save changes routing for every request at once: say so first
   for (const b of document.querySelectorAll("button[data-confirm]")) {
     b.addEventListener("click", (e) => {
