@@ -328,7 +328,7 @@ fn an_operator_uses_the_console_in_a_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let (s, base) = serve(tmp.path());
     // a borrowing system routes a request, and reports its first lender's answer
-    rt().block_on(async {
+    let first = rt().block_on(async {
         let ch = channel(&s.addr).await;
         let mut routing = pb::routing_client::RoutingClient::new(ch.clone());
         // an item the demo's past left lenders for
@@ -375,17 +375,18 @@ fn an_operator_uses_the_console_in_a_browser() {
                 .await
                 .unwrap();
         }
+        first
     });
     let d = chromedriver();
     rt().block_on(async {
         let c = browser(&d, &tmp.path().join("chromium")).await;
-        let r = run(&c, &base).await;
+        let r = run(&c, &base, &first).await;
         c.close().await.unwrap();
         r
     });
 }
 
-async fn run(c: &Client, base: &str) {
+async fn run(c: &Client, base: &str, first: &str) {
     // a page asked for before logging in leads to the login, and back after it
     c.goto(&format!("{base}/lenders?q=L0000")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/login"));
@@ -538,6 +539,81 @@ async fn run(c: &Client, base: &str) {
             .starts_with(&format!("all,{requests},")),
         "{csv}"
     );
+
+    // a file of unfilled requests re-routed: progress, then the new strings to download
+    let file = std::env::temp_dir().join(format!("unfilled-{}.jsonl", std::process::id()));
+    let mut lines = String::new();
+    for i in 0..40u64 {
+        lines.push_str(&format!(
+            "{{\"request_id\":\"u{i}\",\"borrower\":\"L00002\",\"citation\":{{\"isbn\":\"{}\"}},\"tried\":[{{\"lender\":\"{first}\",\"answer\":\"not_held\"}}]}}\n",
+            rota_catalog::generate::isbn_of(i),
+        ));
+    }
+    lines.push_str("{\"borrower\": \"L00002\", \"citation\": 7}\n");
+    std::fs::write(&file, &lines).unwrap();
+    c.goto(&format!("{base}/reroute")).await.unwrap();
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click_to(c, Locator::Id("upload")).await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/reroute/")
+    );
+    let until = Instant::now() + Duration::from_secs(60);
+    while c.find(Locator::Id("finished")).await.is_err() {
+        assert!(Instant::now() < until, "the re-route never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(text(c, "#done").await, "41 of 41");
+    assert_eq!(text(c, "#errors").await, "1", "the unreadable line");
+    shot(c, "reroute").await;
+    let href = c
+        .find(Locator::Id("download"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let got = c
+        .execute_async(
+            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
+            vec![href.into()],
+        )
+        .await
+        .unwrap();
+    let got: Vec<serde_json::Value> = got
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), 41);
+    assert_eq!(got[0]["line"], 41, "the unreadable line, by its number");
+    assert!(
+        got[0]["error"].as_str().unwrap().contains("Citation"),
+        "{}",
+        got[0]
+    );
+    let strings: Vec<&serde_json::Value> = got[1..]
+        .iter()
+        .filter(|r| r["lenders"].as_array().is_some_and(|l| !l.is_empty()))
+        .collect();
+    assert!(strings.len() > 10, "{got:?}");
+    assert!(
+        got[1..]
+            .iter()
+            .all(|r| !r["lenders"].as_array().unwrap().iter().any(|l| l == first)),
+        "the lender already tried is left out"
+    );
+    let _ = std::fs::remove_file(&file);
 
     // a profile edited: checked and compared, then saved
     c.goto(&format!("{base}/profiles")).await.unwrap();

@@ -9,10 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rota_catalog::{Catalog, Format};
 
 use crate::citation_args::CitationArgs;
-use rota_routing::{
-    Answer, Directory, Engine, Event, Profile, ReasonRetry, ReasonUnfilled, Request, ServiceType,
-    Tried,
-};
+use rota_routing::{Answer, Directory, Engine, Event, Profile, Request, ServiceType, Tried};
 
 #[derive(Subcommand)]
 pub enum DirectoryCmd {
@@ -136,25 +133,7 @@ pub struct RouteArgs {
 
 /// Parses `not_held` etc. into an ISO 18626 answer.
 pub fn parse_answer(s: &str) -> anyhow::Result<Answer> {
-    let s = s.trim().to_ascii_lowercase().replace('-', "_");
-    Ok(match s.as_str() {
-        "not_held" | "notheld" => Answer::Unfilled(ReasonUnfilled::NotHeld),
-        "non_circulating" | "noncirculating" => Answer::Unfilled(ReasonUnfilled::NonCirculating),
-        "not_available_for_ill" | "notavailableforill" => {
-            Answer::Unfilled(ReasonUnfilled::NotAvailableForIll)
-        }
-        "not_on_shelf" | "notonshelf" => Answer::Unfilled(ReasonUnfilled::NotOnShelf),
-        "policy_problem" | "policyproblem" => Answer::Unfilled(ReasonUnfilled::PolicyProblem),
-        "poor_condition" | "poorcondition" => Answer::Unfilled(ReasonUnfilled::PoorCondition),
-        "on_loan" | "onloan" => Answer::Retry(ReasonRetry::OnLoan),
-        "cost_exceeds_max_cost" | "costexceedsmaxcost" => {
-            Answer::Retry(ReasonRetry::CostExceedsMaxCost)
-        }
-        "not_yet_available" => Answer::Retry(ReasonRetry::NotYetAvailable),
-        "retry" => Answer::Retry(ReasonRetry::Other),
-        "no_answer" | "" => Answer::NoAnswer,
-        other => bail!("unknown answer {other:?}"),
-    })
+    rota_server::reroute::parse_answer(s).map_err(anyhow::Error::msg)
 }
 
 pub fn service_type(s: ServiceArg) -> ServiceType {

@@ -13,7 +13,6 @@ use rota_catalog::{Catalog, generate};
 use rota_proto::v1 as pb;
 use rota_routing::Directory;
 use rota_server::{Config, StartError, convert};
-use serde::{Deserialize, Serialize};
 
 /// Prints a line for the operator on stdout. A daemon's stdout may be closed (a
 /// supervisor that does not read it, `| head`): the line is then lost and said once in
@@ -421,8 +420,11 @@ pub struct RerouteArgs {
     /// Server address (http://host:port).
     #[arg(long)]
     server: String,
-    /// JSON lines of unfilled requests: {"request_id", "borrower", "citation": {...},
-    /// "service", "tried": [{"lender", "answer"}], "max_lenders"}.
+    /// Unfilled requests: JSON lines ({"request_id", "borrower", "citation": {...},
+    /// "service", "tried": [{"lender", "answer"}], "max_lenders"}) or CSV with a header
+    /// (request_id, borrower, isbn, issn, oclc_number, lccn, title, author, year, ...,
+    /// service, tried as LENDER:answer;..., max_lenders, profile); a `.csv` name or a
+    /// first line that is not JSON means CSV.
     #[arg(long)]
     input: PathBuf,
     /// Where to write the new lending strings (JSON lines); default stdout.
@@ -433,96 +435,16 @@ pub struct RerouteArgs {
     token: Option<String>,
 }
 
-/// One input line of `rota reroute`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Unfilled {
-    #[serde(default)]
-    request_id: String,
-    borrower: String,
-    citation: rota_catalog::Citation,
-    #[serde(default)]
-    service: Option<rota_routing::ServiceType>,
-    #[serde(default)]
-    tried: Vec<UnfilledTried>,
-    #[serde(default)]
-    max_lenders: Option<u32>,
-    #[serde(default)]
-    profile: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnfilledTried {
-    lender: String,
-    #[serde(default)]
-    answer: String,
-}
-
-#[derive(Serialize)]
-struct RerouteOut<'a> {
-    request_id: &'a str,
-    lenders: Vec<&'a str>,
-    expected_hours_to_fill: f64,
-    p_filled: f64,
-    exhausted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
 /// `rota reroute`.
 pub fn reroute(a: RerouteArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&a.input)
         .with_context(|| format!("reading {}", a.input.display()))?;
-    let mut reqs = Vec::new();
-    let mut bad = 0usize;
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed: Result<Unfilled, String> =
-            serde_json::from_str(line).map_err(|e| e.to_string());
-        let u = match parsed {
-            Ok(u) => u,
-            Err(e) => {
-                eprintln!("{}:{}: skipped: {e}", a.input.display(), n + 1);
-                bad += 1;
-                continue;
-            }
-        };
-        let mut tried = Vec::new();
-        let mut ok = true;
-        for t in u.tried {
-            match crate::route_cmd::parse_answer(&t.answer) {
-                Ok(ans) => tried.push(rota_routing::Tried {
-                    lender: t.lender,
-                    answer: ans,
-                    at: None,
-                }),
-                Err(e) => {
-                    eprintln!("{}:{}: skipped: {e}", a.input.display(), n + 1);
-                    ok = false;
-                }
-            }
-        }
-        if !ok {
-            bad += 1;
-            continue;
-        }
-        let request_id = if u.request_id.is_empty() {
-            format!("line-{}", n + 1)
-        } else {
-            u.request_id
-        };
-        reqs.push(rota_routing::Request {
-            request_id,
-            service: u.service,
-            tried,
-            max_lenders: u.max_lenders.unwrap_or(5),
-            profile: u.profile,
-            ..rota_routing::Request::new(u.borrower, u.citation, 0)
-        });
+    let format = rota_server::reroute::Format::guess(&a.input.display().to_string(), &text);
+    let (reqs, unreadable) = rota_server::reroute::parse(&text, format);
+    for e in &unreadable {
+        eprintln!("{}:{}: skipped: {}", a.input.display(), e.line, e.error);
     }
+    let bad = unreadable.len();
     let total = reqs.len();
     let pb_bar = ProgressBar::new(total as u64);
     pb_bar.set_style(
@@ -562,13 +484,14 @@ pub fn reroute(a: RerouteArgs) -> anyhow::Result<ExitCode> {
             } else {
                 rerouted += 1;
             }
-            let o = RerouteOut {
-                request_id: &r.request_id,
-                lenders: r.lenders.iter().map(|l| l.symbol.as_str()).collect(),
+            let o = rota_server::reroute::Rerouted {
+                exhausted: err.is_none() && r.lenders.is_empty(),
+                request_id: r.request_id,
+                lenders: r.lenders.into_iter().map(|l| l.symbol).collect(),
                 expected_hours_to_fill: r.expected_hours_to_fill,
                 p_filled: r.p_filled,
-                exhausted: err.is_none() && r.lenders.is_empty(),
                 error: err,
+                line: None,
             };
             serde_json::to_writer(&mut out, &o)?;
             out.write_all(b"\n")?;

@@ -36,6 +36,7 @@ pub mod history;
 pub mod iso18626;
 pub mod log;
 pub mod outbound;
+pub mod reroute;
 mod restore;
 pub mod service;
 pub mod telemetry;

@@ -14,6 +14,7 @@
 //! - [`lenders`]: every lender's load, fill and times, one page each;
 //! - [`activity`]: requests, fills, time to fill and load over a period, by day;
 //! - [`requests`]: a request's story, from its citation to its last event;
+//! - [`reroute`]: a file of unfilled requests re-routed in the background;
 //! - [`profiles`]: weight profiles, edited with validation and a diff from the one in
 //!   force, with their version history and rollback.
 //!
@@ -25,6 +26,7 @@ pub mod auth;
 mod lenders;
 mod profiles;
 mod requests;
+mod reroute;
 mod view;
 
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ pub struct Console {
     slot: Slot,
     sessions: Arc<auth::Sessions>,
     config: ConsoleConfig,
+    jobs: Arc<reroute::Jobs>,
 }
 
 impl Console {
@@ -189,6 +192,7 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
             Duration::from_secs(config.session_minutes * 60),
         )),
         config,
+        jobs: Arc::default(),
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/lenders") }))
@@ -207,6 +211,15 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         .route("/requests/{borrower}/{id}", get(requests::one_page))
         .route("/api/requests", get(requests::api))
         .route("/api/requests/{borrower}/{id}", get(requests::one_api))
+        .route(
+            "/reroute",
+            get(reroute::page)
+                .post(reroute::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(reroute::MAX_UPLOAD)),
+        )
+        .route("/reroute/{id}", get(reroute::job_page))
+        .route("/reroute/{id}/result.jsonl", get(reroute::download))
+        .route("/api/reroute/{id}", get(reroute::job_api))
         .route("/profiles", get(profiles::page))
         .route(
             "/profiles/{name}",

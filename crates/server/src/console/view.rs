@@ -18,6 +18,7 @@ const MENU: &[(&str, &str)] = &[
     ("/lenders", "Lenders"),
     ("/activity", "Activity"),
     ("/requests", "Requests"),
+    ("/reroute", "Re-route"),
     ("/profiles", "Profiles"),
 ];
 
