@@ -452,6 +452,66 @@ async fn run(c: &Client, base: &str, first: &str) {
         "the demo's history has traffic"
     );
     shot(c, "lender").await;
+    // its directory entry edited: a broken one is refused, a good one checked and saved
+    let area = c.find(Locator::Id("text")).await.unwrap();
+    let entry = area.prop("value").await.unwrap().unwrap();
+    let cap = entry
+        .lines()
+        .find(|l| l.starts_with("open_requests = "))
+        .unwrap_or_else(|| panic!("no capacity in\n{entry}"))
+        .to_owned();
+    area.clear().await.unwrap();
+    area.send_keys(&entry.replace("lending = true", "lending = 3"))
+        .await
+        .unwrap();
+    click_to(c, Locator::Id("preview")).await;
+    assert!(text(c, "#error").await.contains("lending"));
+    let area = c.find(Locator::Id("text")).await.unwrap();
+    area.clear().await.unwrap();
+    area.send_keys(&entry.replace(&cap, "open_requests = 7"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("comment"))
+        .await
+        .unwrap()
+        .send_keys("short-staffed in December")
+        .await
+        .unwrap();
+    click_to(c, Locator::Id("preview")).await;
+    let changes = text(c, "#changes").await;
+    assert!(
+        changes.contains("capacity.open_requests") && changes.contains('7'),
+        "{changes}"
+    );
+    c.find(Locator::Id("comment"))
+        .await
+        .unwrap()
+        .send_keys("short-staffed in December")
+        .await
+        .unwrap();
+    c.execute("window.__before = true;", vec![]).await.unwrap();
+    c.find(Locator::Id("save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.accept_alert().await.unwrap();
+    loaded(c).await;
+    assert_eq!(text(c, "#saved").await, "Saved as version 1.");
+    assert!(
+        text(c, "#versions")
+            .await
+            .contains("short-staffed in December")
+    );
+    shot(c, "lender-edit").await;
+    c.goto(&format!("{base}/api/lenders/L00005")).await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
+    assert_eq!(v["entry"]["capacity"]["open_requests"], 7);
+    assert_eq!(
+        v["row"]["capacity"], 7,
+        "the table reads the entry in force"
+    );
 
     // a request found by its id: its citation, match, string and events
     c.goto(&format!("{base}/requests")).await.unwrap();

@@ -91,8 +91,10 @@ impl App {
         .await
     }
 
-    /// Creates or replaces a lender entry if `expected` is the version in force. The entry
-    /// is checked as a directory of one, so an error names the field.
+    /// Creates or replaces a lender entry if `expected` is the version in force. The
+    /// directory it would make is checked whole (as `rota directory check` checks a
+    /// file), so an entry that clashes with another (a shared agency id, say) is refused
+    /// here, not passed over when the log applies it.
     pub async fn put_lender(
         &self,
         who: &str,
@@ -100,9 +102,14 @@ impl App {
         expected: u64,
         comment: &str,
     ) -> Result<Done, ChangeError> {
-        Directory::new(vec![lender.clone()], "entry")
-            .map_err(|e| ChangeError::Invalid(e.to_string()))?;
         let _admin = self.admin_lock.lock().await;
+        let mut lenders = self.engine.load().directory().lenders().to_vec();
+        match lenders.iter_mut().find(|l| l.symbol == lender.symbol) {
+            Some(slot) => *slot = lender.clone(),
+            None => lenders.push(lender.clone()),
+        }
+        Directory::new(lenders, "the directory with this entry")
+            .map_err(|e| ChangeError::Invalid(e.to_string()))?;
         let symbol = lender.symbol.clone();
         let current = self.lender_version(&symbol);
         self.versioned_append("lender", &symbol, current, expected, who, |version| {

@@ -9,15 +9,17 @@
 use std::borrow::Borrow;
 
 use askama::Template;
-use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use rota_routing::{Directory, LenderId, LiveState, Service};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{ApiOperator, Operator};
+use super::profiles::Change;
 use super::view::{Layout, html};
 use super::{ApiError, Console, ConsoleError};
+use crate::history::query::{self, Version};
 
 /// Rows per page unless asked otherwise, and the most a page may have.
 const PER_PAGE: usize = 50;
@@ -390,7 +392,30 @@ fn detail(c: &Console, symbol: &str) -> Result<LenderDetail, ConsoleError> {
 struct LenderPage {
     layout: Layout,
     d: LenderDetail,
-    entry_json: String,
+    /// The entry as edited (TOML, as a directory file's `[[lenders]]` entry has it).
+    text: String,
+    /// The version the edit was read at.
+    version: u64,
+    error: String,
+    changes: Option<Vec<Change>>,
+    saved: Option<u64>,
+    versions: Vec<Version>,
+}
+
+fn entry_toml(l: &rota_routing::Lender) -> Result<String, ConsoleError> {
+    toml::to_string(l)
+        .map_err(|e| ConsoleError::Internal(format!("entry of {:?} not written: {e}", l.symbol)))
+}
+
+async fn lender_versions(c: &Console, symbol: &str) -> Result<Vec<Version>, ConsoleError> {
+    let symbol = symbol.to_owned();
+    c.history(move |h| query::versions(h, "lender", &symbol))
+        .await
+}
+
+#[derive(Deserialize)]
+pub struct Saved {
+    saved: Option<u64>,
 }
 
 /// `GET /lenders/{symbol}`.
@@ -398,15 +423,102 @@ pub async fn one_page(
     State(c): State<Console>,
     op: Operator,
     Path(symbol): Path<String>,
+    Query(q): Query<Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let d = detail(&c, &symbol)?;
-    let entry_json = serde_json::to_string_pretty(&d.entry)
-        .map_err(|e| ConsoleError::Internal(format!("entry of {symbol:?} not written: {e}")))?;
+    let versions = lender_versions(&c, &symbol).await?;
     html(&LenderPage {
         layout: Layout::new(&op, "/lenders"),
+        text: entry_toml(&d.entry)?,
+        version: d.version,
         d,
-        entry_json,
+        error: String::new(),
+        changes: None,
+        saved: q.saved,
+        versions,
     })
+}
+
+/// The entry edit form.
+#[derive(Deserialize)]
+pub struct EntryForm {
+    csrf: Option<String>,
+    text: String,
+    version: u64,
+    #[serde(default)]
+    comment: String,
+}
+
+fn parse_entry(symbol: &str, text: &str) -> Result<rota_routing::Lender, ConsoleError> {
+    let l: rota_routing::Lender = toml::from_str(text)
+        .map_err(|e| ConsoleError::BadRequest(e.to_string().trim().replace('\n', " ")))?;
+    if l.symbol != symbol {
+        return Err(ConsoleError::BadRequest(format!(
+            "symbol: {:?} differs from the lender being edited ({symbol:?})",
+            l.symbol
+        )));
+    }
+    Ok(l)
+}
+
+/// `POST /lenders/{symbol}/preview`: the edited entry checked as part of the whole
+/// directory, and its changes from the entry in force; nothing is saved.
+pub async fn preview(
+    State(c): State<Console>,
+    op: Operator,
+    Path(symbol): Path<String>,
+    Form(f): Form<EntryForm>,
+) -> Result<Html<String>, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let d = detail(&c, &symbol)?;
+    let versions = lender_versions(&c, &symbol).await?;
+    let checked = parse_entry(&symbol, &f.text).and_then(|l| {
+        let app = c.app()?;
+        let mut all = app.engine.load().directory().lenders().to_vec();
+        if let Some(slot) = all.iter_mut().find(|x| x.symbol == l.symbol) {
+            *slot = l.clone();
+        }
+        rota_routing::Directory::new(all, "the directory with this entry")
+            .map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+        Ok(l)
+    });
+    let (error, changes) = match checked {
+        Ok(l) => (String::new(), Some(super::profiles::changes(&d.entry, &l)?)),
+        Err(e) => (e.to_string(), None),
+    };
+    html(&LenderPage {
+        layout: Layout::new(&op, "/lenders"),
+        version: f.version.min(d.version),
+        d,
+        text: f.text,
+        error,
+        changes,
+        saved: None,
+        versions,
+    })
+}
+
+/// `POST /lenders/{symbol}`: saves the edited entry if it is valid in the directory and
+/// nobody saved since it was read.
+pub async fn save(
+    State(c): State<Console>,
+    op: Operator,
+    Path(symbol): Path<String>,
+    Form(f): Form<EntryForm>,
+) -> Result<Response, ConsoleError> {
+    op.check_csrf(f.csrf.as_deref())?;
+    let app = c.app()?;
+    detail(&c, &symbol)?;
+    let l = parse_entry(&symbol, &f.text)?;
+    let done = app
+        .put_lender(&op.principal.name, l, f.version, f.comment.trim())
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/lenders/{}?saved={}",
+        percent(&symbol),
+        done.version
+    ))
+    .into_response())
 }
 
 /// `GET /api/lenders/{symbol}`.

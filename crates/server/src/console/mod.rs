@@ -201,7 +201,11 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         .route("/static/console.css", get(view::css))
         .route("/static/console.js", get(view::js))
         .route("/lenders", get(lenders::page))
-        .route("/lenders/{symbol}", get(lenders::one_page))
+        .route(
+            "/lenders/{symbol}",
+            get(lenders::one_page).post(lenders::save),
+        )
+        .route("/lenders/{symbol}/preview", post(lenders::preview))
         .route("/api/lenders", get(lenders::api))
         .route("/api/lenders/{symbol}", get(lenders::one_api))
         .route("/activity", get(activity::page))

@@ -133,11 +133,11 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
     }
 }
 
-/// Every setting that differs between two profiles, by path.
-pub fn changes(live: &Profile, candidate: &Profile) -> Result<Vec<Change>, ConsoleError> {
-    let flat = |p: &Profile| -> Result<BTreeMap<String, String>, ConsoleError> {
+/// Every setting that differs between two profiles (or two lender entries), by path.
+pub fn changes<T: Serialize>(live: &T, candidate: &T) -> Result<Vec<Change>, ConsoleError> {
+    let flat = |p: &T| -> Result<BTreeMap<String, String>, ConsoleError> {
         let v = toml::Value::try_from(p)
-            .map_err(|e| ConsoleError::Internal(format!("profile not written: {e}")))?;
+            .map_err(|e| ConsoleError::Internal(format!("not written as TOML: {e}")))?;
         let mut m = BTreeMap::new();
         flatten("", &v, &mut m);
         Ok(m)
