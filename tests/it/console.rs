@@ -451,6 +451,15 @@ async fn run(c: &Client, base: &str, first: &str) {
             .is_empty(),
         "the demo's history has traffic"
     );
+    // its record: why it said no, how it did at each position in the strings
+    assert!(text(c, "#record").await.contains("requests sent to it"));
+    let reasons = text(c, "#reasons").await;
+    assert!(
+        reasons.contains("unfilled:") || reasons.contains("expired"),
+        "{reasons}"
+    );
+    let positions = text(c, "#positions").await;
+    assert!(positions.lines().count() >= 2, "{positions}");
     shot(c, "lender").await;
     // its directory entry edited: a broken one is refused, a good one checked and saved
     let area = c.find(Locator::Id("text")).await.unwrap();
@@ -504,6 +513,9 @@ async fn run(c: &Client, base: &str, first: &str) {
             .await
             .contains("short-staffed in December")
     );
+    c.execute("document.getElementById('edit').scrollIntoView();", vec![])
+        .await
+        .unwrap();
     shot(c, "lender-edit").await;
     c.goto(&format!("{base}/api/lenders/L00005")).await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();

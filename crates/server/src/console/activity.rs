@@ -109,7 +109,7 @@ async fn report(c: &Console, q: &ActivityQuery) -> Result<Report, ConsoleError> 
 
 /// Bars of requests a day with the filled part in colour, as inline SVG (drawn here: a
 /// chart library in the page would be a script bigger than the console).
-fn chart(days: &[Day]) -> String {
+pub(super) fn chart(days: &[Day]) -> String {
     const W: f64 = 900.0;
     const H: f64 = 180.0;
     const PAD: f64 = 24.0;

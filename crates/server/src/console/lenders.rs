@@ -19,7 +19,7 @@ use super::auth::{ApiOperator, Operator};
 use super::profiles::Change;
 use super::view::{Layout, html};
 use super::{ApiError, Console, ConsoleError};
-use crate::history::query::{self, Version};
+use crate::history::query::{self, LenderRecord, Version};
 
 /// Rows per page unless asked otherwise, and the most a page may have.
 const PER_PAGE: usize = 50;
@@ -351,6 +351,24 @@ pub struct LenderDetail {
     pub version: u64,
     /// Partners it lent to or borrowed from, most traffic first (at most 25).
     pub partners: Vec<Partner>,
+    /// What it did with the requests sent to it over the last [`RECORD_DAYS`] days.
+    pub record: Option<LenderRecord>,
+}
+
+/// Days of a lender's record on its page.
+pub const RECORD_DAYS: i64 = 91;
+
+/// A lender's detail with its record from the history.
+async fn full_detail(c: &Console, symbol: &str) -> Result<LenderDetail, ConsoleError> {
+    let mut d = detail(c, symbol)?;
+    let sym = symbol.to_owned();
+    let to = chrono::Utc::now().timestamp() + 1;
+    let from = to - RECORD_DAYS * 86_400;
+    d.record = Some(
+        c.history(move |h| query::lender_record(h, &sym, from, to))
+            .await?,
+    );
+    Ok(d)
 }
 
 /// Partners shown on a lender's page.
@@ -384,6 +402,7 @@ fn detail(c: &Console, symbol: &str) -> Result<LenderDetail, ConsoleError> {
         entry: dir.get(id).clone(),
         version: app.lender_version(symbol),
         partners,
+        record: None,
     })
 }
 
@@ -400,6 +419,35 @@ struct LenderPage {
     changes: Option<Vec<Change>>,
     saved: Option<u64>,
     versions: Vec<Version>,
+}
+
+impl LenderPage {
+    /// Sent and filled a week, as the activity chart draws days.
+    fn weeks_chart(&self) -> String {
+        let weeks: Vec<query::Day> = self
+            .d
+            .record
+            .iter()
+            .flat_map(|r| &r.weeks)
+            .map(|(w, sent, filled)| query::Day {
+                day: w.clone(),
+                requests: *sent,
+                filled: *filled,
+                ..query::Day::default()
+            })
+            .collect();
+        super::activity::chart(&weeks)
+    }
+
+    /// A count as a share of what was sent.
+    fn share(&self, n: &u64) -> String {
+        let sent = self.d.record.as_ref().map_or(0, |r| r.sent);
+        if sent == 0 {
+            "—".into()
+        } else {
+            super::view::pct(*n as f64 / sent as f64)
+        }
+    }
 }
 
 fn entry_toml(l: &rota_routing::Lender) -> Result<String, ConsoleError> {
@@ -425,7 +473,7 @@ pub async fn one_page(
     Path(symbol): Path<String>,
     Query(q): Query<Saved>,
 ) -> Result<Html<String>, ConsoleError> {
-    let d = detail(&c, &symbol)?;
+    let d = full_detail(&c, &symbol).await?;
     let versions = lender_versions(&c, &symbol).await?;
     html(&LenderPage {
         layout: Layout::new(&op, "/lenders"),
@@ -470,7 +518,7 @@ pub async fn preview(
     Form(f): Form<EntryForm>,
 ) -> Result<Html<String>, ConsoleError> {
     op.check_csrf(f.csrf.as_deref())?;
-    let d = detail(&c, &symbol)?;
+    let d = full_detail(&c, &symbol).await?;
     let versions = lender_versions(&c, &symbol).await?;
     let checked = parse_entry(&symbol, &f.text).and_then(|l| {
         let app = c.app()?;
@@ -527,7 +575,7 @@ pub async fn one_api(
     _op: ApiOperator,
     Path(symbol): Path<String>,
 ) -> Result<Json<LenderDetail>, ApiError> {
-    Ok(Json(detail(&c, &symbol)?))
+    Ok(Json(full_detail(&c, &symbol).await?))
 }
 
 #[cfg(test)]

@@ -211,6 +211,103 @@ pub fn events_between(
     rows.collect()
 }
 
+/// What one lender did with the requests sent to it over a period.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LenderRecord {
+    /// Requests sent to it.
+    pub sent: u64,
+    /// Loaned or copied.
+    pub filled: u64,
+    /// Its answers other than yes, by reason (`unfilled:not_held`, `retry:on_loan`,
+    /// `expired`, `cancelled`), most first.
+    pub no: Vec<(String, u64)>,
+    /// By position in the string it was asked at (1 = first): asked, filled.
+    pub positions: Vec<(u32, u64, u64)>,
+    /// By week (the Monday it starts, `YYYY-MM-DD`): sent, filled.
+    pub weeks: Vec<(String, u64, u64)>,
+}
+
+/// A lender's record over `[from, to)`.
+pub fn lender_record(
+    c: &Connection,
+    lender: &str,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<LenderRecord> {
+    let mut out = LenderRecord::default();
+    let mut s = c.prepare_cached(
+        "SELECT kind, reason, COUNT(*) FROM events
+         WHERE lender = ?1 AND at >= ?2 AND at < ?3 GROUP BY kind, reason",
+    )?;
+    let mut rows = s.query(params![lender, from, to])?;
+    while let Some(r) = rows.next()? {
+        let (kind, reason, n): (String, Option<String>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let n = u64::try_from(n).unwrap_or(0);
+        match kind.as_str() {
+            "sent" => out.sent += n,
+            "loaned" | "copy_completed" => out.filled += n,
+            "unfilled" | "retry_possible" | "expired" | "cancelled" => {
+                let name = match (kind.as_str(), reason) {
+                    ("unfilled", Some(r)) => format!("unfilled:{r}"),
+                    ("retry_possible", Some(r)) => format!("retry:{r}"),
+                    (k, _) => k.to_owned(),
+                };
+                out.no.push((name, n));
+            }
+            _ => {}
+        }
+    }
+    out.no.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // its position in each string it was part of: the order of the request's sends
+    let mut s = c.prepare_cached(
+        "WITH mine AS (
+             SELECT DISTINCT borrower, request_id FROM events
+             WHERE lender = ?1 AND kind = 'sent' AND at >= ?2 AND at < ?3
+         ),
+         s AS (
+             SELECT e.borrower, e.request_id, e.lender,
+                    ROW_NUMBER() OVER (PARTITION BY e.borrower, e.request_id ORDER BY e.at, e.seq) AS pos
+             FROM events e JOIN mine m ON e.borrower = m.borrower AND e.request_id = m.request_id
+             WHERE e.kind = 'sent'
+         ),
+         f AS (
+             SELECT DISTINCT e.borrower, e.request_id FROM events e
+             JOIN mine m ON e.borrower = m.borrower AND e.request_id = m.request_id
+             WHERE e.lender = ?1 AND e.kind IN ('loaned', 'copy_completed')
+         )
+         SELECT s.pos, COUNT(*), COUNT(f.request_id) FROM s
+         LEFT JOIN f ON f.borrower = s.borrower AND f.request_id = s.request_id
+         WHERE s.lender = ?1 GROUP BY s.pos ORDER BY s.pos",
+    )?;
+    out.positions = s
+        .query_map(params![lender, from, to], |r| {
+            Ok((
+                u32::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // weeks from Monday (the epoch was a Thursday: 4 days before it is a Monday)
+    let mut s = c.prepare_cached(
+        "SELECT (at + 3 * 86400) / 604800 AS w,
+                SUM(kind = 'sent'), SUM(kind IN ('loaned', 'copy_completed'))
+         FROM events WHERE lender = ?1 AND at >= ?2 AND at < ?3 GROUP BY w ORDER BY w",
+    )?;
+    out.weeks = s
+        .query_map(params![lender, from, to], |r| {
+            let w: i64 = r.get(0)?;
+            let monday = day_of(w * 604_800 - 3 * 86_400, 0);
+            Ok((
+                monday,
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(out)
+}
+
 /// One version of a profile or lender entry.
 #[derive(Clone, Debug, Serialize)]
 pub struct Version {
@@ -454,6 +551,17 @@ mod tests {
         ev(&mut c, 6, day + 31 * h, "r2", "L2", "loaned");
         // r3: the next day, never filled
         ev(&mut c, 7, day + 26 * h, "r3", "L1", "sent");
+        // L2 was asked second once, and filled it
+        let l2 = lender_record(&c, "L2", day, day + 2 * 86_400).unwrap();
+        assert_eq!((l2.sent, l2.filled), (1, 1));
+        assert_eq!(l2.positions, [(2, 1, 1)]);
+        let l1 = lender_record(&c, "L1", day, day + 2 * 86_400).unwrap();
+        assert_eq!(
+            l1.positions,
+            [(1, 3, 1)],
+            "first in all three strings, filled one"
+        );
+        assert_eq!(l1.weeks, [("2024-09-30".to_string(), 3, 1)]);
         let a = activity(&c, day, day + 2 * 86_400, 0, None).unwrap();
         assert_eq!(a.total.requests, 3);
         assert_eq!(a.total.filled, 2);
@@ -526,6 +634,12 @@ mod tests {
         );
         assert_eq!(back[2].request_id, "zzz");
         assert_eq!(events_between(&c, 0, 1_000, 2).unwrap().len(), 2);
+        // L1 was first for abc-1 and said no; L2 first for zzz
+        let l1 = lender_record(&c, "L1", 0, 1_000).unwrap();
+        assert_eq!((l1.sent, l1.filled), (1, 0));
+        assert_eq!(l1.no, [("unfilled:not_held".to_string(), 1)]);
+        assert_eq!(l1.positions, [(1, 1, 0)]);
+        assert_eq!(l1.weeks, [("1969-12-29".to_string(), 1, 0)]);
         let a = activity(&c, 0, 1_000, 0, None).unwrap();
         assert_eq!(a.busiest, [("L1".to_string(), 1), ("L2".to_string(), 1)]);
         assert_eq!(borrower_of(&c, "nope").unwrap(), None);
