@@ -551,6 +551,26 @@ async fn run(c: &Client, base: &str, first: &str) {
 
     // this month's activity: the demo's history and the request just filled
     c.goto(&format!("{base}/activity")).await.unwrap();
+    // the page's script comes back with the browser's offset from UTC: wait for that page
+    let until = Instant::now() + Duration::from_secs(20);
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .unwrap_or("")
+        .contains("tz=")
+    {
+        assert!(
+            Instant::now() < until,
+            "the activity page never asked with tz"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    c.execute("window.__before = true;", vec![])
+        .await
+        .unwrap_or_default();
+    c.refresh().await.unwrap();
     loaded(c).await;
     let tz = c
         .find(Locator::Css("input[name=tz]"))
@@ -611,6 +631,12 @@ async fn run(c: &Client, base: &str, first: &str) {
             .starts_with(&format!("all,{requests},")),
         "{csv}"
     );
+    // by format: the books among them
+    c.goto(&format!("{base}/activity?tz={tz}&format=book"))
+        .await
+        .unwrap();
+    let books: u64 = text(c, "#totals .card .big").await.parse().unwrap();
+    assert!(books > 0 && books <= requests, "{books} of {requests}");
 
     // a file of unfilled requests re-routed: progress, then the new strings to download
     let file = std::env::temp_dir().join(format!("unfilled-{}.jsonl", std::process::id()));

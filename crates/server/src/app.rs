@@ -257,7 +257,7 @@ impl App {
             if *seq > from_seq {
                 apply_logged(&engine, &live, &versions, &ops, *seq, rec);
                 if let Some(h) = &history {
-                    h.logged(*seq, rec);
+                    h.logged(*seq, rec, engine.load().catalog());
                 }
                 replayed += 1;
                 last = *seq;
@@ -294,7 +294,7 @@ impl App {
                         );
                         app.applied_seq.store(*seq, Ordering::Release);
                         if let Some(h) = &app.history {
-                            h.logged(*seq, r);
+                            h.logged(*seq, r, app.engine.load().catalog());
                         }
                     }
                     app.maybe_checkpoint();

@@ -31,8 +31,22 @@ pub struct ActivityQuery {
     #[serde(default)]
     service: String,
     #[serde(default)]
+    format: String,
+    #[serde(default)]
     tz: i64,
 }
+
+/// The formats a report can be limited to, as the catalogue names them.
+pub const FORMATS: &[&str] = &[
+    "book",
+    "serial",
+    "audio_visual",
+    "microform",
+    "rare",
+    "map",
+    "score",
+    "electronic",
+];
 
 /// A report and the period it covers (the JSON twin of the page).
 #[derive(Debug, Serialize)]
@@ -43,6 +57,8 @@ pub struct Report {
     pub to: NaiveDate,
     /// `loan`, `copy` or empty.
     pub service: String,
+    /// A format (`book`, `serial`, ...) or empty.
+    pub format: String,
     /// Minutes east of UTC the days are counted in.
     pub tz: i64,
     /// The figures.
@@ -74,6 +90,19 @@ async fn report(c: &Console, q: &ActivityQuery) -> Result<Report, ConsoleError> 
             )));
         }
     };
+    let format = match q.format.as_str() {
+        "" => None,
+        f => Some(
+            rota_catalog::Format::parse(f)
+                .map(rota_catalog::Format::name)
+                .ok_or_else(|| {
+                    ConsoleError::BadRequest(format!(
+                        "format: {f:?} is not one of {}",
+                        FORMATS.join(", ")
+                    ))
+                })?,
+        ),
+    };
     let offset = q.tz * 60;
     let today = (Utc::now() + Duration::seconds(offset)).date_naive();
     let to = date("to", &q.to)?.unwrap_or(today);
@@ -96,12 +125,13 @@ async fn report(c: &Console, q: &ActivityQuery) -> Result<Report, ConsoleError> 
     let (a, b) = (start(from), start(to + Duration::days(1)));
     let svc = service.clone();
     let activity = c
-        .history(move |h| query::activity(h, a, b, offset, svc.as_deref()))
+        .history(move |h| query::activity(h, a, b, offset, svc.as_deref(), format))
         .await?;
     Ok(Report {
         from,
         to,
         service: service.unwrap_or_default(),
+        format: format.unwrap_or_default().to_owned(),
         tz: q.tz,
         activity,
     })
@@ -163,8 +193,8 @@ struct ActivityPage {
 
 fn query_string(r: &Report) -> String {
     format!(
-        "from={}&to={}&service={}&tz={}",
-        r.from, r.to, r.service, r.tz
+        "from={}&to={}&service={}&format={}&tz={}",
+        r.from, r.to, r.service, r.format, r.tz
     )
 }
 
@@ -260,6 +290,7 @@ mod tests {
             from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
             to: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
             service: String::new(),
+            format: String::new(),
             tz: 0,
             activity: Activity {
                 days: vec![d("2026-01-01", 4, 3), d("2026-01-02", 2, 0)],

@@ -21,7 +21,7 @@
 //! Stories, activity and versions come from [`crate::history`], which the server keeps
 //! whenever the console is on.
 
-mod activity;
+pub mod activity;
 pub mod auth;
 mod lenders;
 mod profiles;

@@ -65,6 +65,8 @@ enum Entry {
         seq: u64,
         at: i64,
         record: LogRecord,
+        /// The format of an event's item, as the catalogue says.
+        format: Option<&'static str>,
     },
 }
 
@@ -122,6 +124,7 @@ CREATE TABLE IF NOT EXISTS requests (
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     service TEXT,
+    format TEXT,
     first_sent INTEGER,
     filled_at INTEGER,
     tried INTEGER NOT NULL DEFAULT 0,
@@ -174,15 +177,22 @@ impl History {
         self.send(Entry::Routed(r));
     }
 
-    /// Keeps a durable record (events and changes; holdings changes are not kept).
-    pub fn logged(&self, seq: u64, record: &LogRecord) {
-        if matches!(record, LogRecord::Holdings { .. }) {
-            return;
-        }
+    /// Keeps a durable record (events and changes; holdings changes are not kept). The
+    /// catalogue names the format of an event's item, for reports by format.
+    pub fn logged(&self, seq: u64, record: &LogRecord, catalog: &rota_catalog::Catalog) {
+        let format = match record {
+            LogRecord::Holdings { .. } => return,
+            LogRecord::Event(e) => e
+                .cluster
+                .filter(|c| c.get() < catalog.clusters())
+                .map(|c| catalog.format(c).name()),
+            _ => None,
+        };
         self.send(Entry::Logged {
             seq,
             at: chrono::Utc::now().timestamp(),
             record: record.clone(),
+            format,
         });
     }
 
@@ -265,6 +275,7 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
         let mut sent = tx.prepare_cached(
             "UPDATE requests SET
                  service = COALESCE(service, ?3),
+                 format = COALESCE(format, ?5),
                  first_sent = MIN(COALESCE(first_sent, ?4), ?4),
                  tried = tried + (filled_at IS NULL OR filled_at >= ?4)
              WHERE borrower = ?1 AND request_id = ?2",
@@ -290,7 +301,12 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                     ])?;
                     seen.execute(params![r.borrower, r.request_id, r.at])?;
                 }
-                Entry::Logged { seq, at, record } => {
+                Entry::Logged {
+                    seq,
+                    at,
+                    record,
+                    format,
+                } => {
                     let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
                     match record {
                         LogRecord::Event(ev) => {
@@ -315,7 +331,8 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                                             ev.borrower,
                                             ev.request_id,
                                             ev.service.name(),
-                                            ev.at
+                                            ev.at,
+                                            format
                                         ])?;
                                     }
                                     rota_routing::EventKind::Loaned

@@ -440,20 +440,23 @@ pub fn gini(counts: &[u64]) -> Option<f64> {
 }
 
 /// Activity of the requests first sent in `[from, to)`, days counted at `offset_secs`
-/// from UTC (the operator's time zone), for one service (`loan`, `copy`) or all.
+/// from UTC (the operator's time zone), for one service (`loan`, `copy`) or all, and one
+/// format of item (`book`, `serial`, ...) or all.
 pub fn activity(
     c: &Connection,
     from: i64,
     to: i64,
     offset_secs: i64,
     service: Option<&str>,
+    format: Option<&str>,
 ) -> rusqlite::Result<Activity> {
     let mut s = c.prepare_cached(
         "SELECT first_sent, filled_at, tried FROM requests
-         WHERE first_sent >= ?1 AND first_sent < ?2 AND (?3 IS NULL OR service = ?3)",
+         WHERE first_sent >= ?1 AND first_sent < ?2 AND (?3 IS NULL OR service = ?3)
+           AND (?4 IS NULL OR format = ?4)",
     )?;
     let reqs = s
-        .query_map(params![from, to, service], |r| {
+        .query_map(params![from, to, service, format], |r| {
             let tried: i64 = r.get(2)?;
             Ok(Req {
                 start: r.get(0)?,
@@ -462,13 +465,16 @@ pub fn activity(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // sends by lender in the period, of the requests the report counts
     let mut s = c.prepare_cached(
-        "SELECT lender, COUNT(*) FROM events
-         WHERE kind = 'sent' AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR service = ?3)
-         GROUP BY lender",
+        "SELECT e.lender, COUNT(*) FROM events e
+         JOIN requests q ON q.borrower = e.borrower AND q.request_id = e.request_id
+         WHERE e.kind = 'sent' AND e.at >= ?1 AND e.at < ?2
+           AND (?3 IS NULL OR e.service = ?3) AND (?4 IS NULL OR q.format = ?4)
+         GROUP BY e.lender",
     )?;
     let sent: Vec<(String, u64)> = s
-        .query_map(params![from, to, service], |r| {
+        .query_map(params![from, to, service, format], |r| {
             Ok((r.get(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -531,6 +537,7 @@ mod tests {
                 seq,
                 at,
                 record: crate::log::LogRecord::Event(e),
+                format: Some(if req == "r3" { "serial" } else { "book" }),
             }],
         )
         .unwrap();
@@ -562,7 +569,7 @@ mod tests {
             "first in all three strings, filled one"
         );
         assert_eq!(l1.weeks, [("2024-09-30".to_string(), 3, 1)]);
-        let a = activity(&c, day, day + 2 * 86_400, 0, None).unwrap();
+        let a = activity(&c, day, day + 2 * 86_400, 0, None, None).unwrap();
         assert_eq!(a.total.requests, 3);
         assert_eq!(a.total.filled, 2);
         assert_eq!(a.total.lenders_per_filled, Some(1.5));
@@ -580,21 +587,24 @@ mod tests {
         assert!((a.load_gini.unwrap() - 0.25).abs() < 1e-9);
         // a period that cuts r3 out, and one of copies only
         assert_eq!(
-            activity(&c, day, day + 86_400, 0, None)
+            activity(&c, day, day + 86_400, 0, None, None)
                 .unwrap()
                 .total
                 .requests,
             2
         );
         assert_eq!(
-            activity(&c, day, day + 2 * 86_400, 0, Some("copy"))
+            activity(&c, day, day + 2 * 86_400, 0, Some("copy"), None)
                 .unwrap()
                 .total
                 .requests,
             0
         );
+        // books only: r3 was a serial
+        let books = activity(&c, day, day + 2 * 86_400, 0, None, Some("book")).unwrap();
+        assert_eq!((books.total.requests, books.busiest[0].1), (2, 2));
         // days in the operator's zone: at UTC−3, the 00:00 and 01:00 UTC starts are the day before
-        let west = activity(&c, day, day + 2 * 86_400, -3 * h, None).unwrap();
+        let west = activity(&c, day, day + 2 * 86_400, -3 * h, None, None).unwrap();
         assert_eq!(west.days.len(), 2);
         assert_eq!(west.days[0].day, "2024-10-03");
     }
@@ -640,7 +650,7 @@ mod tests {
         assert_eq!(l1.no, [("unfilled:not_held".to_string(), 1)]);
         assert_eq!(l1.positions, [(1, 1, 0)]);
         assert_eq!(l1.weeks, [("1969-12-29".to_string(), 1, 0)]);
-        let a = activity(&c, 0, 1_000, 0, None).unwrap();
+        let a = activity(&c, 0, 1_000, 0, None, None).unwrap();
         assert_eq!(a.busiest, [("L1".to_string(), 1), ("L2".to_string(), 1)]);
         assert_eq!(borrower_of(&c, "nope").unwrap(), None);
     }
