@@ -157,10 +157,15 @@ resend_secs = 1
 /// The scripted libraries (started first: they choose their port) and rota brokering
 /// between them.
 fn broker(dir: &Path, timeout_secs: u64, peer_args: &[&str]) -> (World, Peer) {
+    broker_with(dir, timeout_secs, peer_args, &[])
+}
+
+/// [`broker`], with more `rota serve` arguments.
+fn broker_with(dir: &Path, timeout_secs: u64, peer_args: &[&str], extra: &[&str]) -> (World, Peer) {
     let iso = free_port();
     let peer = Peer::start(iso, peer_args);
     let config = config(dir, iso, peer.port, timeout_secs);
-    let server = serve(dir, &config, iso);
+    let server = serve_with(dir, &config, iso, extra);
     (
         World {
             server,
@@ -268,10 +273,11 @@ fn no_duplicates(lines: &[Value]) {
 #[test]
 fn unfilled_moves_on_and_a_loan_is_relayed_to_its_return() {
     let tmp = tempfile::tempdir().unwrap();
-    let (w, peer) = broker(
+    let (w, peer) = broker_with(
         tmp.path(),
         3600,
         &["--sequence", "unfilled:NotHeld,retry:OnLoan,loan"],
+        &["--console-listen", "127.0.0.1:0"],
     );
     let (item, borrower) = item_and_borrower(&w.server.addr, 4);
 
@@ -313,6 +319,59 @@ fn unfilled_moves_on_and_a_loan_is_relayed_to_its_return() {
         assert_eq!(l["supplier"], format!("ISIL:{}", l["to"].as_str().unwrap()));
     }
     no_duplicates(&lines);
+
+    // the console tells the whole story: the routing the broker did, then every event
+    let console = format!("http://{}", w.server.console.as_deref().unwrap());
+    let until = Instant::now() + Duration::from_secs(30);
+    let story = loop {
+        let (code, body) = crate::console::http(
+            &console,
+            "GET",
+            // ISO 18626 request ids are unique per requester: rota names them REQUESTER/ID
+            &format!("/api/requests/{borrower}/{borrower}%2FB-1"),
+            &[("Authorization", "Bearer demo")],
+            "",
+        );
+        let v: Value = serde_json::from_str(&body).unwrap_or_default();
+        let kinds: Vec<String> = v["events"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if code == 200 && kinds.iter().any(|k| k == "returned") {
+            break v;
+        }
+        assert!(Instant::now() < until, "no whole story: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(story["routings"].as_array().unwrap().len(), 1, "{story}");
+    assert!(
+        story["routings"][0]["who"]
+            .as_str()
+            .unwrap()
+            .starts_with("ISO 18626")
+    );
+    let routed: Vec<&str> = story["routings"][0]["lenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routed[..3],
+        lenders.iter().map(String::as_str).collect::<Vec<_>>()[..]
+    );
+    let sent: Vec<&str> = story["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sent")
+        .map(|e| e["lender"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, lenders.iter().map(String::as_str).collect::<Vec<_>>());
 
     // every relayed message taught the routing: the lender that said "not held" is
     // left out of the next string for this item

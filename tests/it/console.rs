@@ -50,7 +50,7 @@ fn serve(dir: &Path) -> (Server, String) {
 
 /// One HTTP/1.1 exchange: (status, body). The console's JSON twins are for scripts, so a
 /// script's plain request is what asks them here.
-fn http(
+pub(crate) fn http(
     base: &str,
     method: &str,
     path: &str,
@@ -524,6 +524,12 @@ async fn run(c: &Client, base: &str, first: &str) {
         v["row"]["capacity"], 7,
         "the table reads the entry in force"
     );
+    c.goto(&format!("{base}/api/lenders/L00005/versions"))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
+    assert_eq!(v[0]["version"], 1);
+    assert_eq!(v[0]["who"], "ops-anna");
 
     // a request found by its id: its citation, match, string and events
     c.goto(&format!("{base}/requests")).await.unwrap();
@@ -712,6 +718,10 @@ async fn run(c: &Client, base: &str, first: &str) {
         "the lender already tried is left out"
     );
     let _ = std::fs::remove_file(&file);
+    c.goto(&format!("{base}/api/reroute")).await.unwrap();
+    let jobs: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
+    assert_eq!(jobs[0]["total"], 41);
+    assert_eq!(jobs[0]["finished"], true);
 
     // a profile edited: checked and compared, then saved
     c.goto(&format!("{base}/profiles")).await.unwrap();

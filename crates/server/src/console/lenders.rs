@@ -461,6 +461,16 @@ async fn lender_versions(c: &Console, symbol: &str) -> Result<Vec<Version>, Cons
         .await
 }
 
+/// `GET /api/lenders/{symbol}/versions`: the entry's saved versions, newest first.
+pub async fn versions_api(
+    State(c): State<Console>,
+    _op: ApiOperator,
+    Path(symbol): Path<String>,
+) -> Result<Json<Vec<Version>>, ApiError> {
+    detail(&c, &symbol)?;
+    Ok(Json(lender_versions(&c, &symbol).await?))
+}
+
 #[derive(Deserialize)]
 pub struct Saved {
     saved: Option<u64>,

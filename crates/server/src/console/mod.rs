@@ -208,6 +208,7 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         .route("/lenders/{symbol}/preview", post(lenders::preview))
         .route("/api/lenders", get(lenders::api))
         .route("/api/lenders/{symbol}", get(lenders::one_api))
+        .route("/api/lenders/{symbol}/versions", get(lenders::versions_api))
         .route("/activity", get(activity::page))
         .route("/activity.csv", get(activity::csv_download))
         .route("/api/activity", get(activity::api))
@@ -223,6 +224,7 @@ pub fn router(slot: Slot, tokens: &[crate::config::TokenConfig], config: Console
         )
         .route("/reroute/{id}", get(reroute::job_page))
         .route("/reroute/{id}/result.jsonl", get(reroute::download))
+        .route("/api/reroute", get(reroute::api))
         .route("/api/reroute/{id}", get(reroute::job_api))
         .route("/profiles", get(profiles::page))
         .route(

@@ -207,6 +207,11 @@ pub async fn page(State(c): State<Console>, op: Operator) -> Result<Html<String>
     })
 }
 
+/// `GET /api/reroute`: the recent jobs, newest first.
+pub async fn api(State(c): State<Console>, _op: ApiOperator) -> Json<Vec<Progress>> {
+    Json(c.jobs.all())
+}
+
 /// `POST /reroute` (multipart: `csrf`, then `file`): starts a job and goes to its page.
 pub async fn upload(
     State(c): State<Console>,

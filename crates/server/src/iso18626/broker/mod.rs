@@ -386,6 +386,20 @@ impl Broker {
                         "no record in the union catalogue fits the citation"
                     }
                 };
+                // kept for the console's story of the request, as a gRPC route is
+                if let Some(hist) = &app.history {
+                    use prost::Message as _;
+                    hist.routed(crate::history::Routed {
+                        at: now.timestamp(),
+                        who: format!("ISO 18626 {}", h.requesting_agency),
+                        borrower: requester.clone(),
+                        // as its events name it: ids are unique only per requester
+                        request_id: format!("{requester}/{}", req.request_id),
+                        request: crate::convert::request_to_wire(&req).encode_to_vec(),
+                        response: crate::convert::response_to_wire(s, eng.catalog())
+                            .encode_to_vec(),
+                    });
+                }
                 (cluster, lenders, why)
             }
             Err(e) => {
