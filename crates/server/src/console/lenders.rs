@@ -81,6 +81,9 @@ pub struct Row {
     pub silent_share: f64,
     /// Answers per day, recently.
     pub answers_per_day: f64,
+    /// Its loans' time in transit, learned from Loaned → Received, as a multiple of the
+    /// prior for the distance (1: as expected).
+    pub transit_ratio: f64,
 }
 
 fn row(dir: &Directory, live: &LiveState, id: LenderId, now: i64) -> Row {
@@ -112,6 +115,7 @@ fn row(dir: &Directory, live: &LiveState, id: LenderId, now: i64) -> Row {
         copy_hours: copy.deliver_hours,
         silent_share: loan.dead_share,
         answers_per_day: loan.rate_per_day,
+        transit_ratio: loan.transit_ratio,
     }
 }
 
@@ -208,6 +212,7 @@ fn table(c: &Console, q: &TableQuery) -> Result<Table, ConsoleError> {
             "loan_hours" => r.loan_hours,
             "copy_hours" => r.copy_hours,
             "silent" => r.silent_share,
+            "transit" => r.transit_ratio,
             _ => r.evidence,
         }
     };
