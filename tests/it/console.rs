@@ -292,6 +292,28 @@ async fn loaded(c: &Client) {
     }
 }
 
+/// What the link with this id leads to, fetched as the page would (with its session).
+async fn follow(c: &Client, id: &str) -> String {
+    let href = c
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("#{id} has no href"));
+    let v = c
+        .execute_async(
+            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
+            vec![href.into()],
+        )
+        .await
+        .unwrap();
+    v.as_str()
+        .unwrap_or_else(|| panic!("fetch failed: {v}"))
+        .to_owned()
+}
+
 async fn shot(c: &Client, name: &str) {
     if let Some(dir) = std::env::var_os("CONSOLE_SHOTS_DIR") {
         let dir = PathBuf::from(dir);
@@ -610,22 +632,8 @@ async fn run(c: &Client, base: &str, first: &str) {
     c.find(Locator::Id("chart")).await.unwrap();
     shot(c, "activity").await;
     // the CSV a monthly report takes, fetched as the link would
-    let csv_path = c
-        .find(Locator::Id("csv"))
-        .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    let csv = c
-        .execute_async(
-            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
-            vec![csv_path.into()],
-        )
-        .await
-        .unwrap();
-    let csv = csv.as_str().unwrap();
+    let csv = follow(c, "csv").await;
+    let csv = csv.as_str();
     assert!(
         csv.starts_with("day,requests,filled,fill_rate,p50_hours,p90_hours,lenders_per_filled\n"),
         "{csv}"
@@ -678,24 +686,8 @@ async fn run(c: &Client, base: &str, first: &str) {
     assert_eq!(text(c, "#done").await, "41 of 41");
     assert_eq!(text(c, "#errors").await, "1", "the unreadable line");
     shot(c, "reroute").await;
-    let href = c
-        .find(Locator::Id("download"))
+    let got: Vec<serde_json::Value> = follow(c, "download")
         .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
-    let got = c
-        .execute_async(
-            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
-            vec![href.into()],
-        )
-        .await
-        .unwrap();
-    let got: Vec<serde_json::Value> = got
-        .as_str()
-        .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

@@ -155,6 +155,20 @@ fn cluster_of(catalog: &Catalog, record: u64) -> Option<ClusterId> {
         .and_then(|m| m.first().map(|m| m.cluster))
 }
 
+/// Lendable holders of each synthetic record, and whether it is a journal.
+fn holders_and_serials(catalog: &Catalog, records: usize) -> (Vec<u16>, Vec<bool>) {
+    (0..records as u64)
+        .map(|rec| {
+            cluster_of(catalog, rec).map_or((0, false), |cl| {
+                (
+                    catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16,
+                    catalog.format(cl) == rota_catalog::Format::Serial,
+                )
+            })
+        })
+        .unzip()
+}
+
 fn lognormal(rng: &mut impl Rng, median: f64, sigma: f64) -> f64 {
     let u1: f64 = rng.r#gen::<f64>().max(1e-12);
     let u2: f64 = rng.r#gen();
@@ -389,16 +403,7 @@ impl World {
         let directory = Arc::new(
             Directory::new(lenders, "(simulation)").map_err(|e| SimError::Input(e.to_string()))?,
         );
-        let (holders, serial) = (0..s.records as u64)
-            .map(|rec| {
-                cluster_of(&catalog, rec).map_or((0, false), |cl| {
-                    (
-                        catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16,
-                        catalog.format(cl) == rota_catalog::Format::Serial,
-                    )
-                })
-            })
-            .unzip();
+        let (holders, serial) = holders_and_serials(&catalog, s.records);
         // the directory lists the catalogue's libraries in the same order: a lender's
         // index is its library's
         debug_assert!((0..n).all(
@@ -460,16 +465,7 @@ impl World {
                 (l.latitude.unwrap_or(44.0), l.longitude.unwrap_or(-90.0))
             })
             .collect();
-        let (holders, serial) = (0..s.records as u64)
-            .map(|rec| {
-                cluster_of(&catalog, rec).map_or((0, false), |cl| {
-                    (
-                        catalog.holders(cl).iter().filter(|h| h.lendable()).count() as u16,
-                        catalog.format(cl) == rota_catalog::Format::Serial,
-                    )
-                })
-            })
-            .unzip();
+        let (holders, serial) = holders_and_serials(&catalog, s.records);
         let mut scenario = s.clone();
         scenario.libraries = n;
         Ok(World {

@@ -461,9 +461,7 @@ fn entry_toml(l: &rota_routing::Lender) -> Result<String, ConsoleError> {
 }
 
 async fn lender_versions(c: &Console, symbol: &str) -> Result<Vec<Version>, ConsoleError> {
-    let symbol = symbol.to_owned();
-    c.history(move |h| query::versions(h, "lender", &symbol))
-        .await
+    c.versions("lender", symbol).await
 }
 
 /// `GET /api/lenders/{symbol}/versions`: the entry's saved versions, newest first.
@@ -476,17 +474,12 @@ pub async fn versions_api(
     Ok(Json(lender_versions(&c, &symbol).await?))
 }
 
-#[derive(Deserialize)]
-pub struct Saved {
-    saved: Option<u64>,
-}
-
 /// `GET /lenders/{symbol}`.
 pub async fn one_page(
     State(c): State<Console>,
     op: Operator,
     Path(symbol): Path<String>,
-    Query(q): Query<Saved>,
+    Query(q): Query<super::view::Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let d = full_detail(&c, &symbol).await?;
     let versions = lender_versions(&c, &symbol).await?;

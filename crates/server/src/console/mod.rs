@@ -57,6 +57,17 @@ impl Console {
         self.slot.get().cloned().ok_or(ConsoleError::Loading)
     }
 
+    /// The saved versions of a profile or lender entry (`kind`), newest first.
+    async fn versions(
+        &self,
+        kind: &'static str,
+        name: &str,
+    ) -> Result<Vec<crate::history::query::Version>, ConsoleError> {
+        let name = name.to_owned();
+        self.history(move |h| crate::history::query::versions(h, kind, &name))
+            .await
+    }
+
     /// Runs a history query on a blocking thread (SQLite reads block).
     async fn history<T: Send + 'static>(
         &self,

@@ -207,17 +207,12 @@ impl ProfilePage {
     }
 }
 
-#[derive(Deserialize)]
-pub struct Saved {
-    saved: Option<u64>,
-}
-
 /// `GET /profiles/{name}`.
 pub async fn one_page(
     State(c): State<Console>,
     op: Operator,
     Path(name): Path<String>,
-    Query(q): Query<Saved>,
+    Query(q): Query<super::view::Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let (p, version) = current(&c, &name)?;
     let versions = versions(&c, &name).await?;
@@ -307,9 +302,7 @@ pub async fn save(
 
 /// The saved versions of a profile, newest first.
 async fn versions(c: &Console, name: &str) -> Result<Vec<Version>, ConsoleError> {
-    let name = name.to_owned();
-    c.history(move |h| query::versions(h, "profile", &name))
-        .await
+    c.versions("profile", name).await
 }
 
 /// `GET /api/profiles/{name}/versions`.

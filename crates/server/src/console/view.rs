@@ -131,6 +131,13 @@ impl ErrorPage {
     }
 }
 
+/// `?saved=N`: a page shown after a change was saved as version N.
+#[derive(Deserialize)]
+pub struct Saved {
+    /// The version saved.
+    pub saved: Option<u64>,
+}
+
 #[derive(Template)]
 #[template(path = "console/login.html")]
 struct LoginPage {

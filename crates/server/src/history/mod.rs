@@ -253,6 +253,29 @@ fn write_loop(mut conn: Connection, rx: Receiver<Entry>, keep: i64) {
     }
 }
 
+/// Keeps one change: (log sequence, when, who, version, comment), what and its body.
+fn changed(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    (seq, at, who, version, comment): (i64, &i64, &str, u64, &str),
+    kind: &str,
+    name: &str,
+    body: &impl serde::Serialize,
+) -> rusqlite::Result<()> {
+    let body = serde_json::to_string(body)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    stmt.execute(params![
+        seq,
+        at,
+        who,
+        kind,
+        name,
+        i64::try_from(version).unwrap_or(i64::MAX),
+        body,
+        comment
+    ])?;
+    Ok(())
+}
+
 fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
@@ -353,19 +376,8 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                             version,
                             comment,
                         } => {
-                            let body = serde_json::to_string(profile).map_err(|e| {
-                                rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-                            })?;
-                            change.execute(params![
-                                seq,
-                                at,
-                                who,
-                                "profile",
-                                profile.name,
-                                i64::try_from(*version).unwrap_or(i64::MAX),
-                                body,
-                                comment
-                            ])?;
+                            let c = (seq, at, who.as_str(), *version, comment.as_str());
+                            changed(&mut change, c, "profile", &profile.name, profile)?;
                         }
                         LogRecord::Lender {
                             who,
@@ -373,19 +385,8 @@ fn write(conn: &mut Connection, batch: &[Entry]) -> rusqlite::Result<()> {
                             version,
                             comment,
                         } => {
-                            let body = serde_json::to_string(lender).map_err(|e| {
-                                rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-                            })?;
-                            change.execute(params![
-                                seq,
-                                at,
-                                who,
-                                "lender",
-                                lender.symbol,
-                                i64::try_from(*version).unwrap_or(i64::MAX),
-                                body,
-                                comment
-                            ])?;
+                            let c = (seq, at, who.as_str(), *version, comment.as_str());
+                            changed(&mut change, c, "lender", &lender.symbol, lender)?;
                         }
                         LogRecord::Holdings { .. } => {}
                     }
