@@ -274,6 +274,14 @@ async fn click_to(c: &Client, what: Locator<'_>) {
     loaded(c).await;
 }
 
+/// Clicks a button that asks "are you sure?", says yes, and waits for the page it loads.
+async fn confirm_to(c: &Client, what: Locator<'_>) {
+    c.execute("window.__before = true;", vec![]).await.unwrap();
+    c.find(what).await.unwrap().click().await.unwrap();
+    c.accept_alert().await.unwrap();
+    loaded(c).await;
+}
+
 /// Waits until the page that was marked is gone and the new one is complete.
 async fn loaded(c: &Client) {
     let until = Instant::now() + Duration::from_secs(20);
@@ -520,15 +528,7 @@ async fn run(c: &Client, base: &str, first: &str) {
         .send_keys("short-staffed in December")
         .await
         .unwrap();
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(Locator::Id("save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    loaded(c).await;
+    confirm_to(c, Locator::Id("save")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 1.");
     assert!(
         text(c, "#versions")
@@ -775,15 +775,7 @@ async fn run(c: &Client, base: &str, first: &str) {
         .await,
         403
     );
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(Locator::Id("save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    loaded(c).await;
+    confirm_to(c, Locator::Id("save")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 1.");
     // the profile in force is the edit
     c.goto(&format!("{base}/api/profiles/default"))
@@ -806,30 +798,14 @@ async fn run(c: &Client, base: &str, first: &str) {
         .send_keys("spread the load more")
         .await
         .unwrap();
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(Locator::Id("save"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    loaded(c).await;
+    confirm_to(c, Locator::Id("save")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 2.");
     let history = text(c, "#versions").await;
     assert!(
         history.contains("spread the load more") && history.contains("ops-anna"),
         "{history}"
     );
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(Locator::Id("rollback-1"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.accept_alert().await.unwrap();
-    loaded(c).await;
+    confirm_to(c, Locator::Id("rollback-1")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 3.");
     assert!(
         text(c, "#versions")
