@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONSOLE_SHOTS_DIR="$PWD/docs/console" cargo test -p rota-cli --test integration -- \
-    console::an_operator_uses_the_console_in_a_browser --exact
+    console::browser::an_operator_uses_the_console_in_a_browser --exact
 ls -l docs/console/*.png

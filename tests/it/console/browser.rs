@@ -1,353 +1,15 @@
-//! The operators' console, driven in a real browser (Debian's Chromium through
-//! ChromeDriver, by WebDriver) against the real server, and its JSON twins asked by a
-//! script with a bearer token.
-//!
-//! With `CONSOLE_SHOTS_DIR=DIR` the browser test saves a screenshot of each page there
-//! (`scripts/console-shots.sh` makes the ones in `docs/console/`).
+//! An operator's day in the console, in a real browser.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-
+use fantoccini::{Client, Locator};
 use rota_proto::v1 as pb;
 
-use crate::server::{Server, authed, channel, req, rt, start};
-
-const OPS: &str = "ops-secret";
-const FRONT: &str = "front-secret";
-
-/// A consortium with an ops token and a frontend token, its console on a free port.
-fn serve(dir: &Path) -> (Server, String) {
-    let cfg = dir.join("rota.toml");
-    let h = |t: &str| rota_server::hash_token(t);
-    std::fs::write(
-        &cfg,
-        format!(
-            "[[tokens]]\nname = \"ops-anna\"\nsha256 = \"{}\"\nrole = \"ops\"\n\n\
-             [[tokens]]\nname = \"ill-L1\"\nsha256 = \"{}\"\nrole = \"frontend\"\nborrowers = [\"L00001\"]\n",
-            h(OPS),
-            h(FRONT)
-        ),
-    )
-    .unwrap();
-    let s = start(
-        &dir.join("data"),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--console-listen",
-            "127.0.0.1:0",
-        ],
-    );
-    rt().block_on(channel(&s.addr));
-    let base = format!("http://{}", s.console.clone().expect("console address"));
-    (s, base)
-}
-
-/// One HTTP/1.1 exchange: (status, body). The console's JSON twins are for scripts, so a
-/// script's plain request is what asks them here.
-pub(crate) fn http(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let host = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-#[test]
-fn the_json_twins_answer_scripts_with_the_api_roles() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (_s, base) = serve(tmp.path());
-    let bearer = |t: &str| format!("Bearer {t}");
-    // no token, a wrong one, a frontend one
-    assert_eq!(http(&base, "GET", "/api/lenders", &[], "").0, 401);
-    let (code, body) = http(
-        &base,
-        "GET",
-        "/api/lenders",
-        &[("Authorization", &bearer("nope"))],
-        "",
-    );
-    assert_eq!(code, 401, "{body}");
-    let (code, body) = http(
-        &base,
-        "GET",
-        "/api/lenders",
-        &[("Authorization", &bearer(FRONT))],
-        "",
-    );
-    assert_eq!(code, 403, "{body}");
-    assert!(body.contains("frontend token"), "{body}");
-    // an ops token: the table, filtered, sorted and paged as the page is
-    let auth = bearer(OPS);
-    let (code, body) = http(
-        &base,
-        "GET",
-        "/api/lenders?per=7&page=2&sort=open&desc=true",
-        &[("Authorization", &auth)],
-        "",
-    );
-    assert_eq!(code, 200, "{body}");
-    let t: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(t["total"], 60);
-    assert_eq!(t["pages"], 9);
-    assert_eq!(t["page"], 2);
-    let rows = t["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 7);
-    let open: Vec<u64> = rows.iter().map(|r| r["open"].as_u64().unwrap()).collect();
-    assert!(open.windows(2).all(|w| w[0] >= w[1]), "{open:?}");
-    let (_, body) = http(
-        &base,
-        "GET",
-        "/api/lenders?q=l00005",
-        &[("Authorization", &auth)],
-        "",
-    );
-    let t: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(t["total"], 1, "{body}");
-    assert_eq!(t["rows"][0]["symbol"], "L00005");
-    let (code, body) = http(
-        &base,
-        "GET",
-        "/api/lenders?sort=bogus",
-        &[("Authorization", &auth)],
-        "",
-    );
-    assert_eq!(code, 400);
-    assert!(body.contains("sort"), "{body}");
-    // one lender: its row and its directory entry
-    let (code, body) = http(
-        &base,
-        "GET",
-        "/api/lenders/L00005",
-        &[("Authorization", &auth)],
-        "",
-    );
-    assert_eq!(code, 200, "{body}");
-    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(d["entry"]["symbol"], "L00005");
-    assert_eq!(
-        http(
-            &base,
-            "GET",
-            "/api/lenders/NOPE",
-            &[("Authorization", &auth)],
-            ""
-        )
-        .0,
-        404
-    );
-    // a profile saved by a script needs the version it read, and no CSRF token
-    let (_, body) = http(
-        &base,
-        "GET",
-        "/api/profiles/default",
-        &[("Authorization", &auth)],
-        "",
-    );
-    let mut v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["version"], 0);
-    v["profile"]["adjustments"]["cost"] = serde_json::json!(0.3);
-    let json = [
-        ("Authorization", auth.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    let (code, body) = http(&base, "PUT", "/api/profiles/default", &json, &v.to_string());
-    assert_eq!(code, 200, "{body}");
-    assert!(body.contains("\"version\":1"), "{body}");
-    let (code, body) = http(&base, "PUT", "/api/profiles/default", &json, &v.to_string());
-    assert_eq!(
-        code, 409,
-        "a second save from the same read is stale: {body}"
-    );
-    let (_, body) = http(
-        &base,
-        "GET",
-        "/api/profiles/default",
-        &[("Authorization", &auth)],
-        "",
-    );
-    let now: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(now["profile"]["adjustments"]["cost"], 0.3);
-    v["version"] = serde_json::json!(1);
-    v["profile"]["weights"]["load"] = serde_json::json!(-1.0);
-    let (code, body) = http(&base, "PUT", "/api/profiles/default", &json, &v.to_string());
-    assert_eq!(code, 400, "{body}");
-    assert!(body.contains("weights.load"), "{body}");
-}
-
-/// ChromeDriver on a free port, killed on drop.
-struct Driver(Child, u16);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // an operator five hours west of UTC (in December), so that days are theirs, not UTC's
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .env("TZ", "America/New_York")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver runs (apt-get install chromium-driver)");
-    let until = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < until,
-            "chromedriver never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Driver(child, port)
-}
-
-async fn browser(d: &Driver, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    // headless, and none of Chromium's own calls home (the machine has no internet)
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                "--window-size=1400,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", d.1))
-        .await
-        .expect("a browser session")
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    match c.find(Locator::Css(css)).await {
-        Ok(e) => e.text().await.unwrap(),
-        Err(e) => panic!(
-            "{css}: {e}\non {}:\n{}",
-            c.current_url().await.unwrap(),
-            c.source().await.unwrap()
-        ),
-    }
-}
-
-/// Clicks something that loads a new page, and waits for that page: WebDriver's click
-/// returns once the click is dispatched, before a form's answer has arrived.
-async fn click_to(c: &Client, what: Locator<'_>) {
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(what).await.unwrap().click().await.unwrap();
-    loaded(c).await;
-}
-
-/// Clicks a button that asks "are you sure?", says yes, and waits for the page it loads.
-async fn confirm_to(c: &Client, what: Locator<'_>) {
-    c.execute("window.__before = true;", vec![]).await.unwrap();
-    c.find(what).await.unwrap().click().await.unwrap();
-    c.accept_alert().await.unwrap();
-    loaded(c).await;
-}
-
-/// Waits until the page that was marked is gone and the new one is complete.
-async fn loaded(c: &Client) {
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        let v = c
-            .execute(
-                "return window.__before === undefined && document.readyState === 'complete';",
-                vec![],
-            )
-            .await;
-        if matches!(v, Ok(serde_json::Value::Bool(true))) {
-            return;
-        }
-        assert!(Instant::now() < until, "no new page after 20 s");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// What the link with this id leads to, fetched as the page would (with its session).
-async fn follow(c: &Client, id: &str) -> String {
-    let href = c
-        .find(Locator::Id(id))
-        .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("#{id} has no href"));
-    let v = c
-        .execute_async(
-            "const [p, done] = arguments; fetch(p).then(r => r.text()).then(done, e => done(String(e)));",
-            vec![href.into()],
-        )
-        .await
-        .unwrap();
-    v.as_str()
-        .unwrap_or_else(|| panic!("fetch failed: {v}"))
-        .to_owned()
-}
-
-async fn shot(c: &Client, name: &str) {
-    if let Some(dir) = std::env::var_os("CONSOLE_SHOTS_DIR") {
-        let dir = PathBuf::from(dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join(format!("{name}.png")),
-            c.screenshot().await.unwrap(),
-        )
-        .unwrap();
-    }
-}
-
-/// What `fetch` from the page answers: the status, for a change sent as a browser would
-/// send a form (the session cookie goes with it).
-async fn post_from_page(c: &Client, path: &str, form: &str) -> u16 {
-    let v = c
-        .execute_async(
-            "const [path, body, done] = arguments;
-             fetch(path, {method: 'POST', body: new URLSearchParams(body), redirect: 'manual'})
-               .then(r => done(r.status), e => done(String(e)));",
-            vec![path.into(), form.into()],
-        )
-        .await
-        .unwrap();
-    v.as_u64().unwrap_or_else(|| panic!("fetch failed: {v}")) as u16
-}
+use super::driver::{
+    browser, chromedriver, click_to, confirm_to, follow, loaded, post_from_page, shot, text, urlish,
+};
+use super::{FRONT, OPS, serve};
+use crate::server::{authed, channel, req, rt};
 
 #[test]
 #[cfg_attr(
@@ -417,6 +79,17 @@ fn an_operator_uses_the_console_in_a_browser() {
 }
 
 async fn run(c: &Client, base: &str, first: &str) {
+    log_in(c, base).await;
+    lenders(c, base).await;
+    a_request(c, base).await;
+    activity(c, base).await;
+    re_route(c, base, first).await;
+    profiles(c, base).await;
+    log_out(c, base).await;
+}
+
+/// The login: a frontend token refused, an ops token let in.
+async fn log_in(c: &Client, base: &str) {
     // a page asked for before logging in leads to the login, and back after it
     c.goto(&format!("{base}/lenders?q=L0000")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/login"));
@@ -444,7 +117,10 @@ async fn run(c: &Client, base: &str, first: &str) {
     assert_eq!(url.query(), Some("q=L0000"));
     assert_eq!(text(c, "#who").await, "ops-anna");
     assert_eq!(text(c, "#count").await, "10 lenders");
+}
 
+/// The lenders: sorted, found, one lender's record, its entry edited.
+async fn lenders(c: &Client, base: &str) {
     // the whole table, sorted by load, then a lender found by name
     c.goto(&format!("{base}/lenders")).await.unwrap();
     assert_eq!(text(c, "#count").await, "60 lenders");
@@ -552,7 +228,10 @@ async fn run(c: &Client, base: &str, first: &str) {
     let v: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
     assert_eq!(v[0]["version"], 1);
     assert_eq!(v[0]["who"], "ops-anna");
+}
 
+/// A request's story.
+async fn a_request(c: &Client, base: &str) {
     // a request found by its id: its citation, match, string and events
     c.goto(&format!("{base}/requests")).await.unwrap();
     let q = c.find(Locator::Id("q")).await.unwrap();
@@ -576,7 +255,10 @@ async fn run(c: &Client, base: &str, first: &str) {
         "{events}"
     );
     shot(c, "request").await;
+}
 
+/// Activity, its CSV, by format.
+async fn activity(c: &Client, base: &str) {
     // this month's activity: the demo's history and the request just filled
     c.goto(&format!("{base}/activity")).await.unwrap();
     // the page's script comes back with the browser's offset from UTC: wait for that page
@@ -651,7 +333,10 @@ async fn run(c: &Client, base: &str, first: &str) {
         .unwrap();
     let books: u64 = text(c, "#totals .card .big").await.parse().unwrap();
     assert!(books > 0 && books <= requests, "{books} of {requests}");
+}
 
+/// A re-route file uploaded, followed and downloaded.
+async fn re_route(c: &Client, base: &str, first: &str) {
     // a file of unfilled requests re-routed: progress, then the new strings to download
     let file = std::env::temp_dir().join(format!("unfilled-{}.jsonl", std::process::id()));
     let mut lines = String::new();
@@ -714,7 +399,10 @@ async fn run(c: &Client, base: &str, first: &str) {
     let jobs: serde_json::Value = serde_json::from_str(&text(c, "body").await).unwrap();
     assert_eq!(jobs[0]["total"], 41);
     assert_eq!(jobs[0]["finished"], true);
+}
 
+/// A profile edited, tried, refused without CSRF, saved, rolled back.
+async fn profiles(c: &Client, base: &str) {
     // a profile edited: checked and compared, then saved
     c.goto(&format!("{base}/profiles")).await.unwrap();
     click_to(c, Locator::LinkText("default")).await;
@@ -823,22 +511,13 @@ async fn run(c: &Client, base: &str, first: &str) {
     );
     assert_eq!(v["profile"]["adjustments"]["cost"], 0.35);
     assert_eq!(v["version"], 3);
+}
 
+/// Logged out.
+async fn log_out(c: &Client, base: &str) {
     // logged out, the pages are closed again
     c.goto(&format!("{base}/lenders")).await.unwrap();
     click_to(c, Locator::Css("form.who button")).await;
     c.goto(&format!("{base}/profiles")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/login"));
-}
-
-/// Enough of `application/x-www-form-urlencoded` for a TOML profile.
-fn urlish(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
