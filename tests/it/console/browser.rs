@@ -6,7 +6,8 @@ use fantoccini::{Client, Locator};
 use rota_proto::v1 as pb;
 
 use super::driver::{
-    browser, chromedriver, click_to, confirm_to, follow, loaded, post_from_page, shot, text, urlish,
+    browser, chromedriver, click_to, confirm_to, fill, follow, loaded, post_from_page, shot, text,
+    urlish,
 };
 use super::{FRONT, OPS, serve};
 use crate::server::{authed, channel, req, rt};
@@ -175,35 +176,18 @@ async fn lenders(c: &Client, base: &str) {
         .find(|l| l.starts_with("open_requests = "))
         .unwrap_or_else(|| panic!("no capacity in\n{entry}"))
         .to_owned();
-    area.clear().await.unwrap();
-    area.send_keys(&entry.replace("lending = true", "lending = 3"))
-        .await
-        .unwrap();
+    fill(c, "text", &entry.replace("lending = true", "lending = 3")).await;
     click_to(c, Locator::Id("preview")).await;
     assert!(text(c, "#error").await.contains("lending"));
-    let area = c.find(Locator::Id("text")).await.unwrap();
-    area.clear().await.unwrap();
-    area.send_keys(&entry.replace(&cap, "open_requests = 7"))
-        .await
-        .unwrap();
-    c.find(Locator::Id("comment"))
-        .await
-        .unwrap()
-        .send_keys("short-staffed in December")
-        .await
-        .unwrap();
+    fill(c, "text", &entry.replace(&cap, "open_requests = 7")).await;
+    fill(c, "comment", "short-staffed in December").await;
     click_to(c, Locator::Id("preview")).await;
     let changes = text(c, "#changes").await;
     assert!(
         changes.contains("capacity.open_requests") && changes.contains('7'),
         "{changes}"
     );
-    c.find(Locator::Id("comment"))
-        .await
-        .unwrap()
-        .send_keys("short-staffed in December")
-        .await
-        .unwrap();
+    fill(c, "comment", "short-staffed in December").await;
     confirm_to(c, Locator::Id("save")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 1.");
     assert!(
@@ -414,16 +398,11 @@ async fn profiles(c: &Client, base: &str) {
         "the default profile has an adjustments.cost of 0.2:\n{toml}"
     );
     // a broken edit says which field
-    area.clear().await.unwrap();
-    area.send_keys(&toml.replace("cost = 0.2\n", "cost = -3.0\n"))
-        .await
-        .unwrap();
+    fill(c, "text", &toml.replace("cost = 0.2\n", "cost = -3.0\n")).await;
     click_to(c, Locator::Id("preview")).await;
     let e = text(c, "#error").await;
     assert!(e.contains("adjustments.cost"), "{e}");
-    let area = c.find(Locator::Id("text")).await.unwrap();
-    area.clear().await.unwrap();
-    area.send_keys(&edited).await.unwrap();
+    fill(c, "text", &edited).await;
     click_to(c, Locator::Id("preview")).await;
     let changes = text(c, "#changes").await;
     assert!(
@@ -475,17 +454,13 @@ async fn profiles(c: &Client, base: &str) {
     assert_eq!(v["version"], 1);
     // a second edit, then back to the first: the history says who, when and why
     c.goto(&format!("{base}/profiles/default")).await.unwrap();
-    let area = c.find(Locator::Id("text")).await.unwrap();
-    area.clear().await.unwrap();
-    area.send_keys(&edited.replace("fairness = 0.15\n", "fairness = 0.4\n"))
-        .await
-        .unwrap();
-    c.find(Locator::Id("comment"))
-        .await
-        .unwrap()
-        .send_keys("spread the load more")
-        .await
-        .unwrap();
+    fill(
+        c,
+        "text",
+        &edited.replace("fairness = 0.15\n", "fairness = 0.4\n"),
+    )
+    .await;
+    fill(c, "comment", "spread the load more").await;
     confirm_to(c, Locator::Id("save")).await;
     assert_eq!(text(c, "#saved").await, "Saved as version 2.");
     let history = text(c, "#versions").await;

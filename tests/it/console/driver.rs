@@ -77,6 +77,13 @@ pub(super) async fn text(c: &Client, css: &str) -> String {
     }
 }
 
+/// Replaces what a text field (by id) holds.
+pub(super) async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
 /// Clicks something that loads a new page, and waits for that page: WebDriver's click
 /// returns once the click is dispatched, before a form's answer has arrived.
 pub(super) async fn click_to(c: &Client, what: Locator<'_>) {
